@@ -1,0 +1,167 @@
+/**
+ * The LevelDB bytes store (classic-level). Data and metadata share one
+ * database under different first bytes, so a write and its checkpoint land in
+ * one atomic `db.batch`.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { StateStoreError } from '../schemas/index.js';
+import type { BytesRange, BytesStore, BytesWrite } from './types.js';
+
+/** First byte of every data key ('d'). */
+const dataPrefix = 0x64;
+/** First byte of every metadata key ('m'). */
+const metaPrefix = 0x6d;
+const dataStart = Buffer.from([dataPrefix]);
+const dataEnd = Buffer.from([dataPrefix + 1]);
+/** Entries fetched per native call while scanning. */
+const scanBatchSize = 1000;
+
+type Db = ClassicLevel<Buffer, Buffer>;
+type BatchOperation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+interface Closable {
+  close(): Promise<void>;
+}
+
+function prefixed(prefix: number, key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(key.length + 1);
+  out[0] = prefix;
+  key.copy(out, 1);
+  return out;
+}
+
+function metaKey(name: string): Buffer {
+  return prefixed(metaPrefix, Buffer.from(name, 'utf8'));
+}
+
+/**
+ * One LevelDB directory. LevelDB writes are not fsynced: after a crash the
+ * changelog topic, not these files, is the truth (restore from the checkpoint).
+ */
+export class LevelBytesStore implements BytesStore {
+  #db: Db | undefined;
+  /** Open iterators, closed before the database: LevelDB must not close under a live iterator. */
+  readonly #iterators = new Set<Closable>();
+
+  /** `location` is the database directory; parents are created on open. */
+  constructor(readonly location: string) {}
+
+  async open(): Promise<void> {
+    if (this.#db !== undefined) return;
+    await mkdir(this.location, { recursive: true });
+    const db: Db = new ClassicLevel<Buffer, Buffer>(this.location, {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+      createIfMissing: true,
+    });
+    try {
+      await db.open();
+    } catch (error) {
+      throw openError(this.location, error);
+    }
+    this.#db = db;
+  }
+
+  async get(key: Buffer): Promise<Buffer | undefined> {
+    // Synchronous like RocksDB gets in Kafka Streams: a cache miss mostly hits LevelDB's block
+    // cache, and skipping the thread-pool round trip halves the cost of a miss.
+    return this.#openDb().getSync(prefixed(dataPrefix, key));
+  }
+
+  async write(writes: readonly BytesWrite[], meta?: ReadonlyMap<string, Buffer>): Promise<void> {
+    const db = this.#openDb();
+    const operations: BatchOperation[] = [];
+    for (const { key, value } of writes) {
+      operations.push(
+        value === null
+          ? { type: 'del', key: prefixed(dataPrefix, key) }
+          : { type: 'put', key: prefixed(dataPrefix, key), value },
+      );
+    }
+    if (meta !== undefined) {
+      for (const [name, value] of meta) operations.push({ type: 'put', key: metaKey(name), value });
+    }
+    if (operations.length > 0) await db.batch(operations);
+  }
+
+  async readMeta(name: string): Promise<Buffer | undefined> {
+    return this.#openDb().get(metaKey(name));
+  }
+
+  async *entries(range: BytesRange = {}): AsyncGenerator<readonly [Buffer, Buffer]> {
+    const iterator = this.#openDb().iterator({
+      gte: range.gte === undefined ? dataStart : prefixed(dataPrefix, range.gte),
+      lt: range.lt === undefined ? dataEnd : prefixed(dataPrefix, range.lt),
+      reverse: range.reverse === true,
+    });
+    this.#iterators.add(iterator);
+    try {
+      for (;;) {
+        const batch = await iterator.nextv(scanBatchSize).catch((error: unknown) => {
+          if (this.#db !== undefined) throw error;
+          throw new StateStoreError('state-closed', `state store at ${this.location} was closed during a scan`, { cause: error });
+        });
+        if (batch.length === 0) return;
+        for (const [key, value] of batch) yield [key.subarray(1), value];
+      }
+    } finally {
+      this.#iterators.delete(iterator);
+      await iterator.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    const db = this.#db;
+    if (db === undefined) return;
+    this.#db = undefined;
+    const iterators = [...this.#iterators];
+    this.#iterators.clear();
+    await Promise.all(iterators.map((iterator) => iterator.close()));
+    await db.close();
+  }
+
+  async destroy(): Promise<void> {
+    await this.close();
+    await rm(this.location, { recursive: true, force: true });
+  }
+
+  #openDb(): Db {
+    if (this.#db === undefined) {
+      throw new StateStoreError('state-closed', `state store at ${this.location} is not open; open() it first (or it was closed)`);
+    }
+    return this.#db;
+  }
+}
+
+function levelCode(error: unknown): { code: string | undefined; detail: string } {
+  const outer = error as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  const cause = outer.cause ?? outer;
+  const code = typeof cause.code === 'string' ? cause.code : undefined;
+  return { code, detail: String(cause.message ?? outer.message ?? error) };
+}
+
+/** Turns a classic-level open failure into an error that says what to do. */
+function openError(location: string, error: unknown): StateStoreError {
+  const { code, detail } = levelCode(error);
+  if (code === 'LEVEL_LOCKED') {
+    return new StateStoreError(
+      'state-locked',
+      `state store at ${location} is locked (${detail}): another Tally instance, or an old task of this one that has not closed yet, holds it. ` +
+        'Stop the other instance, or give this one its own app.stateDir.',
+      { cause: error, retriable: true },
+    );
+  }
+  // A CURRENT file that names a missing manifest surfaces as an I/O error, but it is corruption.
+  const missingManifest = code === 'LEVEL_IO_ERROR' && /no such file/i.test(detail) && existsSync(path.join(location, 'CURRENT'));
+  if (code === 'LEVEL_CORRUPTION' || missingManifest) {
+    return new StateStoreError(
+      'state-corrupt',
+      `state store at ${location} is corrupt (${detail}). Delete the directory ${location}; ` +
+        'it is restored from its changelog topic on the next start.',
+      { cause: error },
+    );
+  }
+  return new StateStoreError('state-open-failed', `cannot open state store at ${location}: ${detail}`, { cause: error });
+}

@@ -1,0 +1,143 @@
+/**
+ * The write-back record cache in front of a typed store. Values stay objects
+ * until flush, so the hot path (get/put) does no serialization. It coalesces
+ * every write to a key between two flushes into one changelog record and one
+ * flush-listener call, like Kafka Streams' ThreadCache.
+ */
+
+/** One cached key. Keys are the encoded key bytes as a latin1 string (see key-codec). */
+export interface CacheEntry<V> {
+  readonly cacheKey: string;
+  readonly key: string;
+  /** Window start for window stores; undefined for key-value stores. */
+  readonly windowStartMs: number | undefined;
+  /** Current value; undefined when absent or deleted. */
+  value: V | undefined;
+  /** The value the bytes store holds (as of the last flush); valid when `oldValueKnown`. */
+  oldValue: V | undefined;
+  /** False for a key first written without being read: its old value is looked up at flush. */
+  oldValueKnown: boolean;
+  dirty: boolean;
+  /** Timestamp of the last write. */
+  timestampMs: number;
+}
+
+/** Default cache capacity in entries. */
+export const defaultCacheMaxEntries = 10_000;
+
+/**
+ * A bounded LRU map of entries plus the set of dirty keys in order of their
+ * last write. The cache holds value references: callers must not mutate a
+ * value after putting it (or after getting it, unless they put it back).
+ */
+export class RecordCache<V> {
+  readonly maxEntries: number;
+  /** Iteration order is recency: least recently used first. */
+  readonly #entries = new Map<string, CacheEntry<V>>();
+  /** Iteration order is the order of last write, which is the flush order. */
+  readonly #dirty = new Set<string>();
+
+  constructor(maxEntries: number = defaultCacheMaxEntries) {
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+      throw new RangeError(`cacheMaxEntries must be an integer >= 1, got ${String(maxEntries)}`);
+    }
+    this.maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get dirtyCount(): number {
+    return this.#dirty.size;
+  }
+
+  get isOverCapacity(): boolean {
+    return this.#entries.size > this.maxEntries;
+  }
+
+  /** The entry for `cacheKey`, marked most recently used. */
+  get(cacheKey: string): CacheEntry<V> | undefined {
+    const entry = this.#entries.get(cacheKey);
+    if (entry !== undefined) {
+      this.#entries.delete(cacheKey);
+      this.#entries.set(cacheKey, entry);
+    }
+    return entry;
+  }
+
+  /** Caches a value read from the bytes store, unless a write got there first. */
+  putClean(cacheKey: string, key: string, windowStartMs: number | undefined, value: V | undefined): void {
+    if (this.#entries.has(cacheKey)) return;
+    this.#entries.set(cacheKey, { cacheKey, key, windowStartMs, value, oldValue: value, oldValueKnown: true, dirty: false, timestampMs: 0 });
+  }
+
+  /** Records a write (`undefined` deletes); the bytes store sees it at the next flush. */
+  putDirty(cacheKey: string, key: string, windowStartMs: number | undefined, value: V | undefined, timestampMs: number): void {
+    let entry = this.#entries.get(cacheKey);
+    if (entry === undefined) {
+      entry = { cacheKey, key, windowStartMs, value, oldValue: undefined, oldValueKnown: false, dirty: true, timestampMs };
+    } else {
+      this.#entries.delete(cacheKey);
+      entry.value = value;
+      entry.dirty = true;
+      entry.timestampMs = timestampMs;
+    }
+    this.#entries.set(cacheKey, entry);
+    this.#dirty.delete(cacheKey);
+    this.#dirty.add(cacheKey);
+  }
+
+  /** Dirty entries in the order of their last write. */
+  *dirtyEntries(): Generator<CacheEntry<V>> {
+    for (const cacheKey of this.#dirty) yield this.#entries.get(cacheKey) as CacheEntry<V>;
+  }
+
+  /** Marks entries as written: their current value is now what the bytes store holds. */
+  markClean(entries: readonly CacheEntry<V>[]): void {
+    for (const entry of entries) {
+      entry.dirty = false;
+      entry.oldValue = entry.value;
+      entry.oldValueKnown = true;
+      this.#dirty.delete(entry.cacheKey);
+    }
+  }
+
+  /**
+   * The least recently used entries that must leave for the cache to shrink
+   * to `targetSize`. They stay cached (so reads stay correct) until `remove`
+   * is called after the dirty ones are written through.
+   */
+  victims(targetSize: number): CacheEntry<V>[] {
+    const victims: CacheEntry<V>[] = [];
+    let excess = this.#entries.size - targetSize;
+    for (const entry of this.#entries.values()) {
+      if (excess-- <= 0) break;
+      victims.push(entry);
+    }
+    return victims;
+  }
+
+  remove(entries: readonly CacheEntry<V>[]): void {
+    for (const entry of entries) {
+      if (this.#entries.get(entry.cacheKey) === entry && !entry.dirty) this.#entries.delete(entry.cacheKey);
+    }
+  }
+
+  /** Forgets one key (restoration rewrote it underneath the cache). */
+  delete(cacheKey: string): void {
+    this.#entries.delete(cacheKey);
+    this.#dirty.delete(cacheKey);
+  }
+
+  /** Drops every dirty entry without writing it; clean entries still match the bytes store. */
+  discardDirty(): void {
+    for (const cacheKey of this.#dirty) this.#entries.delete(cacheKey);
+    this.#dirty.clear();
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#dirty.clear();
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The contracts of the state layer. Two levels:
+ *
+ * - bytes stores (`BytesStore`) own the storage: LevelDB or memory, ordered by
+ *   unsigned byte comparison of keys, written in atomic batches that can carry
+ *   metadata (checkpoints) in the same batch;
+ * - typed stores (`KeyValueStore`, `WindowStore`) are what processors see:
+ *   string keys, object values, a write-back cache in front, and a changelog
+ *   hook that captures every write that reaches the bytes store.
+ *
+ * `StateStore` is the lifecycle side a task drives (open, flush on commit,
+ * close); processors never call it.
+ */
+import type { Serde } from '../schemas/index.js';
+
+/** One write in an atomic batch; `value: null` deletes the key. */
+export interface BytesWrite {
+  readonly key: Buffer;
+  readonly value: Buffer | null;
+}
+
+export interface BytesRange {
+  /** Inclusive lower bound. */
+  readonly gte?: Buffer;
+  /** Exclusive upper bound. */
+  readonly lt?: Buffer;
+  readonly reverse?: boolean;
+}
+
+/** An ordered byte-key store: LevelDB on disk, or memory for tests. */
+export interface BytesStore {
+  readonly location: string | undefined;
+  open(): Promise<void>;
+  get(key: Buffer): Promise<Buffer | undefined>;
+  /** Applies every write and every metadata entry atomically (one LevelDB batch). */
+  write(writes: readonly BytesWrite[], meta?: ReadonlyMap<string, Buffer>): Promise<void>;
+  readMeta(name: string): Promise<Buffer | undefined>;
+  /** Entries in key order (or reverse); metadata entries are never returned. */
+  entries(range?: BytesRange): AsyncIterable<readonly [Buffer, Buffer]>;
+  close(): Promise<void>;
+  /** Closes (if open) and removes every byte this store holds, on disk too. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Receives every write that reaches a bytes store through the typed layer, in
+ * order, for the store's changelog topic. Restoration writes bypass it.
+ */
+export interface ChangelogWriter {
+  append(key: Buffer, value: Buffer | null, timestampMs: number): void;
+}
+
+/** A change that the cache forwards when it flushes (coalesced per commit). */
+export interface CacheFlushEntry<V> {
+  readonly key: string;
+  /** Window start for window stores; undefined for key-value stores. */
+  readonly windowStartMs: number | undefined;
+  /** The new value; undefined when the entry was deleted. */
+  readonly newValue: V | undefined;
+  /** The value as of the previous flush; undefined when there was none. */
+  readonly oldValue: V | undefined;
+  /** Timestamp of the last write to this entry since the previous flush. */
+  readonly timestampMs: number;
+}
+
+export type CacheFlushListener<V> = (entry: CacheFlushEntry<V>) => void;
+
+export interface KeyValue<V> {
+  readonly key: string;
+  readonly value: V;
+}
+
+export interface WindowEntry<V> {
+  readonly key: string;
+  readonly windowStartMs: number;
+  readonly value: V;
+}
+
+/** Queries and interactive-query callers get this; it cannot write. */
+export interface ReadOnlyKeyValueStore<V> {
+  readonly name: string;
+  get(key: string): Promise<V | undefined>;
+  /** Keys in [from, to) by UTF-8 byte order; an absent bound is open. */
+  range(from?: string, to?: string): AsyncIterable<KeyValue<V>>;
+  prefixScan(prefix: string): AsyncIterable<KeyValue<V>>;
+  all(): AsyncIterable<KeyValue<V>>;
+}
+
+export interface KeyValueStore<V> extends ReadOnlyKeyValueStore<V> {
+  /**
+   * `timestampMs` is the time of the write (the record's timestamp) and goes
+   * to the changelog; it defaults to the store's current time context.
+   */
+  put(key: string, value: V, timestampMs?: number): Promise<void>;
+  delete(key: string, timestampMs?: number): Promise<void>;
+}
+
+export interface ReadOnlyWindowStore<V> {
+  readonly name: string;
+  readonly retentionMs: number;
+  fetch(key: string, windowStartMs: number): Promise<V | undefined>;
+  /** One key's windows with start in [fromStartMs, toStartMs] (both inclusive), by time. */
+  fetchRange(key: string, fromStartMs: number, toStartMs: number): AsyncIterable<WindowEntry<V>>;
+  /** Every key's windows with start in [fromStartMs, toStartMs] (both inclusive). */
+  fetchAll(fromStartMs: number, toStartMs: number): AsyncIterable<WindowEntry<V>>;
+  all(): AsyncIterable<WindowEntry<V>>;
+}
+
+export interface WindowStore<V> extends ReadOnlyWindowStore<V> {
+  /**
+   * Stores the window's value; `undefined` deletes it. A put for a window that
+   * is already past retention (by the store's observed time) is ignored and
+   * returns false.
+   */
+  put(key: string, windowStartMs: number, value: V | undefined, timestampMs?: number): Promise<boolean>;
+}
+
+/** What a task drives; processors never see it. */
+export interface StateStore {
+  readonly name: string;
+  readonly kind: StoreKind;
+  readonly persistent: boolean;
+  open(): Promise<void>;
+  /**
+   * Commit step: writes every dirty cache entry to the changelog hook and the
+   * bytes store in one batch (with `meta` in the same batch), then calls the
+   * flush listener for each entry in write order.
+   */
+  flush(meta?: ReadonlyMap<string, Buffer>): Promise<void>;
+  readMeta(name: string): Promise<Buffer | undefined>;
+  /** Applies changelog records directly to the bytes store (no cache, no changelog). */
+  restore(records: readonly BytesWrite[], meta?: ReadonlyMap<string, Buffer>): Promise<void>;
+  /** Drops uncommitted cache contents without writing them (dirty close). */
+  discardCache(): void;
+  close(): Promise<void>;
+  /** Close and delete local data (wipe before restoring from the changelog). */
+  destroy(): Promise<void>;
+}
+
+export const storeKinds = ['keyValue', 'window'] as const;
+export type StoreKind = (typeof storeKinds)[number];
+
+/** Declares a store; the task's store factory builds it per task. */
+export interface StoreSpec<V = unknown> {
+  readonly name: string;
+  readonly kind: StoreKind;
+  /** LevelDB on disk when true, memory when false. */
+  readonly persistent: boolean;
+  /** Write-back cache in front of the bytes store, flushed on commit. */
+  readonly caching: boolean;
+  /** Capture writes for a changelog topic. */
+  readonly logging: boolean;
+  readonly valueSerde: Serde<V>;
+  /** Window stores: how long windows are kept, by window start, behind observed time. */
+  readonly retentionMs?: number;
+  /** Window stores: the span of one segment; defaults to max(retention / 2, 60 s). */
+  readonly segmentIntervalMs?: number;
+  /** Window stores: window size, so `end = start + size` is known to retention. */
+  readonly windowSizeMs?: number;
+  /** Cache capacity in entries; a dirty entry evicted early is written through. */
+  readonly cacheMaxEntries?: number;
+}

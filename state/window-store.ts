@@ -1,0 +1,123 @@
+/**
+ * The typed window store: (key, windowStartMs) → object value over a
+ * segmented bytes store, with an optional write-back cache and changelog hook.
+ */
+import { TallyError } from '../schemas/index.js';
+import { decodeWindowKey, encodeWindowKey, windowCacheKey, windowKeyRange, windowStartOf } from './key-codec.js';
+import type { CacheEntry } from './record-cache.js';
+import type { SegmentedBytesStore } from './segmented-bytes-store.js';
+import { StoreCore, type StoreCoreOptions } from './store-core.js';
+import type { WindowEntry, WindowStore } from './types.js';
+
+export interface LayeredWindowStoreOptions<V> extends StoreCoreOptions<V> {
+  readonly bytes: SegmentedBytesStore;
+  /** Window size, when known; informational (retention is by window start). */
+  readonly windowSizeMs: number | undefined;
+}
+
+const emptyResult: AsyncIterable<never> = { [Symbol.asyncIterator]: async function* () {} };
+
+/**
+ * Retention is by window start behind the store's observed time (the largest
+ * window start ever put or restored): expired windows are neither stored nor
+ * returned. Values are held by reference in the cache: do not mutate a value
+ * after `put`.
+ */
+export class LayeredWindowStore<V> extends StoreCore<V> implements WindowStore<V> {
+  readonly kind = 'window' as const;
+  readonly retentionMs: number;
+  readonly windowSizeMs: number | undefined;
+  readonly #segments: SegmentedBytesStore;
+
+  constructor(options: LayeredWindowStoreOptions<V>) {
+    super(options);
+    this.#segments = options.bytes;
+    this.retentionMs = options.bytes.retentionMs;
+    this.windowSizeMs = options.windowSizeMs;
+  }
+
+  /** Largest window start put or restored so far; -1 before any. */
+  get observedTimeMs(): number {
+    return this.#segments.observedTimeMs;
+  }
+
+  async fetch(key: string, windowStartMs: number): Promise<V | undefined> {
+    if (this.cache === undefined) {
+      const keyBytes = encodeWindowKey(key, windowStartMs);
+      return this.#segments.isExpired(windowStartMs) ? undefined : this.readBytes(keyBytes);
+    }
+    const cacheKey = windowCacheKey(key, windowStartMs);
+    return this.#segments.isExpired(windowStartMs) ? undefined : this.readCached(cacheKey, key, windowStartMs);
+  }
+
+  /** Returns false (and stores nothing) when the window is already past retention. */
+  async put(key: string, windowStartMs: number, value: V | undefined, timestampMs: number = this.currentTimestampMs()): Promise<boolean> {
+    if (this.cache === undefined) {
+      const keyBytes = encodeWindowKey(key, windowStartMs);
+      if (!this.#segments.observe(windowStartMs)) return false;
+      await this.writeThrough(keyBytes, value, timestampMs);
+      return true;
+    }
+    // Encoding first validates windowStartMs before it can move observed time.
+    const cacheKey = windowCacheKey(key, windowStartMs);
+    if (!this.#segments.observe(windowStartMs)) return false;
+    await this.writeCached(cacheKey, key, windowStartMs, value, timestampMs);
+    return true;
+  }
+
+  /** One key's windows with start in [fromStartMs, toStartMs] (inclusive), ascending by start. */
+  fetchRange(key: string, fromStartMs: number, toStartMs: number): AsyncIterable<WindowEntry<V>> {
+    const bounds = this.#liveBounds(fromStartMs, toStartMs);
+    if (bounds === undefined) return emptyResult;
+    const [fromMs, toMs] = bounds;
+    const { gte, lt } = windowKeyRange(key, fromMs, toMs);
+    const low = gte.toString('latin1');
+    const high = lt.toString('latin1');
+    // Within one key, byte order is time order, across segments too.
+    return this.scan(
+      this.#segments.fetchEntries(fromMs, toMs, { gte, lt }),
+      (entry: CacheEntry<V>) => entry.cacheKey >= low && entry.cacheKey < high,
+      Buffer.compare,
+      (keyBytes, value) => ({ key, windowStartMs: windowStartOf(keyBytes), value: this.valueSerde.deserialize(value) }),
+      fromCacheEntry,
+    );
+  }
+
+  /**
+   * Every key's windows with start in [fromStartMs, toStartMs] (inclusive),
+   * ordered by segment (a span of `segmentIntervalMs`), then key, then start.
+   */
+  fetchAll(fromStartMs: number, toStartMs: number): AsyncIterable<WindowEntry<V>> {
+    const bounds = this.#liveBounds(fromStartMs, toStartMs);
+    if (bounds === undefined) return emptyResult;
+    const [fromMs, toMs] = bounds;
+    const segments = this.#segments;
+    const segmentOf = (keyBytes: Buffer): number => segments.segmentStartOf(windowStartOf(keyBytes));
+    return this.scan(
+      segments.fetchEntries(fromMs, toMs),
+      (entry: CacheEntry<V>) => (entry.windowStartMs as number) >= fromMs && (entry.windowStartMs as number) <= toMs,
+      (left, right) => segmentOf(left) - segmentOf(right) || Buffer.compare(left, right),
+      (keyBytes, value) => ({ ...decodeWindowKey(keyBytes), value: this.valueSerde.deserialize(value) }),
+      fromCacheEntry,
+    );
+  }
+
+  all(): AsyncIterable<WindowEntry<V>> {
+    return this.fetchAll(0, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Clamps [from, to] to valid, unexpired window starts; undefined when empty. */
+  #liveBounds(fromStartMs: number, toStartMs: number): [number, number] | undefined {
+    if (Number.isNaN(fromStartMs) || Number.isNaN(toStartMs)) {
+      throw new TallyError('state-window-start-invalid', `window range [${fromStartMs}, ${toStartMs}] is not a pair of numbers (ms)`);
+    }
+    const oldestLiveMs = this.#segments.observedTimeMs - this.retentionMs + 1;
+    const fromMs = Math.max(0, oldestLiveMs, Math.ceil(fromStartMs));
+    const toMs = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(toStartMs));
+    return fromMs <= toMs ? [fromMs, toMs] : undefined;
+  }
+}
+
+function fromCacheEntry<V>(entry: CacheEntry<V>, value: V): WindowEntry<V> {
+  return { key: entry.key, windowStartMs: entry.windowStartMs as number, value };
+}

@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { StreamRecord, TopologyBuilder, TopologyTestDriver, type ProcessorContext } from '../../topology/index.js';
+
+let driver: TopologyTestDriver | undefined;
+afterEach(async () => {
+  await driver?.close();
+  driver = undefined;
+});
+
+function scheduling(type: 'stream-time' | 'wall-clock', intervalMs: number, fired: number[], cancelAfter?: number) {
+  return new TopologyBuilder()
+    .addSource('in', ['in'])
+    .addProcessor('ticker', () => {
+      let context: ProcessorContext;
+      return {
+        init(ctx) {
+          context = ctx;
+          const schedule = ctx.schedule(intervalMs, type, async (timestampMs) => {
+            fired.push(timestampMs);
+            if (cancelAfter !== undefined && fired.length >= cancelAfter) schedule.cancel();
+            await context.forward(new StreamRecord({ key: null, value: Buffer.from(String(timestampMs)), timestampMs }));
+          });
+        },
+        process: () => undefined,
+      };
+    }, ['in'])
+    .addSink('out', 'ticks', ['ticker'])
+    .build();
+}
+
+describe('punctuation', () => {
+  it('stream-time punctuators fire as records move stream time, once per jump, never for out-of-order records', async () => {
+    const fired: number[] = [];
+    driver = await TopologyTestDriver.create(scheduling('stream-time', 1000, fired));
+    for (const t of [10, 500, 1000, 999, 1500, 5200, 5300, 6000]) await driver.inputTopic('in').pipe(null, 'x', { timestampMs: t });
+    expect(fired).toEqual([10, 1000, 5200, 6000]);
+    expect(driver.readAll('ticks').map((r) => r.value?.toString())).toEqual(['10', '1000', '5200', '6000']);
+  });
+
+  it('wall-clock punctuators fire only when the wall clock moves', async () => {
+    const fired: number[] = [];
+    driver = await TopologyTestDriver.create(scheduling('wall-clock', 1000, fired), { initialWallClockMs: 100 });
+    await driver.inputTopic('in').pipe(null, 'x', { timestampMs: 99_999 });
+    expect(fired).toEqual([]);
+    await driver.advanceWallClockTime(899);
+    expect(fired).toEqual([]);
+    await driver.advanceWallClockTime(1);
+    await driver.advanceWallClockTime(2500);
+    expect(fired).toEqual([1000, 3500]);
+  });
+
+  it('a cancelled schedule stops firing', async () => {
+    const fired: number[] = [];
+    driver = await TopologyTestDriver.create(scheduling('wall-clock', 10, fired, 2));
+    for (let i = 0; i < 5; i++) await driver.advanceWallClockTime(10);
+    expect(fired).toEqual([10, 20]);
+  });
+});

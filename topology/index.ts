@@ -1,0 +1,23 @@
+/** The runtime's front door: records, the Processor API, the DSL and the test driver. */
+export * from './record.js';
+export * from './processor.js';
+export { TopologyBuilder } from './topology-builder.js';
+export type { ConsumedRecord, InternalTopicOptions, SinkOptions, SinkPartitioner, SourceOptions, TimestampExtractor } from './topology-builder.js';
+export { Topology } from './topology.js';
+export type { NodeDef, Subtopology } from './topology.js';
+export { StreamsBuilder } from './dsl/streams-builder.js';
+export type { TableOptions } from './dsl/streams-builder.js';
+export { KStream } from './dsl/kstream.js';
+export type { JoinOptions, Named, RepartitionOptions } from './dsl/kstream.js';
+export { KTable } from './dsl/ktable.js';
+export { KGroupedStream, TimeWindowedKStream } from './dsl/kgrouped-stream.js';
+export type { Aggregator, Reducer, WindowedStoreOptions } from './dsl/kgrouped-stream.js';
+export type { StoreOptions } from './dsl/dsl-graph.js';
+export { TimeWindows } from './dsl/windows.js';
+export { lateHeaders } from './dsl/stateful-processors.js';
+export type { KeyValuePair } from './dsl/stateless-processors.js';
+export { TopologyTestDriver } from './test-driver.js';
+export type { PipeOptions, TestDriverOptions, TestRecord } from './test-driver.js';
+export { errorHeaders } from './internal/stream-task.js';
+export type { LoggedRecord } from './internal/topic-log.js';
+export { windowedKeySerde } from './serdes.js';

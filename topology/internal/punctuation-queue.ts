@@ -1,0 +1,53 @@
+/**
+ * Punctuation schedules of one kind (stream time or wall clock) for one task.
+ * A schedule fires once when the clock reaches its next due time, then is due
+ * again at the next multiple of its interval after that time — so a jump of
+ * many intervals fires once, not once per missed interval, and due times are
+ * aligned to the epoch (the same across restarts).
+ */
+import type { Cancellable, Punctuator } from '../processor.js';
+
+interface Schedule {
+  readonly intervalMs: number;
+  readonly punctuator: Punctuator;
+  dueMs: number;
+  cancelled: boolean;
+}
+
+export class PunctuationQueue {
+  private readonly schedules: Schedule[] = [];
+
+  /** Adds a schedule; the first firing is at the first multiple of `intervalMs` after `nowMs`. */
+  schedule(intervalMs: number, nowMs: number, punctuator: Punctuator): Cancellable {
+    if (!(Number.isInteger(intervalMs) && intervalMs > 0)) {
+      throw new RangeError(`punctuation interval must be a positive whole number of ms, got ${intervalMs}`);
+    }
+    const schedule: Schedule = { intervalMs, punctuator, dueMs: nextMultiple(nowMs, intervalMs), cancelled: false };
+    this.schedules.push(schedule);
+    return {
+      cancel: () => {
+        schedule.cancelled = true;
+        const index = this.schedules.indexOf(schedule);
+        if (index >= 0) this.schedules.splice(index, 1);
+      },
+    };
+  }
+
+  /** Fires every schedule due at `nowMs`, in the order they were added. */
+  async fireDue(nowMs: number): Promise<void> {
+    if (this.schedules.length === 0) return;
+    for (const schedule of [...this.schedules]) {
+      if (schedule.cancelled || schedule.dueMs > nowMs) continue;
+      schedule.dueMs = nextMultiple(nowMs, schedule.intervalMs);
+      await schedule.punctuator(nowMs);
+    }
+  }
+
+  get size(): number {
+    return this.schedules.length;
+  }
+}
+
+function nextMultiple(timeMs: number, intervalMs: number): number {
+  return (Math.floor(timeMs / intervalMs) + 1) * intervalMs;
+}

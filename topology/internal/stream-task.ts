@@ -1,0 +1,208 @@
+/**
+ * A stream task runs one sub-topology for one partition: it owns that
+ * partition's processors, stores, stream time and punctuation schedules.
+ * The test driver and the Kafka runner both drive tasks through this class.
+ */
+import { TallyError, TopologyError } from '../../schemas/index.js';
+import type { KeyValueStore, StateStore, WindowStore } from '../../state/index.js';
+import type { Headers } from '../record.js';
+import { StreamRecord } from '../record.js';
+import type { Subtopology, Topology, SourceNodeDef } from '../topology.js';
+import { RuntimeNode, type TaskServices } from './runtime-node.js';
+import { PunctuationQueue } from './punctuation-queue.js';
+
+/** A record as it sits on a topic partition: bytes plus metadata. */
+export interface RawRecord {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestampMs: number;
+  readonly headers: Headers;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** A record leaving the task for a topic (physical name). `partition` undefined: choose by key. */
+export interface OutputRecord {
+  readonly topic: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly timestampMs: number;
+  readonly headers: Headers;
+  readonly partition: number | undefined;
+}
+
+export interface RecordCollector {
+  send(record: OutputRecord): void;
+}
+
+export type TaskStore = (KeyValueStore<unknown> | WindowStore<unknown>) & StateStore;
+
+export interface StreamTaskOptions {
+  readonly applicationId: string;
+  readonly topology: Topology;
+  readonly subtopology: Subtopology;
+  readonly partition: number;
+  /** The task's stores, built by the caller (persistence and changelog are its business). */
+  readonly stores: ReadonlyMap<string, TaskStore>;
+  readonly collector: RecordCollector;
+  /** Logical topic name → physical name (internal topics get the application prefix). */
+  readonly resolveTopic: (logicalTopic: string) => string;
+  readonly partitionCount: (physicalTopic: string) => number;
+  readonly wallClockMs: () => number;
+  /** Stream time recovered from the last commit; -1 when unknown. */
+  readonly initialStreamTimeMs?: number;
+}
+
+/** Header names put on dead-lettered records by the runtime. */
+export const errorHeaders = {
+  code: 'tally.error.code',
+  message: 'tally.error.message',
+  topic: 'tally.error.topic',
+  partition: 'tally.error.partition',
+  offset: 'tally.error.offset',
+} as const;
+
+export class StreamTask implements TaskServices {
+  readonly id: string;
+  readonly applicationId: string;
+  readonly partition: number;
+  readonly subtopology: Subtopology;
+  readonly stores: ReadonlyMap<string, TaskStore>;
+  readonly streamTimePunctuations = new PunctuationQueue();
+  readonly wallClockPunctuations = new PunctuationQueue();
+  private streamTime: number;
+  private readonly options: StreamTaskOptions;
+  private readonly nodes = new Map<string, RuntimeNode>();
+  private readonly sourcesByTopic = new Map<string, RuntimeNode>();
+
+  constructor(options: StreamTaskOptions) {
+    this.options = options;
+    this.applicationId = options.applicationId;
+    this.partition = options.partition;
+    this.subtopology = options.subtopology;
+    this.stores = options.stores;
+    this.id = `${options.subtopology.id}_${options.partition}`;
+    this.streamTime = options.initialStreamTimeMs ?? -1;
+    for (const def of options.subtopology.nodes) {
+      const node = new RuntimeNode(def, this);
+      this.nodes.set(def.name, node);
+      if (def.kind === 'source') for (const topic of def.topics) this.sourcesByTopic.set(topic, node);
+    }
+    for (const node of this.nodes.values()) {
+      for (const child of options.topology.childrenOf(node.name)) {
+        const childNode = this.nodes.get(child);
+        if (childNode !== undefined) node.children.push(childNode);
+      }
+    }
+  }
+
+  get streamTimeMs(): number {
+    return this.streamTime;
+  }
+
+  get wallClockMs(): number {
+    return this.options.wallClockMs();
+  }
+
+  /** Opens stores (in topology order) and initializes processors. */
+  async init(): Promise<void> {
+    for (const store of this.stores.values()) await store.open();
+    for (const node of this.nodes.values()) await node.init();
+  }
+
+  /** Processes one record from a logical source topic, then fires due stream-time punctuators. */
+  async process(logicalTopic: string, raw: RawRecord): Promise<void> {
+    const source = this.sourcesByTopic.get(logicalTopic);
+    if (source === undefined || source.def.kind !== 'source') {
+      throw new TopologyError('task-unknown-topic', `task ${this.id} has no source for topic "${logicalTopic}"`);
+    }
+    const record = this.deserialize(source.def, logicalTopic, raw);
+    if (record === undefined) return;
+    await source.forwardFromSource(record);
+    await this.punctuateStreamTime();
+  }
+
+  /** Fires wall-clock punctuators that are due at `nowMs`. */
+  async punctuateWallClock(nowMs: number): Promise<void> {
+    await this.wallClockPunctuations.fireDue(nowMs);
+  }
+
+  /**
+   * Commit step 1: flush every store's cache in topology order, so records a
+   * flush forwards reach downstream stores before those are flushed.
+   */
+  async flush(meta?: ReadonlyMap<string, Buffer>): Promise<void> {
+    for (const store of this.stores.values()) await store.flush(meta);
+  }
+
+  /** Closes processors and stores. A dirty close drops uncommitted cache contents first. */
+  async close(clean: boolean): Promise<void> {
+    for (const node of this.nodes.values()) await node.close();
+    for (const store of this.stores.values()) {
+      if (!clean) store.discardCache();
+      await store.close();
+    }
+  }
+
+  send(record: OutputRecord): void {
+    this.options.collector.send(record);
+  }
+
+  resolveTopic(logicalTopic: string): string {
+    return this.options.resolveTopic(logicalTopic);
+  }
+
+  partitionCount(physicalTopic: string): number {
+    return this.options.partitionCount(physicalTopic);
+  }
+
+  getStore(nodeName: string, storeName: string): TaskStore {
+    const def = this.nodes.get(nodeName)?.def;
+    const store = this.stores.get(storeName);
+    if (def?.kind !== 'processor' || !def.stores.includes(storeName) || store === undefined) {
+      throw new TopologyError('task-store-not-connected', `processor "${nodeName}" asked for store "${storeName}", which is not connected to it: connect it in the topology`);
+    }
+    return store;
+  }
+
+  private async punctuateStreamTime(): Promise<void> {
+    if (this.streamTime >= 0) await this.streamTimePunctuations.fireDue(this.streamTime);
+  }
+
+  private deserialize(source: SourceNodeDef, topic: string, raw: RawRecord): StreamRecord<unknown, unknown> | undefined {
+    let key: unknown;
+    let value: unknown;
+    try {
+      key = raw.key === null ? null : source.keySerde.deserialize(raw.key);
+      value = raw.value === null ? null : source.valueSerde.deserialize(raw.value);
+    } catch (error) {
+      const message = `cannot deserialize record ${topic}-${raw.partition}@${raw.offset} in source "${source.name}": ${(error as Error).message}`;
+      if (source.deadLetterTopic === undefined) {
+        throw new TallyError('deserialization-failed', `${message}; give the source a deadLetterTopic to route such records instead of failing`, {
+          cause: error,
+          coordinates: { topic, partition: raw.partition, offset: String(raw.offset), node: source.name },
+        });
+      }
+      this.send({
+        topic: this.resolveTopic(source.deadLetterTopic),
+        key: raw.key,
+        value: raw.value,
+        timestampMs: raw.timestampMs,
+        partition: undefined,
+        headers: {
+          ...raw.headers,
+          [errorHeaders.code]: 'deserialization-failed',
+          [errorHeaders.message]: message,
+          [errorHeaders.topic]: topic,
+          [errorHeaders.partition]: String(raw.partition),
+          [errorHeaders.offset]: String(raw.offset),
+        },
+      });
+      return undefined;
+    }
+    const consumed = { key, value, timestampMs: raw.timestampMs, headers: raw.headers, topic, partition: raw.partition, offset: raw.offset };
+    const extracted = source.timestampExtractor === undefined ? raw.timestampMs : source.timestampExtractor(consumed);
+    if (extracted !== null && extracted > this.streamTime) this.streamTime = extracted;
+    return new StreamRecord({ ...consumed, timestampMs: extracted ?? raw.timestampMs });
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Builds one task's stores from their specs: persistence, caching and the
+ * changelog hook (each logged write becomes a record on the store's changelog
+ * topic, on the task's partition). Shared by the test driver and the Kafka runner.
+ */
+import { createKeyValueStore, createWindowStore, type StoreSpec } from '../../state/index.js';
+import type { OutputRecord, TaskStore } from './stream-task.js';
+
+export interface TaskStoreOptions {
+  /** `<app.stateDir>/<applicationId>`; stores live under `<stateDir>/<taskId>/<store>`. */
+  readonly stateDir: string;
+  readonly taskId: string;
+  readonly partition: number;
+  /** Build every store in memory regardless of its spec. */
+  readonly inMemory: boolean;
+  readonly changelogTopic: (storeName: string) => string;
+  readonly send: (record: OutputRecord) => void;
+  readonly currentTimestampMs: () => number;
+}
+
+export function createTaskStores(specs: readonly StoreSpec[], options: TaskStoreOptions): Map<string, TaskStore> {
+  const stores = new Map<string, TaskStore>();
+  for (const declared of specs) {
+    const spec = options.inMemory ? { ...declared, persistent: false } : declared;
+    const topic = options.changelogTopic(spec.name);
+    const changelog = spec.logging
+      ? {
+          append: (key: Buffer, value: Buffer | null, timestampMs: number) =>
+            options.send({ topic, key, value, timestampMs, headers: {}, partition: options.partition }),
+        }
+      : undefined;
+    const context = { stateDir: options.stateDir, taskId: options.taskId, changelog, currentTimestampMs: options.currentTimestampMs };
+    const store = spec.kind === 'window' ? createWindowStore(spec, context) : createKeyValueStore(spec, context);
+    stores.set(spec.name, store as unknown as TaskStore);
+  }
+  return stores;
+}
