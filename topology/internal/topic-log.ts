@@ -48,7 +48,7 @@ export class TopicLog {
    */
   append(topic: string, key: Buffer | null, value: Buffer | null, timestampMs: number, headers: Headers, partition?: number): LoggedRecord {
     const t = this.topic(topic);
-    const chosen = partition ?? (key === null ? t.roundRobin++ % t.partitionCount : partitionForKey(topic, key, t.partitionCount));
+    const chosen = partition ?? (key === null ? t.roundRobin++ % t.partitionCount : partitionForKey(key, t.partitionCount));
     if (!(Number.isInteger(chosen) && chosen >= 0 && chosen < t.partitionCount)) {
       throw new RangeError(`partition ${chosen} does not exist: topic "${topic}" has ${t.partitionCount} partition(s)`);
     }

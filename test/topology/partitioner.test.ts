@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { murmur2, partitionForKey } from '../../topology/internal/partitioner.js';
+
+// kafkajs's own murmur2 is the reference: a key must land where a kafkajs producer puts it.
+const kafkajsMurmur2 = createRequire(import.meta.url)('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: Buffer) => number;
+
+describe('the default partitioner', () => {
+  it('hashes exactly like kafkajs for keys of every length up to 64 bytes', () => {
+    for (let length = 0; length <= 64; length++) {
+      for (let i = 0; i < 50; i++) {
+        const key = randomBytes(length);
+        expect(murmur2(key)).toBe(kafkajsMurmur2(key));
+      }
+    }
+  });
+
+  it('matches known Kafka murmur2 values', () => {
+    // Values from Kafka's UtilsTest#testMurmur2.
+    expect(murmur2(Buffer.from('21'))).toBe(-973932308);
+    expect(murmur2(Buffer.from('foobar'))).toBe(-790332482);
+    expect(murmur2(Buffer.from('a-little-bit-long-string'))).toBe(-985981536);
+    expect(murmur2(Buffer.from('a-little-bit-longer-string'))).toBe(-1486304829);
+    expect(murmur2(Buffer.from('lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8'))).toBe(-58897971);
+  });
+
+  it('spreads keys over partitions the way Kafka does', () => {
+    const key = Buffer.from('acme-prod');
+    expect(partitionForKey(key, 8)).toBe((kafkajsMurmur2(key) & 0x7fffffff) % 8);
+    expect(partitionForKey(key, 1)).toBe(0);
+  });
+});
