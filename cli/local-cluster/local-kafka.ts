@@ -485,7 +485,6 @@ export async function startLocalKafka(options: StartLocalKafkaOptions = {}): Pro
     const child = spawn(javaBin(), [...jvmBase, '-cp', classpath, 'kafka.Kafka', propsFile], {
       cwd: logDir,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, KAFKA_HEAP_OPTS: '', KAFKA_OPTS: '' },
     });
     const entry: LiveBroker = { child, watchdog: undefined, tempLogDir: removeLogDirOnStop ? logDir : undefined };
     let spawnError: Error | undefined;
@@ -496,7 +495,8 @@ export async function startLocalKafka(options: StartLocalKafkaOptions = {}): Pro
         exitInfo = `spawn error: ${e.message}`;
         res();
       });
-      child.on('exit', (code, signal) => {
+      // 'close' (not 'exit'): fires once stdout/stderr are drained, so the last output is complete.
+      child.on('close', (code, signal) => {
         exitInfo = signal !== null ? `signal ${signal}` : `exit code ${String(code)}`;
         res();
       });
