@@ -72,6 +72,9 @@ function commonOptions<V>(spec: StoreSpec<V>, context: StoreContext) {
   if (cacheMaxEntries !== undefined && !isPositiveInteger(cacheMaxEntries)) {
     throw invalid(spec, `cacheMaxEntries must be an integer >= 1, got ${String(cacheMaxEntries)}`);
   }
+  if (spec.logging && context.changelog === undefined) {
+    throw invalid(spec, 'logging is on but no changelog writer was given: pass one, or declare the store with logging: false');
+  }
   return {
     name: spec.name,
     persistent: spec.persistent,

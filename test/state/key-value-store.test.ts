@@ -62,7 +62,7 @@ afterEach(async () => {
 });
 
 async function openStore(overrides: Partial<StoreSpec<Counter>> = {}, changelog?: ChangelogWriter): Promise<KeyValueStateStore<Counter>> {
-  const store = createKeyValueStore(spec(overrides), { stateDir, taskId: '0_0', changelog, currentTimestampMs: () => nowMs });
+  const store = createKeyValueStore(spec({ logging: changelog !== undefined, ...overrides }), { stateDir, taskId: '0_0', changelog, currentTimestampMs: () => nowMs });
   await store.open();
   opened.push(store);
   return store;
@@ -157,7 +157,7 @@ describe('a LevelDB key-value store', () => {
   });
 
   it('lives at <stateDir>/<taskId>/<storeName>', async () => {
-    const store = createKeyValueStore(spec({ persistent: true }), { stateDir, taskId: '1_2', currentTimestampMs: () => 0 });
+    const store = createKeyValueStore(spec({ persistent: true, logging: false }), { stateDir, taskId: '1_2', currentTimestampMs: () => 0 });
     await store.open();
     await store.close();
     expect(existsSync(path.join(stateDir, '1_2', 'counts', 'CURRENT'))).toBe(true);
@@ -285,5 +285,11 @@ describe('the record cache', () => {
     const reopened = await openStore({ caching: true, persistent: true }, changelog);
     expect(await reopened.get('a')).toBeUndefined();
     expect(changelog.records).toEqual([]);
+  });
+});
+
+describe('store factory', () => {
+  it('refuses a logged store without a changelog writer instead of silently not logging', () => {
+    expect(() => createKeyValueStore(spec({ logging: true }), { taskId: '0_0', currentTimestampMs: () => 0 })).toThrow(/logging is on but no changelog writer was given/);
   });
 });

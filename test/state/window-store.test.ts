@@ -44,7 +44,7 @@ function spec(overrides: Partial<StoreSpec<number>> = {}): StoreSpec<number> {
 }
 
 async function openStore(overrides: Partial<StoreSpec<number>> = {}, changelog?: ChangelogWriter): Promise<WindowStateStore<number>> {
-  const store = createWindowStore(spec(overrides), { stateDir, taskId: '0_0', changelog, currentTimestampMs: () => 0 });
+  const store = createWindowStore(spec({ logging: changelog !== undefined, ...overrides }), { stateDir, taskId: '0_0', changelog, currentTimestampMs: () => 0 });
   await store.open();
   opened.push(store);
   return store;
@@ -205,7 +205,7 @@ describe('window store retention on LevelDB', () => {
   it('reports a second open of the same store as state-locked', async () => {
     const first = await openStore();
     await first.put('a', 0, 1);
-    const second = createWindowStore(spec(), { stateDir, taskId: '0_0', currentTimestampMs: () => 0 });
+    const second = createWindowStore(spec({ logging: false }), { stateDir, taskId: '0_0', currentTimestampMs: () => 0 });
     await expect(second.open()).rejects.toMatchObject({ code: 'state-locked', message: expect.stringContaining(storeDir()) });
   });
 
