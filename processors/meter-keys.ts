@@ -1,0 +1,31 @@
+/**
+ * How meters are keyed: in their window stores, and on the `tally-meters`
+ * topic. Shared by the aggregation processors and the query engine.
+ */
+
+/** Group-by values with their names sorted, so equal groups always encode equally. */
+export function canonicalGroupBy(groupBy: Readonly<Record<string, string>>): string {
+  const sorted: Record<string, string> = {};
+  for (const name of Object.keys(groupBy).sort()) sorted[name] = groupBy[name] as string;
+  return JSON.stringify(sorted);
+}
+
+/** The window store of one meter. Slugs are validated to `[A-Za-z0-9_-]`. */
+export function meterStoreName(slug: string): string {
+  return `meter-${slug}`;
+}
+
+/** Key inside a meter's window store: subject, NUL, canonical group-by JSON. */
+export function meterStoreKey(subject: string, groupBy: Readonly<Record<string, string>>): string {
+  return `${subject}\u0000${canonicalGroupBy(groupBy)}`;
+}
+
+export function parseMeterStoreKey(key: string): { subject: string; groupBy: Record<string, string> } {
+  const separator = key.indexOf('\u0000');
+  return { subject: key.slice(0, separator), groupBy: JSON.parse(key.slice(separator + 1)) as Record<string, string> };
+}
+
+/** Key on `tally-meters`: `meter|subject|groupBy|windowStart` (groupBy canonical JSON, windowStart ISO-8601 UTC). */
+export function meterRecordKey(meter: string, subject: string, groupBy: Readonly<Record<string, string>>, windowStartMs: number): string {
+  return `${meter}|${subject}|${canonicalGroupBy(groupBy)}|${new Date(windowStartMs).toISOString()}`;
+}

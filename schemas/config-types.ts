@@ -1,0 +1,126 @@
+/**
+ * The validated, frozen shape of `tally.yaml` (DESIGN §4). Field names are the
+ * external contract. Durations are parsed to milliseconds (the `Ms` fields);
+ * money and prices stay decimal strings.
+ */
+
+export const aggregations = ['SUM', 'COUNT', 'UNIQUE_COUNT', 'AVG', 'MIN', 'MAX', 'LATEST'] as const;
+export type AggregationName = (typeof aggregations)[number];
+
+export const processingGuarantees = ['exactly_once', 'at_least_once'] as const;
+export type ProcessingGuarantee = (typeof processingGuarantees)[number];
+
+export const chargeModels = ['per_unit', 'graduated', 'volume', 'package', 'time_of_day'] as const;
+export type ChargeModel = (typeof chargeModels)[number];
+
+export interface AppConfig {
+  readonly id: string;
+  readonly stateDir: string;
+  readonly processingGuarantee: ProcessingGuarantee;
+  readonly commitIntervalMs: number;
+}
+
+export interface KafkaConfig {
+  readonly brokers: readonly string[];
+  readonly clientId?: string;
+  /** Passed through to kafkajs. */
+  readonly ssl?: boolean | Readonly<Record<string, unknown>>;
+  readonly sasl?: Readonly<Record<string, unknown>>;
+}
+
+export interface SchemaRegistryConfig {
+  readonly url: string;
+}
+
+export interface TopicsConfig {
+  readonly events: string;
+  readonly meters: string;
+  readonly billing: string;
+  readonly late: string;
+  readonly deadLetter: string;
+  readonly customers: string;
+}
+
+export interface IngestConfig {
+  readonly allowedLatenessMs: number;
+  readonly maxFutureSkewMs: number;
+  readonly dedupeRetentionMs: number;
+}
+
+export interface WindowsConfig {
+  readonly sizeMs: number;
+  readonly retentionMs: number;
+}
+
+export interface MeterConfig {
+  readonly slug: string;
+  readonly eventType: string;
+  readonly aggregation: AggregationName;
+  /** JSONPath into `data`; absent only for COUNT. */
+  readonly valueProperty?: string;
+  /** Group-by name → JSONPath into `data`. */
+  readonly groupBy: Readonly<Record<string, string>>;
+}
+
+export interface CustomerConfig {
+  readonly id: string;
+  readonly subjects: readonly string[];
+  readonly timezone: string;
+  readonly currency: string;
+  /** Local date `YYYY-MM-DD`; monthly periods start on its day of month. */
+  readonly billingAnchor: string;
+  readonly plan: string;
+}
+
+export interface Tier {
+  /** Inclusive upper bound; absent on the last (open) tier. */
+  readonly upTo?: number;
+  readonly unitPrice: string;
+  readonly flatFee?: string;
+}
+
+export interface TimeOfDayInterval {
+  /** Local time `HH:mm`, inclusive. */
+  readonly from: string;
+  /** Local time `HH:mm`, exclusive; `24:00` is the end of the day. */
+  readonly to: string;
+  readonly unitPrice: string;
+}
+
+export interface ChargeConfig {
+  readonly key: string;
+  readonly meter: string;
+  readonly model: ChargeModel;
+  readonly flatFee?: string;
+  readonly unitPrice?: string;
+  readonly tiers?: readonly Tier[];
+  readonly packageSize?: number;
+  readonly packagePrice?: string;
+  readonly freeUnits?: number;
+  readonly intervals?: readonly TimeOfDayInterval[];
+}
+
+export interface PlanConfig {
+  readonly key: string;
+  readonly charges: readonly ChargeConfig[];
+}
+
+export interface HttpConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Bearer tokens; never logged. */
+  readonly tokens: readonly string[];
+}
+
+export interface TallyConfig {
+  readonly app: AppConfig;
+  readonly kafka: KafkaConfig;
+  readonly schemaRegistry?: SchemaRegistryConfig;
+  readonly topics: TopicsConfig;
+  readonly ingest: IngestConfig;
+  readonly windows: WindowsConfig;
+  readonly meters: readonly MeterConfig[];
+  readonly customers: readonly CustomerConfig[];
+  readonly plans: readonly PlanConfig[];
+  readonly http: HttpConfig;
+}
