@@ -106,8 +106,23 @@ export class StreamTask implements TaskServices {
 
   /** Opens stores (in topology order) and initializes processors. */
   async init(): Promise<void> {
+    await this.openStores();
+    await this.initProcessors();
+  }
+
+  /** Step 1 of start-up: open stores, so they can be restored before any processor sees them. */
+  async openStores(): Promise<void> {
     for (const store of this.stores.values()) await store.open();
+  }
+
+  /** Step 2 of start-up, after restoration: create and initialize processors. */
+  async initProcessors(): Promise<void> {
     for (const node of this.nodes.values()) await node.init();
+  }
+
+  /** Sets stream time recovered from a commit; it only ever moves forward. */
+  recoverStreamTime(streamTimeMs: number): void {
+    if (streamTimeMs > this.streamTime) this.streamTime = streamTimeMs;
   }
 
   /** Processes one record from a logical source topic, then fires due stream-time punctuators. */

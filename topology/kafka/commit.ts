@@ -1,0 +1,69 @@
+/**
+ * The commit protocol, per task.
+ *
+ * Exactly-once (one transaction per task and commit):
+ *   1. flush the task's store caches: changelog records join its pending
+ *      output, data goes to LevelDB (uncommitted until step 5);
+ *   2. record source positions and stream time in the progress store;
+ *   3. begin a transaction on the task's own producer;
+ *   4. send every pending record (outputs, repartition records, changelogs);
+ *   5. add the source offsets (with stream time as metadata) and commit.
+ * A fenced producer means another instance owns the task: the task must be
+ * closed dirty. Its local state carries no valid checkpoint, so it is rebuilt
+ * from the changelog the next time it is opened.
+ *
+ * At-least-once: steps 1–2, then send with the shared idempotent producer,
+ * then commit the consumer offsets.
+ */
+import type { Consumer, Producer } from 'kafkajs';
+import { TaskMigratedError, type KafkaTask } from './kafka-task.js';
+
+const fencingErrors = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+
+/** True when the error (or what it wraps) says this producer was fenced by a newer one. */
+export function isFencingError(error: unknown): boolean {
+  for (let e = error as { type?: string; name?: string; originalError?: unknown; cause?: unknown } | undefined; e; ) {
+    if (e.type !== undefined && fencingErrors.has(e.type)) return true;
+    if (e.name === 'KafkaJSNonRetriableError' && /fenced|epoch/i.test(String((e as Error).message))) return true;
+    e = (e.originalError ?? e.cause) as typeof e | undefined;
+  }
+  return false;
+}
+
+export async function commitExactlyOnce(task: KafkaTask, groupId: string): Promise<void> {
+  const producer = task.producer;
+  if (producer === undefined) throw new Error(`task ${task.id} has no transactional producer`);
+  // Steps 1–2.
+  await task.prepareCommit();
+  const topicMessages = task.takePending();
+  const offsets = task.offsetsToCommit();
+  // Step 3.
+  let transaction;
+  try {
+    transaction = await producer.transaction();
+  } catch (error) {
+    if (isFencingError(error)) throw new TaskMigratedError(task.id, error);
+    throw error;
+  }
+  try {
+    // Step 4.
+    if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
+    // Step 5.
+    if (offsets.length > 0) await transaction.sendOffsets({ consumerGroupId: groupId, topics: offsets });
+    await transaction.commit();
+  } catch (error) {
+    if (isFencingError(error)) throw new TaskMigratedError(task.id, error);
+    await transaction.abort().catch(() => undefined);
+    throw error;
+  }
+}
+
+export async function commitAtLeastOnce(task: KafkaTask, producer: Producer, consumer: Consumer): Promise<void> {
+  await task.prepareCommit();
+  const topicMessages = task.takePending();
+  const offsets = task.offsetsToCommit();
+  if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
+  if (offsets.length > 0) {
+    await consumer.commitOffsets(offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset, metadata: p.metadata }))));
+  }
+}

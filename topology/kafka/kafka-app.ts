@@ -1,0 +1,347 @@
+/**
+ * Runs a topology on Kafka: one consumer group member per app instance, tasks
+ * per (sub-topology, partition) created, restored and closed as the group's
+ * assignment changes, commits every `commitIntervalMs` under the configured
+ * guarantee. All task work — processing, punctuation, commits, assignment
+ * changes — runs through one serial queue, so it never interleaves.
+ */
+import { join } from 'node:path';
+import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import { TallyError } from '../../schemas/index.js';
+import { internalTopicName } from '../internal/topic-names.js';
+import type { Topology } from '../topology.js';
+import { resolveAppConfig, type KafkaAppConfig, type ResolvedAppConfig } from './app-config.js';
+import { commitAtLeastOnce, commitExactlyOnce, isFencingError } from './commit.js';
+import { KafkaTask, TaskMigratedError } from './kafka-task.js';
+import { createProducer, SerialQueue, toRawRecord } from './kafka-io.js';
+import { Restorer, type ChangelogRestore } from './restoration.js';
+import { createTaskAssignor } from './task-assignor.js';
+import { planTopics, type TopicPlan } from './topics.js';
+
+export const appStates = ['created', 'starting', 'rebalancing', 'running', 'closing', 'closed', 'failed'] as const;
+export type AppState = (typeof appStates)[number];
+
+export interface KafkaApp {
+  readonly state: AppState;
+  /** True once every assigned task is restored and processing. */
+  readonly ready: boolean;
+  /** Ids of the tasks this instance runs. */
+  readonly taskIds: readonly string[];
+  start(): Promise<void>;
+  /** Commits, closes every task cleanly (writing checkpoints) and leaves the group. */
+  close(): Promise<void>;
+  /** Resolves when the app fails; rejects never. */
+  readonly failure: Promise<Error>;
+}
+
+export function createApp(topology: Topology, config: KafkaAppConfig): KafkaApp {
+  return new KafkaTopologyApp(topology, resolveAppConfig(config));
+}
+
+class KafkaTopologyApp implements KafkaApp {
+  state: AppState = 'created';
+  readonly failure: Promise<Error>;
+  private fail!: (error: Error) => void;
+  private readonly kafka: Kafka;
+  private readonly queue = new SerialQueue();
+  private readonly restorer = new Restorer();
+  private readonly tasks = new Map<string, KafkaTask>();
+  private readonly eos: boolean;
+  private plan: TopicPlan | undefined;
+  private admin: Admin | undefined;
+  private consumer: Consumer | undefined;
+  private sharedProducer: Producer | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastCommitMs = 0;
+
+  constructor(
+    private readonly topology: Topology,
+    private readonly config: ResolvedAppConfig,
+  ) {
+    this.eos = config.processingGuarantee === 'exactly_once';
+    this.failure = new Promise((resolve) => (this.fail = resolve));
+    this.kafka = new kafkajs.Kafka({
+      clientId: config.clientId ?? config.applicationId,
+      brokers: [...config.brokers],
+      logLevel: kafkajs.logLevel.ERROR,
+      ...(config.ssl === undefined ? {} : { ssl: config.ssl }),
+      ...(config.sasl === undefined ? {} : { sasl: config.sasl }),
+    });
+  }
+
+  get ready(): boolean {
+    return this.state === 'running' && [...this.tasks.keys()].every((id) => !this.restorer.isRestoring(id));
+  }
+
+  get taskIds(): string[] {
+    return [...this.tasks.keys()].sort();
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'created') throw new TallyError('app-already-started', `the app is ${this.state}; create a new one to start again`);
+    this.state = 'starting';
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    this.plan = await planTopics(this.admin, this.topology, this.config.applicationId, this.config.replicationFactor);
+    if (!this.eos) {
+      this.sharedProducer = createProducer(this.kafka, { idempotent: true });
+      await this.sharedProducer.connect();
+    }
+    const plan = this.plan;
+    const consumer = this.kafka.consumer({
+      groupId: this.config.applicationId,
+      partitionAssigners: [createTaskAssignor(() => plan.tasks, () => this.taskIds)],
+      readUncommitted: !this.eos,
+      sessionTimeout: this.config.sessionTimeoutMs,
+      rebalanceTimeout: this.config.rebalanceTimeoutMs,
+      heartbeatInterval: this.config.heartbeatIntervalMs,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: Math.min(500, this.config.commitIntervalMs * 5),
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.state = 'rebalancing';
+      void this.queue.run(() => this.reconcile(event.payload.memberAssignment)).catch((e: Error) => this.crash(e));
+    });
+    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+      const { topic, partition, lastOffset } = event.payload;
+      if (this.restorer.lookup(topic, partition) === undefined) return;
+      void this.queue.run(() => this.onBatchEnd(topic, partition, Number(lastOffset))).catch((e: Error) => this.crash(e));
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) this.crash(event.payload.error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...plan.sources.keys(), ...plan.changelogs], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.queue.run(() => this.onBatch(payload)),
+    });
+    this.timer = setInterval(() => {
+      void this.queue.run(() => this.onTick()).catch((e: Error) => this.crash(e));
+    }, this.config.wallClockTickMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    const wasRunning = this.state !== 'created' && this.state !== 'failed';
+    this.state = 'closing';
+    clearInterval(this.timer);
+    if (wasRunning) {
+      await this.queue.run(async () => {
+        for (const task of [...this.tasks.values()]) await this.closeTask(task, true);
+      });
+    }
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.sharedProducer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+    this.state = 'closed';
+  }
+
+  // --- assignment ---
+
+  private async reconcile(assignment: Record<string, number[]>): Promise<void> {
+    const plan = this.plan as TopicPlan;
+    const assigned = new Set(plan.tasks.filter((t) => t.topics.every((topic) => assignment[topic]?.includes(t.partition))).map((t) => t.id));
+    for (const [id, task] of this.tasks) if (!assigned.has(id)) await this.closeTask(task, true);
+    const consumer = this.consumer as Consumer;
+    consumer.pause([...plan.changelogs].map((topic) => ({ topic })));
+    // A rebalance makes kafkajs re-read committed offsets, which can be stale right
+    // after a transactional commit (no requireStable): put kept tasks back where they were.
+    for (const task of this.tasks.values()) this.resumeKeptTask(task);
+    for (const spec of plan.tasks) {
+      if (!assigned.has(spec.id) || this.tasks.has(spec.id)) continue;
+      const task = await this.openTask(spec.id, spec.partition);
+      const restores = await this.restorer.plan(task, this.admin as Admin, (m) => this.config.logger.info(m));
+      if (restores.length === 0) {
+        await this.startProcessing(task);
+        continue;
+      }
+      consumer.pause(this.sourceTopicsOf(task).map((topic) => ({ topic, partitions: [task.partition] })));
+      for (const r of restores) {
+        consumer.seek({ topic: r.topic, partition: r.partition, offset: String(r.startOffset) });
+        consumer.resume([{ topic: r.topic, partitions: [r.partition] }]);
+      }
+    }
+    this.state = 'running';
+  }
+
+  private resumeKeptTask(task: KafkaTask): void {
+    const consumer = this.consumer as Consumer;
+    const restoring = this.restorer.forTask(task.id);
+    for (const r of restoring) {
+      consumer.seek({ topic: r.topic, partition: r.partition, offset: String(r.position) });
+      consumer.resume([{ topic: r.topic, partitions: [r.partition] }]);
+    }
+    const sources = this.sourceTopicsOf(task).map((topic) => ({ topic, partitions: [task.partition] }));
+    if (restoring.length > 0) {
+      consumer.pause(sources);
+      return;
+    }
+    for (const [topic, offset] of task.positions) consumer.seek({ topic, partition: task.partition, offset: String(offset) });
+    consumer.resume(sources);
+  }
+
+  private async openTask(id: string, partition: number): Promise<KafkaTask> {
+    const subtopology = this.topology.subtopologies[Number(id.split('_')[0])];
+    if (subtopology === undefined) throw new TallyError('task-unknown', `no sub-topology for task ${id}`);
+    const task = new KafkaTask({
+      applicationId: this.config.applicationId,
+      topology: this.topology,
+      subtopology,
+      partition,
+      stateDir: join(this.config.stateDir, this.config.applicationId),
+      wallClockMs: this.config.wallClockMs,
+      resolveTopic: (t) => (this.topology.isInternalTopic(t) ? internalTopicName(this.config.applicationId, t) : t),
+    });
+    if (this.eos) {
+      // Initializing the transactional id fences any zombie that still holds this task
+      // and completes its pending transaction before we read the changelogs.
+      task.producer = createProducer(this.kafka, { transactionalId: `${this.config.applicationId}-${id}`, transactionTimeout: this.config.transactionTimeoutMs });
+      await task.producer.connect();
+    }
+    for (const store of task.allStores) await store.open();
+    this.tasks.set(id, task);
+    return task;
+  }
+
+  /** After restoration: seek sources to the restored progress, start processors, resume. */
+  private async startProcessing(task: KafkaTask): Promise<void> {
+    const consumer = this.consumer as Consumer;
+    const progress = await task.recoveredProgress();
+    for (const topic of this.sourceTopicsOf(task)) {
+      const p = progress.get(topic);
+      if (p === undefined) continue;
+      task.stream.recoverStreamTime(p.streamTimeMs);
+      task.positions.set(topic, p.offset);
+      consumer.seek({ topic, partition: task.partition, offset: String(p.offset) });
+    }
+    await task.stream.initProcessors();
+    if (this.eos) await task.invalidateCheckpoints();
+    consumer.resume(this.sourceTopicsOf(task).map((topic) => ({ topic, partitions: [task.partition] })));
+    this.config.logger.info(`task ${task.id}: running (stream time ${task.stream.streamTimeMs})`);
+  }
+
+  private async closeTask(task: KafkaTask, clean: boolean): Promise<void> {
+    this.tasks.delete(task.id);
+    this.restorer.drop(task.id);
+    let committed = !clean;
+    if (clean) {
+      try {
+        await this.commitTask(task, true);
+        await this.refreshChangelogEnds(task);
+        await task.writeCheckpoints();
+        committed = true;
+      } catch (error) {
+        if (!(error instanceof TaskMigratedError)) this.config.logger.warn(`task ${task.id}: commit on close failed: ${(error as Error).message}`);
+      }
+    }
+    await task.close(committed);
+    await task.producer?.disconnect().catch(() => undefined);
+    this.config.logger.info(`task ${task.id}: closed ${committed ? 'clean' : 'dirty'}${committed ? ` (checkpoints ${JSON.stringify([...task.changelogEnds])})` : ''}`);
+  }
+
+  // --- processing ---
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed' || this.state === 'failed') return;
+    const consumer = this.consumer as Consumer;
+    const restore = this.restorer.lookup(batch.topic, batch.partition);
+    if (restore !== undefined) {
+      const done = await this.restorer.apply(restore, batch);
+      resolveOffset(batch.lastOffset());
+      if (done) await this.restored(restore);
+      await this.heartbeatOrCommit(heartbeat);
+      return;
+    }
+    const source = (this.plan as TopicPlan).sources.get(batch.topic);
+    const task = source === undefined ? undefined : this.tasks.get(`${source.subtopology}_${batch.partition}`);
+    if (source === undefined || task === undefined || this.restorer.isRestoring(task.id)) {
+      // Not ours to process (yet): stop fetching it and re-read this batch later.
+      consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+      if (source !== undefined && batch.firstOffset() !== null) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: batch.firstOffset() as string });
+      return;
+    }
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      await task.stream.process(source.logical, toRawRecord(message, batch.partition));
+      task.processed(batch.topic, Number(message.offset));
+      resolveOffset(message.offset);
+      if (this.config.wallClockMs() - this.lastCommitMs >= this.config.commitIntervalMs) await this.commitAll();
+    }
+    await this.heartbeatOrCommit(heartbeat);
+  }
+
+  /** kafkajs consumes marker-only batches itself; their end still moves a restoration forward. */
+  private async onBatchEnd(topic: string, partition: number, lastOffset: number): Promise<void> {
+    const restore = this.restorer.lookup(topic, partition);
+    if (restore !== undefined && this.restorer.advance(restore, lastOffset + 1)) await this.restored(restore);
+  }
+
+  private async restored(restore: ChangelogRestore): Promise<void> {
+    (this.consumer as Consumer).pause([{ topic: restore.topic, partitions: [restore.partition] }]);
+    this.config.logger.info(`task ${restore.taskId}: restored store ${restore.storeName} (${restore.restoredRecords} records)`);
+    const task = this.tasks.get(restore.taskId);
+    if (task !== undefined && !this.restorer.isRestoring(task.id)) await this.startProcessing(task);
+  }
+
+  /** Heartbeats; when the group is rebalancing, commits every task first so revocation loses nothing. */
+  private async heartbeatOrCommit(heartbeat: () => Promise<void>): Promise<void> {
+    if (this.config.wallClockMs() - this.lastCommitMs >= this.config.commitIntervalMs) await this.commitAll();
+    try {
+      await heartbeat();
+    } catch (error) {
+      if ((error as { type?: string }).type === 'REBALANCE_IN_PROGRESS') await this.commitAll();
+      throw error;
+    }
+  }
+
+  private async onTick(): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'rebalancing') return;
+    const now = this.config.wallClockMs();
+    for (const task of this.tasks.values()) if (!this.restorer.isRestoring(task.id)) await task.stream.punctuateWallClock(now);
+    if (now - this.lastCommitMs >= this.config.commitIntervalMs) await this.commitAll();
+  }
+
+  private async commitAll(): Promise<void> {
+    this.lastCommitMs = this.config.wallClockMs();
+    for (const task of [...this.tasks.values()]) {
+      if (this.restorer.isRestoring(task.id)) continue;
+      try {
+        await this.commitTask(task, false);
+      } catch (error) {
+        if (!(error instanceof TaskMigratedError)) throw error;
+        this.config.logger.warn(error.message);
+        await this.closeTask(task, false);
+      }
+    }
+  }
+
+  private async commitTask(task: KafkaTask, force: boolean): Promise<void> {
+    if (!force && !task.hasWork) return;
+    if (this.eos) await commitExactlyOnce(task, this.config.applicationId);
+    else await commitAtLeastOnce(task, this.sharedProducer as Producer, this.consumer as Consumer);
+  }
+
+  private async refreshChangelogEnds(task: KafkaTask): Promise<void> {
+    for (const { topic } of task.changelogs.values()) {
+      for (const o of await (this.admin as Admin).fetchTopicOffsets(topic)) if (o.partition === task.partition) task.changelogEnds.set(topic, Number(o.high));
+    }
+  }
+
+  private sourceTopicsOf(task: KafkaTask): string[] {
+    return [...(this.plan as TopicPlan).sources].filter(([, s]) => `${s.subtopology}_${task.partition}` === task.id).map(([topic]) => topic);
+  }
+
+  private crash(error: Error): void {
+    if (this.state === 'failed' || this.state === 'closed') return;
+    this.state = 'failed';
+    this.config.logger.error(`app ${this.config.applicationId} failed: ${error.message}`);
+    clearInterval(this.timer);
+    this.fail(error);
+  }
+}
+
+export { isFencingError };

@@ -1,0 +1,64 @@
+/**
+ * Small pieces between the runner and kafkajs: a serial work queue, producers
+ * with Kafka's partitioner, and record conversion.
+ */
+import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { partitionForKey } from '../internal/partitioner.js';
+import type { Headers } from '../record.js';
+import type { RawRecord } from '../internal/stream-task.js';
+
+/** Runs async jobs one at a time, in the order they were queued. */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(job);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/**
+ * Kafka's default partitioner (murmur2 of the key; round-robin without a key),
+ * with the fast murmur2 (kafkajs's own emulates 64-bit arithmetic).
+ */
+function createKafkaPartitioner() {
+  return () => {
+    let next = 0;
+    return ({ partitionMetadata, message }: { partitionMetadata: { partitionId: number }[]; message: { partition?: number | null; key?: Buffer | string | null } }) => {
+      if (message.partition !== undefined && message.partition !== null) return message.partition;
+      const count = partitionMetadata.length;
+      if (message.key === undefined || message.key === null) return (partitionMetadata[next++ % count] as { partitionId: number }).partitionId;
+      const key = typeof message.key === 'string' ? Buffer.from(message.key) : message.key;
+      return partitionForKey(key, count);
+    };
+  };
+}
+
+export function createProducer(kafka: Kafka, options: { idempotent?: boolean; transactionalId?: string; transactionTimeout?: number }): Producer {
+  return kafka.producer({
+    createPartitioner: createKafkaPartitioner(),
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    ...(options.transactionalId === undefined ? {} : { transactionalId: options.transactionalId }),
+    ...(options.transactionTimeout === undefined ? {} : { transactionTimeout: options.transactionTimeout }),
+  });
+}
+
+export function toRawRecord(message: KafkaMessage, partition: number): RawRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    if (value === undefined) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) headers[name] = first.toString();
+  }
+  return {
+    key: message.key,
+    value: message.value,
+    timestampMs: Number(message.timestamp),
+    headers: headers as Headers,
+    partition,
+    offset: Number(message.offset),
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * One task on Kafka: a StreamTask plus what Kafka needs around it — the
+ * records it has produced since the last commit, its source positions, its
+ * progress record, and (under exactly-once) its own transactional producer.
+ */
+import type { Message, Producer, TopicMessages } from 'kafkajs';
+import { TallyError, jsonSerde } from '../../schemas/index.js';
+import { createKeyValueStore, type KeyValueStore, type StateStore } from '../../state/index.js';
+import { StreamTask, type OutputRecord, type TaskStore } from '../internal/stream-task.js';
+import { createTaskStores } from '../internal/task-stores.js';
+import { changelogTopicName } from '../internal/topic-names.js';
+import type { Subtopology, Topology } from '../topology.js';
+
+/** Where a task has got to on one source partition, kept in its progress store. */
+export interface SourceProgress {
+  /** Next offset to read. */
+  readonly offset: number;
+  readonly streamTimeMs: number;
+}
+
+/** Meta key of the local checkpoint: the next changelog offset the store holds everything before. */
+export const checkpointMetaKey = 'checkpoint';
+
+export interface KafkaTaskOptions {
+  readonly applicationId: string;
+  readonly topology: Topology;
+  readonly subtopology: Subtopology;
+  readonly partition: number;
+  readonly stateDir: string;
+  readonly wallClockMs: () => number;
+  /** Physical name of a logical topic. */
+  readonly resolveTopic: (logical: string) => string;
+}
+
+export class KafkaTask {
+  readonly id: string;
+  readonly partition: number;
+  readonly stream: StreamTask;
+  /** Stores by name, including the progress store, each with its changelog topic. */
+  readonly changelogs: ReadonlyMap<string, { readonly topic: string; readonly store: TaskStore | ProgressStore }>;
+  /** Physical source topic → next offset to read (advanced as records are processed). */
+  readonly positions = new Map<string, number>();
+  /** Changelog topic → next offset after the last record this task committed to it. */
+  readonly changelogEnds = new Map<string, number>();
+  producer: Producer | undefined;
+  private pending = new Map<string, Message[]>();
+  private processedSinceCommit = 0;
+  private readonly progress: ProgressStore;
+
+  constructor(options: KafkaTaskOptions) {
+    this.partition = options.partition;
+    this.id = `${options.subtopology.id}_${options.partition}`;
+    const send = (record: OutputRecord) => this.collect(record);
+    const stores = createTaskStores(options.subtopology.stores, {
+      stateDir: options.stateDir,
+      taskId: this.id,
+      partition: options.partition,
+      inMemory: false,
+      changelogTopic: (store) => changelogTopicName(options.applicationId, store),
+      send,
+      currentTimestampMs: () => this.stream.streamTimeMs,
+    });
+    this.progress = createProgressStore(options, this.id, send);
+    this.stream = new StreamTask({
+      applicationId: options.applicationId,
+      topology: options.topology,
+      subtopology: options.subtopology,
+      partition: options.partition,
+      stores,
+      collector: { send },
+      resolveTopic: options.resolveTopic,
+      partitionCount: () => 0,
+      wallClockMs: options.wallClockMs,
+    });
+    const changelogs = new Map<string, { topic: string; store: TaskStore | ProgressStore }>();
+    for (const spec of options.subtopology.stores) {
+      if (spec.logging) changelogs.set(spec.name, { topic: changelogTopicName(options.applicationId, spec.name), store: stores.get(spec.name) as TaskStore });
+    }
+    changelogs.set(progressStoreName(options.subtopology.id), { topic: progressChangelogTopic(options.applicationId, options.subtopology.id), store: this.progress });
+    this.changelogs = changelogs;
+  }
+
+  /** Every store the task must open and restore, the progress store included. */
+  get allStores(): (StateStore & { readonly name: string })[] {
+    return [...this.stream.stores.values(), this.progress];
+  }
+
+  /** Positions and stream time recovered from the restored progress store. */
+  async recoveredProgress(): Promise<Map<string, SourceProgress>> {
+    const result = new Map<string, SourceProgress>();
+    for await (const { key, value } of this.progress.all()) result.set(key, value);
+    return result;
+  }
+
+  processed(physicalTopic: string, offset: number): void {
+    this.positions.set(physicalTopic, offset + 1);
+    this.processedSinceCommit++;
+  }
+
+  /** True when anything happened since the last commit that a commit must persist. */
+  get hasWork(): boolean {
+    return this.processedSinceCommit > 0 || this.pending.size > 0;
+  }
+
+  /**
+   * Commit steps 1–2: flush every store's cache (writes its changelog records
+   * into this task's pending output and its data to LevelDB), then record the
+   * source positions and stream time in the progress store.
+   */
+  async prepareCommit(): Promise<void> {
+    await this.stream.flush();
+    for (const [topic, offset] of this.positions) {
+      await this.progress.put(topic, { offset, streamTimeMs: this.stream.streamTimeMs });
+    }
+    await this.progress.flush();
+  }
+
+  /** The output gathered since the last commit, grouped by topic, and forgets it. */
+  takePending(): TopicMessages[] {
+    const topicMessages = [...this.pending].map(([topic, messages]) => ({ topic, messages }));
+    this.pending = new Map();
+    this.processedSinceCommit = 0;
+    return topicMessages;
+  }
+
+  /** Consumer-group offsets to commit for this task, with stream time as metadata. */
+  offsetsToCommit(): { topic: string; partitions: { partition: number; offset: string; metadata: string }[] }[] {
+    const metadata = JSON.stringify({ streamTimeMs: this.stream.streamTimeMs });
+    return [...this.positions].map(([topic, offset]) => ({ topic, partitions: [{ partition: this.partition, offset: String(offset), metadata }] }));
+  }
+
+  /** Writes the local checkpoint (next changelog offset) into every store, atomically with its data. */
+  async writeCheckpoints(): Promise<void> {
+    for (const [, { topic, store }] of this.changelogs) {
+      const end = this.changelogEnds.get(topic);
+      if (end !== undefined) await store.flush(new Map([[checkpointMetaKey, Buffer.from(String(end))]]));
+    }
+  }
+
+  /** Marks every local checkpoint invalid: under exactly-once, state written from now on is uncommitted. */
+  async invalidateCheckpoints(): Promise<void> {
+    for (const [, { store }] of this.changelogs) await store.flush(new Map([[checkpointMetaKey, Buffer.alloc(0)]]));
+  }
+
+  /** Closes processors and every store (the progress store too); dirty drops uncommitted cache contents. */
+  async close(clean: boolean): Promise<void> {
+    await this.stream.close(clean);
+    if (!clean) this.progress.discardCache();
+    await this.progress.close();
+    this.pending = new Map();
+  }
+
+  private collect(record: OutputRecord): void {
+    const message: Message = {
+      key: record.key,
+      value: record.value,
+      timestamp: String(record.timestampMs),
+      headers: record.headers as Record<string, string>,
+      ...(record.partition === undefined ? {} : { partition: record.partition }),
+    };
+    let messages = this.pending.get(record.topic);
+    if (messages === undefined) {
+      messages = [];
+      this.pending.set(record.topic, messages);
+    }
+    messages.push(message);
+  }
+}
+
+type ProgressStore = KeyValueStore<SourceProgress> & StateStore & { readonly name: string };
+
+/** The progress store of a sub-topology's tasks. */
+export function progressStoreName(subtopologyId: number): string {
+  return `progress-${subtopologyId}`;
+}
+
+export function progressChangelogTopic(applicationId: string, subtopologyId: number): string {
+  return changelogTopicName(applicationId, progressStoreName(subtopologyId));
+}
+
+function createProgressStore(options: KafkaTaskOptions, taskId: string, send: (record: OutputRecord) => void): ProgressStore {
+  const topic = progressChangelogTopic(options.applicationId, options.subtopology.id);
+  return createKeyValueStore<SourceProgress>(
+    { name: progressStoreName(options.subtopology.id), kind: 'keyValue', persistent: true, caching: true, logging: true, valueSerde: jsonSerde<SourceProgress>() },
+    {
+      stateDir: options.stateDir,
+      taskId,
+      changelog: { append: (key, value, timestampMs) => send({ topic, key, value, timestampMs, headers: {}, partition: options.partition }) },
+      currentTimestampMs: () => 0,
+    },
+  );
+}
+
+/** A commit that can never succeed for this task: another member owns it now. */
+export class TaskMigratedError extends TallyError {
+  constructor(taskId: string, cause: unknown) {
+    super('task-migrated', `task ${taskId} was fenced: another instance owns it now; it is closed without saving its state`, { cause, retriable: true });
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The topics an application reads, writes and owns: partition counts of its
+ * source topics (checked for co-partitioning), and creation or verification
+ * of its internal topics — repartition topics and changelogs.
+ */
+import type { Admin, ITopicConfig } from 'kafkajs';
+import { TopologyError } from '../../schemas/index.js';
+import { changelogTopicName, internalTopicName } from '../internal/topic-names.js';
+import type { Topology } from '../topology.js';
+import { progressChangelogTopic } from './kafka-task.js';
+import type { TaskSpec } from './task-assignor.js';
+
+/** Extra retention on window-store changelogs, beyond the store's own (as Kafka Streams does). */
+const windowChangelogExtraRetentionMs = 24 * 60 * 60 * 1000;
+
+export interface TopicPlan {
+  /** Partition count per sub-topology id. */
+  readonly partitions: ReadonlyMap<number, number>;
+  /** Every task of the topology with the physical topics it consumes. */
+  readonly tasks: readonly TaskSpec[];
+  /** Physical source topic → logical name and sub-topology. */
+  readonly sources: ReadonlyMap<string, { readonly logical: string; readonly subtopology: number }>;
+  /** Every changelog topic (the progress changelogs included). */
+  readonly changelogs: ReadonlySet<string>;
+}
+
+/**
+ * Reads source partition counts, checks co-partitioning, creates missing
+ * internal topics and verifies existing ones. Fails with a message that names
+ * the topic and says what to do.
+ */
+export async function planTopics(admin: Admin, topology: Topology, applicationId: string, replicationFactor: number): Promise<TopicPlan> {
+  const external = [...new Set(topology.sourceTopics.filter((t) => !topology.isInternalTopic(t)))];
+  const existing = new Set(await admin.listTopics());
+  const missing = external.filter((t) => !existing.has(t));
+  if (missing.length > 0) {
+    throw new TopologyError('source-topic-missing', `source topic(s) ${missing.map((t) => `"${t}"`).join(', ')} do not exist: create them first (e.g. \`tally topics\`)`);
+  }
+  const metadata = external.length === 0 ? { topics: [] } : await admin.fetchTopicMetadata({ topics: external });
+  const counts = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
+  const maxExternal = Math.max(1, ...counts.values());
+  const physical = (logical: string) => (topology.isInternalTopic(logical) ? internalTopicName(applicationId, logical) : logical);
+  const countOf = (logical: string) => (topology.isInternalTopic(logical) ? (topology.internalTopics.get(logical)?.partitions ?? maxExternal) : (counts.get(logical) ?? 0));
+
+  const partitions = new Map<number, number>();
+  const tasks: TaskSpec[] = [];
+  const sources = new Map<string, { logical: string; subtopology: number }>();
+  const changelogs = new Set<string>();
+  const wanted: ITopicConfig[] = [];
+  for (const sub of topology.subtopologies) {
+    const subCounts = sub.sourceTopics.map(countOf);
+    const count = subCounts[0] ?? 1;
+    if (subCounts.some((c) => c !== count)) {
+      const detail = sub.sourceTopics.map((t, i) => `${t}: ${subCounts[i]}`).join(', ');
+      throw new TopologyError('topology-not-copartitioned', `sub-topology ${sub.id} reads topics with different partition counts (${detail}): give them the same number of partitions`);
+    }
+    partitions.set(sub.id, count);
+    for (const logical of sub.sourceTopics) {
+      sources.set(physical(logical), { logical, subtopology: sub.id });
+      if (topology.isInternalTopic(logical)) wanted.push(topicConfig(physical(logical), count, replicationFactor, { 'cleanup.policy': 'delete', 'retention.ms': '-1' }));
+    }
+    const subChangelogs: string[] = [progressChangelogTopic(applicationId, sub.id)];
+    wanted.push(topicConfig(subChangelogs[0] as string, count, replicationFactor, { 'cleanup.policy': 'compact' }));
+    for (const store of sub.stores) {
+      if (!store.logging) continue;
+      const topic = changelogTopicName(applicationId, store.name);
+      subChangelogs.push(topic);
+      const config: Record<string, string> =
+        store.kind === 'window'
+          ? { 'cleanup.policy': 'compact,delete', 'retention.ms': String((store.retentionMs ?? 0) + windowChangelogExtraRetentionMs) }
+          : { 'cleanup.policy': 'compact' };
+      wanted.push(topicConfig(topic, count, replicationFactor, config));
+    }
+    for (const topic of subChangelogs) changelogs.add(topic);
+    const topics = [...sub.sourceTopics.map(physical), ...subChangelogs];
+    for (let p = 0; p < count; p++) tasks.push({ id: `${sub.id}_${p}`, topics, partition: p });
+  }
+  await ensureTopics(admin, wanted, existing);
+  return { partitions, tasks, sources, changelogs };
+}
+
+function topicConfig(topic: string, numPartitions: number, replicationFactor: number, config: Record<string, string>): ITopicConfig {
+  return { topic, numPartitions, replicationFactor, configEntries: Object.entries(config).map(([name, value]) => ({ name, value })) };
+}
+
+async function ensureTopics(admin: Admin, wanted: readonly ITopicConfig[], existing: ReadonlySet<string>): Promise<void> {
+  const toCreate = wanted.filter((t) => !existing.has(t.topic));
+  if (toCreate.length > 0) await admin.createTopics({ topics: [...toCreate], waitForLeaders: true });
+  const toVerify = wanted.filter((t) => existing.has(t.topic));
+  if (toVerify.length === 0) return;
+  const metadata = await admin.fetchTopicMetadata({ topics: toVerify.map((t) => t.topic) });
+  for (const topic of metadata.topics) {
+    const expected = toVerify.find((t) => t.topic === topic.name)?.numPartitions;
+    if (expected !== undefined && topic.partitions.length !== expected) {
+      throw new TopologyError(
+        'internal-topic-mismatch',
+        `internal topic "${topic.name}" has ${topic.partitions.length} partitions but the topology needs ${expected}: the input's partition count changed; reset the application (delete its internal topics and state) to repartition`,
+      );
+    }
+  }
+}
