@@ -3,6 +3,7 @@
  * options exit with status 2 and say what is available.
  */
 import { readFileSync } from 'node:fs';
+import { replayCommand } from './commands/replay.js';
 
 interface Command {
   readonly summary: string;
@@ -10,7 +11,9 @@ interface Command {
   run(args: readonly string[]): Promise<number>;
 }
 
-const commands: Record<string, Command> = {};
+const commands: Record<string, Command> = {
+  replay: replayCommand,
+};
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

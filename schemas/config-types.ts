@@ -45,6 +45,11 @@ export interface IngestConfig {
   readonly allowedLatenessMs: number;
   readonly maxFutureSkewMs: number;
   readonly dedupeRetentionMs: number;
+  /**
+   * Producers already key usage events by subject (with Kafka's default
+   * partitioner), so the repartition by subject is skipped. Default false.
+   */
+  readonly keyedBySubject?: boolean;
 }
 
 export interface WindowsConfig {

@@ -1,2 +1,23 @@
 export * from './errors.js';
 export * from './serde.js';
+export * from './config-types.js';
+export * from './records.js';
+export * from './billing-detail.js';
+export { parseConfig, loadConfig, redactConfig, describeConfigSchema, type ParseConfigOptions } from './config.js';
+export { compileJsonPath, type CompiledJsonPath, type JsonPathSegment } from './json-path.js';
+export { parseDurationMs, formatDurationMs } from './duration.js';
+export { currencyMinorUnits, currencyCodes } from './currencies.js';
+export {
+  avroSchemaFiles,
+  loadAvroSchema,
+  usageEventAvro,
+  meterRecordAvro,
+  deadLetterRecordAvro,
+  lateEventRecordAvro,
+  billingDetailAvro,
+  cloudEventFromAvro,
+  cloudEventToAvro,
+  type AvroCodec,
+  type AvroSchemaName,
+  type AvroUsageEvent,
+} from './avro.js';

@@ -212,7 +212,7 @@ export abstract class StoreCore<V> implements StateStore {
     const changes = listener === undefined ? undefined : entries.map(toFlushEntry);
     (this.cache as RecordCache<V>).markClean(entries);
     // 5. Forward, after the state is consistent, so the listener may write to this store again.
-    if (changes !== undefined) for (const change of changes) (listener as CacheFlushListener<V>)(change);
+    if (changes !== undefined) for (const change of changes) await (listener as CacheFlushListener<V>)(change);
   }
 
   async #loadOldValues(entries: readonly CacheEntry<V>[]): Promise<void> {

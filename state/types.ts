@@ -63,7 +63,8 @@ export interface CacheFlushEntry<V> {
   readonly timestampMs: number;
 }
 
-export type CacheFlushListener<V> = (entry: CacheFlushEntry<V>) => void;
+/** Called per flushed entry, in write order; a returned promise is awaited before the next. */
+export type CacheFlushListener<V> = (entry: CacheFlushEntry<V>) => void | Promise<void>;
 
 export interface KeyValue<V> {
   readonly key: string;

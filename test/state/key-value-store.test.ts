@@ -184,7 +184,9 @@ describe('the record cache', () => {
     const changelog = recordingChangelog();
     const store = await openStore({ caching: true, persistent: true }, changelog);
     const changes: CacheFlushEntry<Counter>[] = [];
-    store.setFlushListener((change) => changes.push(change));
+    store.setFlushListener((change) => {
+      changes.push(change);
+    });
     await store.put('k', { count: 1 }, 10);
     await store.put('k', { count: 2 }, 11);
     await store.put('k', { count: 3 }, 12);
@@ -210,7 +212,9 @@ describe('the record cache', () => {
     await store.close();
     const reopened = await openStore({ caching: true, persistent: true });
     const changes: CacheFlushEntry<Counter>[] = [];
-    reopened.setFlushListener((change) => changes.push(change));
+    reopened.setFlushListener((change) => {
+      changes.push(change);
+    });
     await reopened.delete('k', 20);
     await reopened.flush();
     expect(changes).toEqual([{ key: 'k', windowStartMs: undefined, newValue: undefined, oldValue: { count: 1 }, timestampMs: 20 }]);
@@ -219,7 +223,9 @@ describe('the record cache', () => {
   it('calls the listener in the order of the last write to each key', async () => {
     const store = await openStore({ caching: true });
     const keys: string[] = [];
-    store.setFlushListener((change) => keys.push(change.key));
+    store.setFlushListener((change) => {
+      keys.push(change.key);
+    });
     await store.put('b', { count: 1 });
     await store.put('a', { count: 1 });
     await store.put('c', { count: 1 });
@@ -232,7 +238,9 @@ describe('the record cache', () => {
     const changelog = recordingChangelog();
     const store = await openStore({ caching: true, cacheMaxEntries: 2 }, changelog);
     const changes: string[] = [];
-    store.setFlushListener((change) => changes.push(change.key));
+    store.setFlushListener((change) => {
+      changes.push(change.key);
+    });
     await store.put('a', { count: 1 });
     await store.put('b', { count: 2 });
     expect(changelog.records).toEqual([]);
@@ -291,5 +299,24 @@ describe('the record cache', () => {
 describe('store factory', () => {
   it('refuses a logged store without a changelog writer instead of silently not logging', () => {
     expect(() => createKeyValueStore(spec({ logging: true }), { taskId: '0_0', currentTimestampMs: () => 0 })).toThrow(/logging is on but no changelog writer was given/);
+  });
+});
+
+describe('flush listeners', () => {
+  it('awaits an async listener for each entry before the next, and before flush resolves', async () => {
+    const store = createKeyValueStore(spec({ caching: true, logging: false }), { taskId: '0_0', currentTimestampMs: () => 0 });
+    await store.open();
+    const events: string[] = [];
+    store.setFlushListener(async (change) => {
+      events.push(`start ${change.key}`);
+      await new Promise((r) => setTimeout(r, 5));
+      events.push(`end ${change.key}`);
+    });
+    await store.put('a', { count: 1 });
+    await store.put('b', { count: 2 });
+    await store.flush();
+    events.push('flushed');
+    expect(events).toEqual(['start a', 'end a', 'start b', 'end b', 'flushed']);
+    await store.close();
   });
 });

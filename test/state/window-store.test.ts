@@ -195,7 +195,9 @@ describe('window store retention on LevelDB', () => {
   it('reports window starts to the flush listener', async () => {
     const store = await openStore({ caching: true });
     const changes: CacheFlushEntry<number>[] = [];
-    store.setFlushListener((change) => changes.push(change));
+    store.setFlushListener((change) => {
+      changes.push(change);
+    });
     await store.put('a', 1_000, 1, 1_050);
     await store.put('a', 1_000, 2, 1_060);
     await store.flush();

@@ -13,7 +13,7 @@ import type { Topology } from '../topology.js';
 import { resolveAppConfig, type KafkaAppConfig, type ResolvedAppConfig } from './app-config.js';
 import { commitAtLeastOnce, commitExactlyOnce, isFencingError } from './commit.js';
 import { KafkaTask, TaskMigratedError } from './kafka-task.js';
-import { createProducer, SerialQueue, toRawRecord } from './kafka-io.js';
+import { createProducer, SerialQueue, toRawRecord, withRetries } from './kafka-io.js';
 import { Restorer, type ChangelogRestore } from './restoration.js';
 import { createTaskAssignor } from './task-assignor.js';
 import { planTopics, type TopicPlan } from './topics.js';
@@ -53,6 +53,8 @@ class KafkaTopologyApp implements KafkaApp {
   private sharedProducer: Producer | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastCommitMs = 0;
+  private memberId: string | undefined;
+  private rejoinRequested = false;
 
   constructor(
     private readonly topology: Topology,
@@ -101,7 +103,8 @@ class KafkaTopologyApp implements KafkaApp {
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.state = 'rebalancing';
-      void this.queue.run(() => this.reconcile(event.payload.memberAssignment)).catch((e: Error) => this.crash(e));
+      const { memberId, memberAssignment } = event.payload;
+      void this.queue.run(() => this.reconcile(memberId, memberAssignment)).catch((e: Error) => this.crash(e));
     });
     consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
       const { topic, partition, lastOffset } = event.payload;
@@ -142,8 +145,15 @@ class KafkaTopologyApp implements KafkaApp {
 
   // --- assignment ---
 
-  private async reconcile(assignment: Record<string, number[]>): Promise<void> {
+  private async reconcile(memberId: string, assignment: Record<string, number[]>): Promise<void> {
     const plan = this.plan as TopicPlan;
+    if (this.memberId !== undefined && memberId !== this.memberId) {
+      // We were dropped from the group (session timeout) and rejoined as a new member:
+      // others may have owned our tasks meanwhile. Everything we hold is stale.
+      this.config.logger.warn(`member ${this.memberId} lost its membership (now ${memberId}): closing every task dirty; they are rebuilt from their changelogs`);
+      for (const task of [...this.tasks.values()]) await this.closeTask(task, false);
+    }
+    this.memberId = memberId;
     const assigned = new Set(plan.tasks.filter((t) => t.topics.every((topic) => assignment[topic]?.includes(t.partition))).map((t) => t.id));
     for (const [id, task] of this.tasks) if (!assigned.has(id)) await this.closeTask(task, true);
     const consumer = this.consumer as Consumer;
@@ -201,6 +211,9 @@ class KafkaTopologyApp implements KafkaApp {
       // and completes its pending transaction before we read the changelogs.
       task.producer = createProducer(this.kafka, { transactionalId: `${this.config.applicationId}-${id}`, transactionTimeout: this.config.transactionTimeoutMs });
       await task.producer.connect();
+      // kafkajs only sends InitProducerId at the first transaction(); take the epoch now, or a
+      // zombie that never committed would take a newer one later and fence the rightful owner.
+      await (await task.producer.transaction()).abort();
     }
     for (const store of task.allStores) await store.open();
     this.tasks.set(id, task);
@@ -218,6 +231,15 @@ class KafkaTopologyApp implements KafkaApp {
       task.positions.set(topic, p.offset);
       consumer.seek({ topic, partition: task.partition, offset: String(p.offset) });
     }
+    // Partitions already read to their end (or empty) count as caught up from the start.
+    const sources = this.sourceTopicsOf(task);
+    for (const topic of sources) {
+      const offsets = await withRetries(`reading offsets of ${topic}`, () => (this.admin as Admin).fetchTopicOffsets(topic));
+      const own = offsets.find((o) => o.partition === task.partition);
+      if (own === undefined) continue;
+      if (Number(own.low) >= Number(own.high)) task.positions.set(topic, Math.max(task.positions.get(topic) ?? 0, Number(own.high)));
+      task.noteEndOffset(topic, Number(own.high), sources.length);
+    }
     await task.stream.initProcessors();
     if (this.eos) await task.invalidateCheckpoints();
     consumer.resume(this.sourceTopicsOf(task).map((topic) => ({ topic, partitions: [task.partition] })));
@@ -227,7 +249,7 @@ class KafkaTopologyApp implements KafkaApp {
   private async closeTask(task: KafkaTask, clean: boolean): Promise<void> {
     this.tasks.delete(task.id);
     this.restorer.drop(task.id);
-    let committed = !clean;
+    let committed = false;
     if (clean) {
       try {
         await this.commitTask(task, true);
@@ -235,7 +257,7 @@ class KafkaTopologyApp implements KafkaApp {
         await task.writeCheckpoints();
         committed = true;
       } catch (error) {
-        if (!(error instanceof TaskMigratedError)) this.config.logger.warn(`task ${task.id}: commit on close failed: ${(error as Error).message}`);
+        this.config.logger.warn(error instanceof TaskMigratedError ? error.message : `task ${task.id}: commit on close failed: ${(error as Error).message}`);
       }
     }
     await task.close(committed);
@@ -247,6 +269,11 @@ class KafkaTopologyApp implements KafkaApp {
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed' || this.state === 'failed') return;
+    if (this.rejoinRequested) {
+      // kafkajs has no enforceRebalance(); an error it takes for a rebalance makes it rejoin.
+      this.rejoinRequested = false;
+      throw Object.assign(new Error('a task was fenced: rejoining the group'), { type: 'REBALANCE_IN_PROGRESS' });
+    }
     const consumer = this.consumer as Consumer;
     const restore = this.restorer.lookup(batch.topic, batch.partition);
     if (restore !== undefined) {
@@ -271,6 +298,7 @@ class KafkaTopologyApp implements KafkaApp {
       resolveOffset(message.offset);
       if (this.config.wallClockMs() - this.lastCommitMs >= this.config.commitIntervalMs) await this.commitAll();
     }
+    task.noteEndOffset(batch.topic, Number(batch.highWatermark), this.sourceTopicsOf(task).length);
     await this.heartbeatOrCommit(heartbeat);
   }
 
@@ -301,7 +329,7 @@ class KafkaTopologyApp implements KafkaApp {
   private async onTick(): Promise<void> {
     if (this.state !== 'running' && this.state !== 'rebalancing') return;
     const now = this.config.wallClockMs();
-    for (const task of this.tasks.values()) if (!this.restorer.isRestoring(task.id)) await task.stream.punctuateWallClock(now);
+    for (const task of this.tasks.values()) if (task.caughtUp && !this.restorer.isRestoring(task.id)) await task.stream.punctuateWallClock(now);
     if (now - this.lastCommitMs >= this.config.commitIntervalMs) await this.commitAll();
   }
 
@@ -315,6 +343,7 @@ class KafkaTopologyApp implements KafkaApp {
         if (!(error instanceof TaskMigratedError)) throw error;
         this.config.logger.warn(error.message);
         await this.closeTask(task, false);
+        this.rejoinRequested = true;
       }
     }
   }
@@ -327,7 +356,8 @@ class KafkaTopologyApp implements KafkaApp {
 
   private async refreshChangelogEnds(task: KafkaTask): Promise<void> {
     for (const { topic } of task.changelogs.values()) {
-      for (const o of await (this.admin as Admin).fetchTopicOffsets(topic)) if (o.partition === task.partition) task.changelogEnds.set(topic, Number(o.high));
+      const offsets = await withRetries(`reading offsets of ${topic}`, () => (this.admin as Admin).fetchTopicOffsets(topic));
+      for (const o of offsets) if (o.partition === task.partition) task.changelogEnds.set(topic, Number(o.high));
     }
   }
 

@@ -62,3 +62,16 @@ export function toRawRecord(message: KafkaMessage, partition: number): RawRecord
     offset: Number(message.offset),
   };
 }
+
+/** Retries `job` while kafkajs says its error is retriable (leader moves, topics just created). */
+export async function withRetries<T>(what: string, job: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await job();
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true || /leader|not available|unknown topic/i.test(String((error as Error).message));
+      if (!retriable || attempt >= attempts) throw new Error(`${what} failed after ${attempt} attempt(s): ${(error as Error).message}`, { cause: error });
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+    }
+  }
+}

@@ -43,6 +43,13 @@ export class KafkaTask {
   /** Changelog topic → next offset after the last record this task committed to it. */
   readonly changelogEnds = new Map<string, number>();
   producer: Producer | undefined;
+  /**
+   * True once every source partition has been read to its end at least once
+   * since the task started. Until then wall-clock punctuators do not fire: a
+   * backlog after downtime must not be closed (and marked late) by the clock.
+   */
+  caughtUp = false;
+  private readonly caughtUpTopics = new Set<string>();
   private pending = new Map<string, Message[]>();
   private processedSinceCommit = 0;
   private readonly progress: ProgressStore;
@@ -95,6 +102,13 @@ export class KafkaTask {
   processed(physicalTopic: string, offset: number): void {
     this.positions.set(physicalTopic, offset + 1);
     this.processedSinceCommit++;
+  }
+
+  /** Notes that `topic` was read up to `endOffset`; the task is caught up when all its sources are. */
+  noteEndOffset(topic: string, endOffset: number, sourceTopicCount: number): void {
+    if (this.caughtUp || (this.positions.get(topic) ?? 0) < endOffset) return;
+    this.caughtUpTopics.add(topic);
+    this.caughtUp = this.caughtUpTopics.size >= sourceTopicCount;
   }
 
   /** True when anything happened since the last commit that a commit must persist. */

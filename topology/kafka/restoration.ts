@@ -15,6 +15,7 @@
  */
 import type { Admin, Batch } from 'kafkajs';
 import type { BytesWrite, StateStore } from '../../state/index.js';
+import { withRetries } from './kafka-io.js';
 import { checkpointMetaKey, type KafkaTask } from './kafka-task.js';
 
 export interface ChangelogRestore {
@@ -41,7 +42,7 @@ export class Restorer {
     const offsetsByTopic = new Map<string, { low: number; high: number }>();
     for (const { topic } of task.changelogs.values()) {
       if (offsetsByTopic.has(topic)) continue;
-      for (const o of await admin.fetchTopicOffsets(topic)) {
+      for (const o of await withRetries(`reading offsets of ${topic}`, () => admin.fetchTopicOffsets(topic))) {
         if (o.partition === task.partition) offsetsByTopic.set(topic, { low: Number(o.low), high: Number(o.high) });
       }
     }

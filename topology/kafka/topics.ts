@@ -8,6 +8,7 @@ import { TopologyError } from '../../schemas/index.js';
 import { changelogTopicName, internalTopicName } from '../internal/topic-names.js';
 import type { Topology } from '../topology.js';
 import { progressChangelogTopic } from './kafka-task.js';
+import { withRetries } from './kafka-io.js';
 import type { TaskSpec } from './task-assignor.js';
 
 /** Extra retention on window-store changelogs, beyond the store's own (as Kafka Streams does). */
@@ -85,10 +86,18 @@ function topicConfig(topic: string, numPartitions: number, replicationFactor: nu
 
 async function ensureTopics(admin: Admin, wanted: readonly ITopicConfig[], existing: ReadonlySet<string>): Promise<void> {
   const toCreate = wanted.filter((t) => !existing.has(t.topic));
-  if (toCreate.length > 0) await admin.createTopics({ topics: [...toCreate], waitForLeaders: true });
-  const toVerify = wanted.filter((t) => existing.has(t.topic));
+  if (toCreate.length > 0) {
+    try {
+      await admin.createTopics({ topics: [...toCreate], waitForLeaders: true });
+    } catch (error) {
+      // Another instance starting at the same time may have created them first: verify below.
+      const errors = (error as { errors?: { type?: string }[] }).errors ?? [];
+      if (errors.length === 0 || !errors.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) throw error;
+    }
+  }
+  const toVerify = toCreate.length > 0 ? wanted : wanted.filter((t) => existing.has(t.topic));
   if (toVerify.length === 0) return;
-  const metadata = await admin.fetchTopicMetadata({ topics: toVerify.map((t) => t.topic) });
+  const metadata = await withRetries('reading internal topic metadata', () => admin.fetchTopicMetadata({ topics: toVerify.map((t) => t.topic) }));
   for (const topic of metadata.topics) {
     const expected = toVerify.find((t) => t.topic === topic.name)?.numPartitions;
     if (expected !== undefined && topic.partitions.length !== expected) {

@@ -1,0 +1,13 @@
+/**
+ * The metering (and later rating) domain, written against the topology API:
+ * ingest, dedupe, meter aggregation, and the topology that wires them.
+ */
+export { buildMeteringTopology, eventsBySubjectTopic, meteringNodes, type MeteringTopologyOptions } from './metering-topology.js';
+export { createMeteringCounters, totalDeadLetters, type MeteringCounters } from './metering-counters.js';
+export { meterWallClockCloseIntervalMs } from './meter-aggregate.js';
+export { meterCloseStateStoreName, type MeterCloseState } from './meter-close-state.js';
+export { dedupeKey, dedupeStoreName } from './dedupe.js';
+export { aggregationFor, needsNumericValue, type Aggregation, type MeterInput, type MeterWindowValue } from './aggregations/index.js';
+export { canonicalGroupBy, meterRecordKey, meterStoreKey, meterStoreName, parseMeterStoreKey } from './meter-keys.js';
+export { jsonEventDecoder, defaultMaxEventBytes, type EventDecoder, type DecodedValue } from './ingest/event-decoder.js';
+export { parseNumericValue, canonicalDecimal, decimalPrecisionDigits, quotientSignificantDigits } from './decimal.js';

@@ -1,0 +1,54 @@
+/**
+ * The whole ingest decision for one record value, as a pure function of the
+ * bytes and the wall clock: decode, validate, the future bound, and every
+ * matching meter's value. Nothing is counted partially: an event with a bad
+ * value for any of its meters is dead-lettered once (with that meter named)
+ * and counted for none.
+ */
+import type { UsageEvent } from '../../schemas/records.js';
+import { readMeterValue, type MeterPlans } from '../meter-plan.js';
+import { validateCloudEvent, type EventFailure } from './decode-event.js';
+import type { EventDecoder } from './event-decoder.js';
+
+export interface IngestSettings {
+  readonly decoder: EventDecoder;
+  /** Events stamped more than this ahead of the wall clock are dead-lettered (`future-time`). */
+  readonly maxFutureSkewMs: number;
+  readonly plans: MeterPlans;
+}
+
+export type IngestOutcome =
+  | { readonly kind: 'valid'; readonly event: UsageEvent }
+  /** Valid, but no meter reads its type: counted in a metric, not forwarded. */
+  | { readonly kind: 'unmatched'; readonly event: UsageEvent }
+  | { readonly kind: 'dead-letter'; readonly failure: EventFailure };
+
+/**
+ * @param wallClockMs the wall clock: the ingestion time of events without
+ *   `time`, and the reference of the future bound
+ */
+export function classifyEvent(value: Buffer | null, wallClockMs: number, settings: IngestSettings): IngestOutcome {
+  const decoded = settings.decoder.decode(value);
+  if (!decoded.ok) return { kind: 'dead-letter', failure: { reason: decoded.reason, message: decoded.message } };
+  const validated = validateCloudEvent(decoded.value, wallClockMs);
+  if (!validated.ok) return { kind: 'dead-letter', failure: validated.failure };
+  const { event } = validated;
+  const known = { eventId: event.id, eventSource: event.source };
+  const aheadMs = event.timeMs - wallClockMs;
+  if (aheadMs > settings.maxFutureSkewMs) {
+    const message =
+      `time ${event.time} is ${aheadMs} ms ahead of the wall clock (${new Date(wallClockMs).toISOString()}); ` +
+      `at most ${settings.maxFutureSkewMs} ms (ingest.maxFutureSkew) is accepted — check the producer's clock`;
+    return { kind: 'dead-letter', failure: { reason: 'future-time', message, ...known } };
+  }
+  const plans = settings.plans.byEventType.get(event.type);
+  if (plans === undefined) return { kind: 'unmatched', event };
+  for (const plan of plans) {
+    const read = readMeterValue(plan, event.data);
+    if (!read.ok) {
+      const message = `meter ${plan.slug} (${plan.aggregationName}): ${read.problem}; the event is counted for no meter`;
+      return { kind: 'dead-letter', failure: { reason: 'invalid-value', message, ...known, meter: plan.slug } };
+    }
+  }
+  return { kind: 'valid', event };
+}

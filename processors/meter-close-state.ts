@@ -1,0 +1,32 @@
+/**
+ * How far a task has finalized its meter windows, kept in a small logged
+ * key-value store so it survives restarts and rebalances (TRAPS 7): finals
+ * are emitted once per window, never again after a restart, and never lost.
+ */
+import { jsonSerde } from '../schemas/serde.js';
+import type { KeyValueStore, StoreSpec } from '../state/index.js';
+
+export const meterCloseStateStoreName = 'meter-close-state';
+
+export interface MeterCloseState {
+  /** Every window starting before this has had its final record emitted (epoch ms). */
+  readonly closedBeforeStartMs: number;
+  /** The stream time or wall clock that last moved the bound (epoch ms); -1 before any. */
+  readonly closedAtMs: number;
+}
+
+export const initialCloseState: MeterCloseState = { closedBeforeStartMs: 0, closedAtMs: -1 };
+
+const stateKey = 'close';
+
+export function meterCloseStateStoreSpec(): StoreSpec<MeterCloseState> {
+  return { name: meterCloseStateStoreName, kind: 'keyValue', persistent: true, caching: true, logging: true, valueSerde: jsonSerde<MeterCloseState>() };
+}
+
+export async function loadCloseState(store: KeyValueStore<MeterCloseState>): Promise<MeterCloseState> {
+  return (await store.get(stateKey)) ?? initialCloseState;
+}
+
+export function saveCloseState(store: KeyValueStore<MeterCloseState>, state: MeterCloseState, timestampMs: number): Promise<void> {
+  return store.put(stateKey, state, timestampMs);
+}

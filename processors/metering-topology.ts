@@ -1,0 +1,163 @@
+/**
+ * Wires the metering half of the pipeline (DESIGN §1) with stable node,
+ * store and topic names:
+ *
+ * ```
+ * usage-events ─▶ ingest-events ─┬─▶ dead-letter-sink          (tally-dead-letter)
+ *                                └─▶ events-by-subject-sink    (<app>-events-by-subject-repartition)
+ * events-by-subject-source ─▶ dedupe-events [dedupe] ─▶ aggregate-meters [meter-<slug>…, meter-close-state]
+ *                                                        ├─▶ meters-sink       (tally-meters)
+ *                                                        └─▶ late-events-sink  (tally-late-events)
+ * ```
+ *
+ * Stream time. Windows close by the task's stream time, which the runtime
+ * takes from the source's timestamp extractor. Only valid, non-future events
+ * may move it (one event stamped 2099 must not close every window). So the
+ * ingest source's extractor returns null (the ingest sub-topology has no
+ * windows and never needs stream time); the ingest processor decides
+ * validity and the future bound against the wall clock, and stamps each valid
+ * event with its event time on the repartition topic. Downstream, the
+ * repartition source uses the record timestamp, so the windowed sub-topology's
+ * stream time is the largest time of a valid event it has seen — refused
+ * events never get there.
+ *
+ * When the input is already keyed by subject (`keyedBySubject`), the
+ * repartition is skipped and everything runs in one sub-topology. The ingest
+ * source's extractor then classifies each event itself (it is the only place
+ * that decides stream time), with the `wallClockMs` option as its clock
+ * (default `Date.now`), and leaves the outcome on the value for the ingest
+ * processor, so the event is decoded once and both agree.
+ */
+import { ConfigError } from '../schemas/errors.js';
+import { bufferSerde, jsonSerde, stringSerde } from '../schemas/serde.js';
+import type { TallyConfig } from '../schemas/config-types.js';
+import type { StoreSpec } from '../state/index.js';
+import { TopologyBuilder, type TimestampExtractor, type Topology } from '../topology/index.js';
+import type { MeterWindowValue } from './aggregations/aggregation.js';
+import { dedupeProcessor, dedupeStoreSpec } from './dedupe.js';
+import { classifyEvent, type IngestSettings } from './ingest/classify-event.js';
+import { jsonEventDecoder, type EventDecoder } from './ingest/event-decoder.js';
+import { ingestProcessor } from './ingest/ingest-processor.js';
+import { ingestedEventSerde, rawEventValueSerde, type RawEventValue } from './ingest/ingested-event.js';
+import { meterAggregateProcessor } from './meter-aggregate.js';
+import { meterCloseStateStoreSpec } from './meter-close-state.js';
+import { compileMeterPlans, type MeterPlan } from './meter-plan.js';
+import { createMeteringCounters, type MeteringCounters } from './metering-counters.js';
+
+/** Node names: stable, because store and topic names and task layout derive from them. */
+export const meteringNodes = {
+  eventsSource: 'usage-events-source',
+  ingest: 'ingest-events',
+  deadLetterSink: 'dead-letter-sink',
+  repartitionSink: 'events-by-subject-sink',
+  repartitionSource: 'events-by-subject-source',
+  dedupe: 'dedupe-events',
+  aggregate: 'aggregate-meters',
+  metersSink: 'meters-sink',
+  lateSink: 'late-events-sink',
+} as const;
+
+/** The internal repartition topic (logical name; physically `<app>-events-by-subject-repartition`). */
+export const eventsBySubjectTopic = 'events-by-subject-repartition';
+
+export interface MeteringTopologyOptions {
+  /**
+   * The wall clock (epoch ms) for ingestion time and the future bound.
+   * Default: the task's wall clock (simulated in the test driver); when the
+   * input is keyed by subject, `Date.now`. `tally replay` fixes it to `--now`.
+   */
+  readonly wallClockMs?: () => number;
+  /** Wire format of the input; default CloudEvents JSON. */
+  readonly decoder?: EventDecoder;
+  /** Largest accepted event, bytes (JSON decoder); default 1 MiB. */
+  readonly maxEventBytes?: number;
+  /** Skip the repartition by subject; default `config.ingest.keyedBySubject`, else false. */
+  readonly keyedBySubject?: boolean;
+  /** Counters the processors bump; default a private set. */
+  readonly counters?: MeteringCounters;
+}
+
+function meterStoreSpec(plan: MeterPlan, config: TallyConfig): StoreSpec<MeterWindowValue> {
+  return {
+    name: plan.storeName,
+    kind: 'window',
+    persistent: true,
+    caching: true,
+    logging: true,
+    valueSerde: jsonSerde<MeterWindowValue>(),
+    retentionMs: config.windows.retentionMs,
+    windowSizeMs: config.windows.sizeMs,
+  };
+}
+
+/** DESIGN §3: both retentions must cover a window plus its lateness. */
+function checkRetentions(config: TallyConfig): void {
+  const neededMs = config.windows.sizeMs + config.ingest.allowedLatenessMs;
+  const problems: string[] = [];
+  if (config.ingest.dedupeRetentionMs < neededMs) problems.push(`ingest.dedupeRetention: ${config.ingest.dedupeRetentionMs} ms is shorter than windows.size + ingest.allowedLateness (${neededMs} ms)`);
+  if (config.windows.retentionMs < neededMs) problems.push(`windows.retention: ${config.windows.retentionMs} ms is shorter than windows.size + ingest.allowedLateness (${neededMs} ms)`);
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** Source extractor for input keyed by subject: classifies once; only valid events carry a time. */
+function classifyingExtractor(settings: IngestSettings, wallClockMs: () => number): TimestampExtractor<Buffer | null, RawEventValue | null> {
+  return (record) => {
+    const raw = record.value;
+    if (raw === null) return null;
+    raw.outcome ??= classifyEvent(raw.bytes, wallClockMs(), settings);
+    return raw.outcome.kind === 'valid' ? raw.outcome.event.timeMs : null;
+  };
+}
+
+/**
+ * The metering topology for a frozen config: source `topics.events`, sinks
+ * `topics.meters`, `topics.late` and `topics.deadLetter`, one window store per
+ * meter. Processors are created per task; `options.counters` is shared.
+ * @throws ConfigError when `ingest.dedupeRetention` or `windows.retention` is
+ *   shorter than `windows.size + ingest.allowedLateness`
+ */
+export function buildMeteringTopology(config: TallyConfig, options: MeteringTopologyOptions = {}): Topology {
+  checkRetentions(config);
+  const plans = compileMeterPlans(config.meters);
+  const settings: IngestSettings = {
+    decoder: options.decoder ?? jsonEventDecoder(options.maxEventBytes),
+    maxFutureSkewMs: config.ingest.maxFutureSkewMs,
+    plans,
+  };
+  const counters = options.counters ?? createMeteringCounters();
+  const keyedBySubject = options.keyedBySubject ?? config.ingest.keyedBySubject ?? false;
+  const nodes = meteringNodes;
+  const builder = new TopologyBuilder();
+
+  // Ingest: decode, validate, future bound, meter values → dead letters, or valid events keyed by subject.
+  // Keyed by subject, the extractor and the processor must read one clock (the extractor decides); else the task's.
+  const ingestClock = keyedBySubject ? (options.wallClockMs ?? Date.now) : options.wallClockMs;
+  builder.addSource<Buffer | null, RawEventValue | null>(nodes.eventsSource, [config.topics.events], {
+    keySerde: bufferSerde,
+    valueSerde: rawEventValueSerde,
+    timestampExtractor: ingestClock !== undefined && keyedBySubject ? classifyingExtractor(settings, ingestClock) : () => null,
+  });
+  const acceptedChild = keyedBySubject ? nodes.dedupe : nodes.repartitionSink;
+  builder.addProcessor(nodes.ingest, ingestProcessor({ settings, wallClockMs: ingestClock, deadLetterChild: nodes.deadLetterSink, acceptedChild, counters }), [nodes.eventsSource]);
+  builder.addSink(nodes.deadLetterSink, config.topics.deadLetter, [nodes.ingest], { keySerde: bufferSerde, valueSerde: jsonSerde() });
+
+  let dedupeParent: string = nodes.ingest;
+  if (!keyedBySubject) {
+    builder.addInternalTopic(eventsBySubjectTopic);
+    builder.addSink(nodes.repartitionSink, eventsBySubjectTopic, [nodes.ingest], { keySerde: stringSerde, valueSerde: ingestedEventSerde });
+    // Default extractor: the record timestamp, which the ingest set to the (valid) event time.
+    builder.addSource(nodes.repartitionSource, [eventsBySubjectTopic], { keySerde: stringSerde, valueSerde: ingestedEventSerde });
+    dedupeParent = nodes.repartitionSource;
+  }
+
+  // Dedupe, then one windowed aggregate over every meter.
+  builder.addProcessor(nodes.dedupe, dedupeProcessor({ dedupeRetentionMs: config.ingest.dedupeRetentionMs, counters }), [dedupeParent]);
+  builder.addStateStore(dedupeStoreSpec(config.ingest.dedupeRetentionMs), nodes.dedupe);
+  const windowing = { sizeMs: config.windows.sizeMs, allowedLatenessMs: config.ingest.allowedLatenessMs };
+  builder.addProcessor(nodes.aggregate, meterAggregateProcessor({ plans, windowing, metersChild: nodes.metersSink, lateChild: nodes.lateSink, counters }), [nodes.dedupe]);
+  for (const plan of plans.all) builder.addStateStore(meterStoreSpec(plan, config), nodes.aggregate);
+  builder.addStateStore(meterCloseStateStoreSpec(), nodes.aggregate);
+  builder.addSink(nodes.metersSink, config.topics.meters, [nodes.aggregate], { keySerde: stringSerde, valueSerde: jsonSerde() });
+  builder.addSink(nodes.lateSink, config.topics.late, [nodes.aggregate], { keySerde: stringSerde, valueSerde: jsonSerde() });
+  return builder.build();
+}

@@ -1,0 +1,243 @@
+/**
+ * `tally.yaml`, declared once (DESIGN §4): every key with its type, default,
+ * constraint and description. Validation, defaults, redaction and the
+ * reference (`describeConfigSchema`) all derive from these declarations.
+ * The rating sections (customers, plans) are in `config-schema-rating.ts`;
+ * rules that span sections are in `config-rules.ts`.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { formatDurationMs } from './duration.js';
+import { aggregations, processingGuarantees, type AggregationName } from './config-types.js';
+import { customersField, plansField } from './config-schema-rating.js';
+import { checkConfigRules } from './config-rules.js';
+import { record, list, map, type ConfigNode, type FieldSpec, type ParseContext, type Presence } from './internal/config-dsl.js';
+import { boolean, duration, httpUrl, integer, jsonPath, oneOf, passthrough, slug, text, SLUG } from './internal/config-scalars.js';
+
+const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+const topic = (name: string, description: string): FieldSpec => ({
+  node: text({ pattern: TOPIC, hint: 'a Kafka topic name uses letters, digits, ., _ and - (at most 249)' }),
+  default: name,
+  description,
+});
+
+const app = record('app', {
+  id: {
+    node: text({ pattern: /^[A-Za-z0-9._-]{1,100}$/, hint: 'use letters, digits, ., _ and - (it prefixes topics and transactional ids)' }),
+    default: 'tally',
+    description: 'Application id: the consumer group, and the prefix of changelog and repartition topics and transactional ids. Changing it starts from empty state.',
+  },
+  stateDir: { node: text(), default: '.tally/state', description: 'Directory for local state (LevelDB stores, checkpoints), relative to the working directory. Disposable: it is restored from changelog topics.' },
+  processingGuarantee: {
+    node: oneOf(processingGuarantees),
+    default: 'exactly_once',
+    description: 'exactly_once: outputs, changelog writes and input offsets commit in one Kafka transaction. at_least_once: faster, may re-emit after a crash.',
+  },
+  commitIntervalMs: { node: integer(1, 3_600_000), default: 100, description: 'How often each task commits, in milliseconds.' },
+});
+
+const isSsl = (raw: unknown): raw is boolean | Record<string, unknown> => typeof raw === 'boolean' || (typeof raw === 'object' && raw !== null && !Array.isArray(raw));
+const isSasl = (raw: unknown): raw is Record<string, unknown> => typeof raw === 'object' && raw !== null && !Array.isArray(raw);
+const SSL_SECRETS = new Set(['key', 'passphrase', 'pfx']);
+const REDACTED = '[redacted]';
+
+const kafka = record('kafka', {
+  brokers: {
+    node: list('list of host:port', text({ pattern: /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$/, hint: 'write host:port, e.g. "127.0.0.1:9092"' }), {
+      nonEmpty: 'list at least one broker, e.g. ["127.0.0.1:9092"]',
+    }),
+    default: ['127.0.0.1:9092'],
+    description: 'Bootstrap brokers.',
+  },
+  clientId: { node: text(), description: 'Kafka client id; defaults to app.id.' },
+  ssl: {
+    node: passthrough('true, false or a mapping of TLS options', isSsl, (value) =>
+      typeof value === 'boolean' ? value : Object.fromEntries(Object.entries(value).map(([key, option]) => [key, SSL_SECRETS.has(key) ? REDACTED : option])),
+    ),
+    description: 'TLS options for kafkajs (ca, cert, key, ...); key, passphrase and pfx are redacted when printed.',
+  },
+  sasl: {
+    node: passthrough('a mapping (mechanism, username, password, ...)', isSasl, (value) =>
+      Object.fromEntries(Object.entries(value).map(([key, option]) => [key, key === 'mechanism' ? option : REDACTED])),
+    ),
+    description: 'SASL options for kafkajs; everything but mechanism is redacted when printed.',
+  },
+});
+
+const schemaRegistry = record('schemaRegistry', {
+  url: {
+    node: httpUrl(),
+    required: '(the Confluent-compatible API, e.g. "http://127.0.0.1:8081/apis/ccompat/v7")',
+    description: 'Schema registry URL for Avro events (Apicurio: `/apis/ccompat/v7`). Credentials in the URL are redacted when printed.',
+  },
+});
+
+const topics = record(
+  'topics',
+  {
+    events: topic('usage-events', 'Input: usage events (CloudEvents JSON, or Avro with a schema registry).'),
+    meters: topic('tally-meters', 'Output, compacted: meter aggregates per window.'),
+    billing: topic('tally-billing-details', 'Output, compacted: priced billing detail per customer, charge and period.'),
+    late: topic('tally-late-events', 'Output: events that arrived after their window closed.'),
+    deadLetter: topic('tally-dead-letter', 'Output: events that could not be decoded or validated, with the reason.'),
+    customers: topic('tally-customers', 'Compacted customer table; seeded from `customers`, the source of truth at run time.'),
+  },
+  {
+    check(value, path, ctx) {
+      const seen = new Map<unknown, string>();
+      for (const [key, name] of Object.entries(value)) {
+        const other = seen.get(name);
+        if (other !== undefined) ctx.report(`${path}.${key}`, `is the same topic as ${path}.${other} (${JSON.stringify(name)}); every topic must be distinct`);
+        else seen.set(name, key);
+      }
+    },
+  },
+);
+
+const ingest = record('ingest', {
+  allowedLateness: {
+    node: duration(),
+    output: 'allowedLatenessMs',
+    default: 'PT1H',
+    description: 'How long after a window ends (in stream time) it still accepts events; later ones go to the late topic.',
+  },
+  maxFutureSkew: {
+    node: duration(),
+    output: 'maxFutureSkewMs',
+    default: 'PT5M',
+    description: 'Events stamped further ahead of the wall clock than this are dead-lettered (before they can move stream time).',
+  },
+  dedupeRetention: {
+    node: duration(),
+    output: 'dedupeRetentionMs',
+    default: 'P35D',
+    description: 'How long (source, id) pairs are remembered to drop duplicates; at least windows.size + allowedLateness.',
+  },
+  keyedBySubject: {
+    node: boolean(),
+    default: false,
+    description: 'True when producers already key events by subject (Kafka default partitioner), so the repartition by subject is skipped.',
+  },
+});
+
+/** Every base window must fit evenly in 15 minutes, so local midnight in any zone (offsets are multiples of 15 min) is a window boundary. */
+const QUARTER_HOUR_MS = 15 * 60_000;
+
+const windows = record(
+  'windows',
+  {
+    size: { node: duration(), output: 'sizeMs', default: 'PT1M', description: 'Base tumbling window; must divide 15 minutes evenly (PT30S, PT1M, PT5M, PT15M, ...).' },
+    retention: { node: duration(), output: 'retentionMs', default: 'P35D', description: 'How long windows stay queryable; at least size + ingest.allowedLateness.' },
+  },
+  {
+    check(value, path, ctx) {
+      const size = value['sizeMs'];
+      if (typeof size !== 'number' || (size > 0 && QUARTER_HOUR_MS % size === 0)) return;
+      ctx.report(
+        `${path}.size`,
+        `${formatDurationMs(size)} does not divide 15 minutes evenly; use e.g. PT30S, PT1M, PT5M or PT15M ` +
+          '(so local midnight in every IANA zone, including +05:30 and +05:45 offsets, is a window boundary)',
+      );
+    },
+  },
+);
+
+/** What `valueProperty` points at, per aggregation. */
+const VALUE_HINTS: Readonly<Record<Exclude<AggregationName, 'COUNT'>, string>> = {
+  SUM: 'the JSONPath of the number to sum, e.g. $.tokens',
+  AVG: 'the JSONPath of the number to average, e.g. $.latencyMs',
+  MIN: 'the JSONPath of the number to take the minimum of, e.g. $.latencyMs',
+  MAX: 'the JSONPath of the number to take the maximum of, e.g. $.seats',
+  LATEST: 'the JSONPath of the number whose latest value is kept, e.g. $.seats',
+  UNIQUE_COUNT: 'the JSONPath of the value whose distinct values are counted, e.g. $.userId',
+};
+
+function valuePropertyPresence(siblings: Readonly<Record<string, unknown>>): Presence {
+  const aggregation = siblings['aggregation'] as AggregationName | undefined;
+  if (aggregation === undefined) return 'optional';
+  if (aggregation === 'COUNT') return { forbidden: 'for COUNT (COUNT counts events; remove it)' };
+  return { required: `for ${aggregation} (${VALUE_HINTS[aggregation]})` };
+}
+
+const meter = record('meter', {
+  slug: { node: slug('meter slug'), required: '(the meter name used in queries and records, e.g. api_requests)', description: 'Unique meter name.' },
+  eventType: { node: text(), required: '(the CloudEvent type this meter reads, e.g. api.request)', description: 'CloudEvent `type` the meter aggregates.' },
+  aggregation: { node: oneOf(aggregations), required: `(one of ${aggregations.join(', ')})`, description: 'How values combine within a window.' },
+  valueProperty: {
+    node: jsonPath(),
+    presence: valuePropertyPresence,
+    presenceDoc: 'Required unless aggregation is COUNT; not allowed for COUNT.',
+    description: 'JSONPath into `data` of the value to aggregate.',
+  },
+  groupBy: {
+    node: map('mapping of name → JSONPath', jsonPath(), SLUG, 'group-by names use only letters, digits, _ and -'),
+    default: {},
+    description: 'Dimensions: name → JSONPath into `data`; a missing path groups as the empty string.',
+  },
+});
+
+const TOKEN = /^[\x21-\x7e]+$/;
+
+/** Reads `tokensFile` (one token per line; blank lines and `#` comments skipped) into `tokens`. Never echoes a token. */
+function mergeTokensFile(value: Record<string, unknown>, path: string, ctx: ParseContext): Record<string, unknown> {
+  const { tokensFile, ...http } = value;
+  const tokens = [...((http['tokens'] as string[] | undefined) ?? [])];
+  if (typeof tokensFile === 'string') {
+    const file = resolve(ctx.baseDir, tokensFile);
+    try {
+      readFileSync(file, 'utf8')
+        .split(/\r?\n/)
+        .forEach((line, index) => {
+          const token = line.trim();
+          if (token === '' || token.startsWith('#')) return;
+          if (TOKEN.test(token)) tokens.push(token);
+          else ctx.report(`${path}.tokensFile`, `line ${index + 1} of ${JSON.stringify(file)} is not a token (printable ASCII without spaces); put one token per line`);
+        });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      ctx.report(`${path}.tokensFile`, `cannot read ${JSON.stringify(file)} (${code}); give a readable file with one token per line`);
+    }
+  }
+  return { ...http, tokens: [...new Set(tokens)] };
+}
+
+const http = record(
+  'http',
+  {
+    host: { node: text(), default: '127.0.0.1', description: 'Address the HTTP API listens on.' },
+    port: { node: integer(0, 65_535), default: 8080, description: 'Port of the HTTP API (0: any free port).' },
+    tokens: {
+      node: list('list of strings', text({ pattern: TOKEN, hint: 'a token is printable ASCII without spaces', secret: true })),
+      default: [],
+      secret: true,
+      description: 'Bearer tokens accepted on everything but /healthz, /readyz and /metrics. Never printed.',
+    },
+    tokensFile: {
+      node: text(),
+      description: 'File with more bearer tokens, one per line (blank lines and # comments skipped); relative to the config file. Merged into tokens.',
+    },
+  },
+  { finish: mergeTokensFile },
+);
+
+/** The whole of `tally.yaml`. */
+export const configSchema: ConfigNode<Record<string, unknown>> = record(
+  'tally.yaml',
+  {
+    app: { node: app, default: {}, description: 'The application: id, state, processing guarantee.' },
+    kafka: { node: kafka, default: {}, description: 'Kafka connection.' },
+    schemaRegistry: { node: schemaRegistry, description: 'Optional Confluent-compatible schema registry, for Avro events.' },
+    topics: { node: topics, default: {}, description: 'Topic names.' },
+    ingest: { node: ingest, default: {}, description: 'Event-time limits for incoming events.' },
+    windows: { node: windows, default: {}, description: 'Meter windows.' },
+    meters: {
+      node: list('list of meters', meter, { nonEmpty: 'declare at least one meter', unique: { field: 'slug', label: 'meter slug' } }),
+      required: '(the meters to compute, e.g. - { slug: api_requests, eventType: api.request, aggregation: COUNT })',
+      description: 'Meters: which events to aggregate and how.',
+    },
+    customers: customersField,
+    plans: plansField,
+    http: { node: http, default: {}, description: 'The HTTP API.' },
+  },
+  { check: (value, _path, ctx) => checkConfigRules(value, ctx) },
+);
