@@ -196,7 +196,6 @@ export class TopologyTestDriver {
       for (const store of sub.stores) if (store.logging) this.log.declare(changelogTopicName(this.applicationId, store.name), partitions);
       const tasks: StreamTask[] = [];
       for (let partition = 0; partition < partitions; partition++) {
-        let task: StreamTask | undefined;
         const stores = createTaskStores(sub.stores, {
           stateDir: join(this.stateDir, this.applicationId),
           taskId: `${sub.id}_${partition}`,
@@ -204,9 +203,9 @@ export class TopologyTestDriver {
           changelogTopic: (store) => changelogTopicName(this.applicationId, store),
           send: (record) => this.collect(record),
           partition,
-          currentTimestampMs: () => task?.streamTimeMs ?? -1,
+          currentTimestampMs: () => this.wallClock,
         });
-        task = new StreamTask({
+        const task = new StreamTask({
           applicationId: this.applicationId,
           topology: this.topology,
           subtopology: sub,

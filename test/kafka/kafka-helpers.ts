@@ -25,7 +25,11 @@ export function tempStateDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'tally-kafka-state-'));
 }
 
-export async function createTopics(topics: Record<string, number>, configEntries: { name: string; value: string }[] = []): Promise<void> {
+/**
+ * Creates topics. Time retention is off by default: test events are dated in
+ * the past, and the broker would delete them by their timestamps.
+ */
+export async function createTopics(topics: Record<string, number>, configEntries: { name: string; value: string }[] = [{ name: 'retention.ms', value: '-1' }]): Promise<void> {
   const admin = kafkaClient().admin();
   await admin.connect();
   try {

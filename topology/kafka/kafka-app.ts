@@ -18,6 +18,9 @@ import { Restorer, type ChangelogRestore } from './restoration.js';
 import { createTaskAssignor } from './task-assignor.js';
 import { planTopics, type TopicPlan } from './topics.js';
 
+/** TALLY_DEBUG=1 logs every batch and commit (noisy; for investigating). */
+const debug = process.env['TALLY_DEBUG'] === '1';
+
 export const appStates = ['created', 'starting', 'rebalancing', 'running', 'closing', 'closed', 'failed'] as const;
 export type AppState = (typeof appStates)[number];
 
@@ -43,7 +46,7 @@ class KafkaTopologyApp implements KafkaApp {
   readonly failure: Promise<Error>;
   private fail!: (error: Error) => void;
   private readonly kafka: Kafka;
-  private readonly queue = new SerialQueue();
+  private readonly queue: SerialQueue;
   private readonly restorer = new Restorer();
   private readonly tasks = new Map<string, KafkaTask>();
   private readonly eos: boolean;
@@ -61,6 +64,7 @@ class KafkaTopologyApp implements KafkaApp {
     private readonly config: ResolvedAppConfig,
   ) {
     this.eos = config.processingGuarantee === 'exactly_once';
+    this.queue = new SerialQueue((label, ms) => config.logger.warn(`${label} has been running for ${Math.round(ms / 1000)} s; everything else waits for it`));
     this.failure = new Promise((resolve) => (this.fail = resolve));
     this.kafka = new kafkajs.Kafka({
       clientId: config.clientId ?? config.applicationId,
@@ -104,12 +108,12 @@ class KafkaTopologyApp implements KafkaApp {
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.state = 'rebalancing';
       const { memberId, memberAssignment } = event.payload;
-      void this.queue.run(() => this.reconcile(memberId, memberAssignment)).catch((e: Error) => this.crash(e));
+      void this.queue.run('applying a new assignment', () => this.reconcile(memberId, memberAssignment)).catch((e: Error) => this.crash(e));
     });
     consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
-      const { topic, partition, lastOffset } = event.payload;
-      if (this.restorer.lookup(topic, partition) === undefined) return;
-      void this.queue.run(() => this.onBatchEnd(topic, partition, Number(lastOffset))).catch((e: Error) => this.crash(e));
+      const { topic, partition, lastOffset, batchSize } = event.payload;
+      if (this.restorer.lookup(topic, partition) === undefined && batchSize > 0) return;
+      void this.queue.run(`finishing a batch of ${topic}-${partition}`, () => this.onBatchEnd(topic, partition, Number(lastOffset))).catch((e: Error) => this.crash(e));
     });
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart) this.crash(event.payload.error);
@@ -120,10 +124,10 @@ class KafkaTopologyApp implements KafkaApp {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.queue.run(() => this.onBatch(payload)),
+      eachBatch: (payload) => this.queue.run(`processing ${payload.batch.topic}-${payload.batch.partition}`, () => this.onBatch(payload)),
     });
     this.timer = setInterval(() => {
-      void this.queue.run(() => this.onTick()).catch((e: Error) => this.crash(e));
+      void this.queue.run('wall-clock punctuation and commit', () => this.onTick()).catch((e: Error) => this.crash(e));
     }, this.config.wallClockTickMs);
   }
 
@@ -133,7 +137,7 @@ class KafkaTopologyApp implements KafkaApp {
     this.state = 'closing';
     clearInterval(this.timer);
     if (wasRunning) {
-      await this.queue.run(async () => {
+      await this.queue.run('closing every task', async () => {
         for (const task of [...this.tasks.values()]) await this.closeTask(task, true);
       });
     }
@@ -276,6 +280,7 @@ class KafkaTopologyApp implements KafkaApp {
     }
     const consumer = this.consumer as Consumer;
     const restore = this.restorer.lookup(batch.topic, batch.partition);
+    if (debug) this.config.logger.info(`debug batch ${batch.topic}-${batch.partition} ${batch.firstOffset()}..${batch.lastOffset()} n=${batch.messages.length}`);
     if (restore !== undefined) {
       const done = await this.restorer.apply(restore, batch);
       resolveOffset(batch.lastOffset());
@@ -291,21 +296,55 @@ class KafkaTopologyApp implements KafkaApp {
       if (source !== undefined && batch.firstOffset() !== null) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: batch.firstOffset() as string });
       return;
     }
+    // The task's own position is the truth, not kafkajs's: after a rebalance kafkajs may
+    // re-read a stale committed offset or reset an out-of-range one.
+    const position = task.positions.get(batch.topic);
+    const fetchedOffset = Number((batch as unknown as { fetchedOffset: string }).fetchedOffset);
+    if (position !== undefined && fetchedOffset > position) {
+      this.config.logger.warn(`task ${task.id}: fetched ${batch.topic}-${batch.partition} from ${fetchedOffset}, past its position ${position}; seeking back`);
+      consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(position) });
+      return;
+    }
+    let complete = true;
     for (const message of batch.messages) {
-      if (!isRunning() || isStale()) break;
+      // Stop when the batch is stale, or a commit just closed this task (it was fenced).
+      if (!isRunning() || isStale() || this.tasks.get(task.id) !== task) {
+        complete = false;
+        break;
+      }
+      if (position !== undefined && Number(message.offset) < position) {
+        resolveOffset(message.offset);
+        continue;
+      }
       await task.stream.process(source.logical, toRawRecord(message, batch.partition));
       task.processed(batch.topic, Number(message.offset));
       resolveOffset(message.offset);
       if (this.config.wallClockMs() - this.lastCommitMs >= this.config.commitIntervalMs) await this.commitAll();
     }
+    if (complete && this.tasks.get(task.id) === task) {
+      // A trailing transaction marker belongs to the batch: kafkajs resolves it, so must we.
+      const end = Number(batch.lastOffset()) + 1;
+      if (end > (task.positions.get(batch.topic) ?? 0)) task.positions.set(batch.topic, end);
+      resolveOffset(batch.lastOffset());
+    }
     task.noteEndOffset(batch.topic, Number(batch.highWatermark), this.sourceTopicsOf(task).length);
     await this.heartbeatOrCommit(heartbeat);
   }
 
-  /** kafkajs consumes marker-only batches itself; their end still moves a restoration forward. */
+  /**
+   * kafkajs consumes batches of transaction markers (or aborted records) itself;
+   * their end still moves a restoration, or a task's source position, forward.
+   */
   private async onBatchEnd(topic: string, partition: number, lastOffset: number): Promise<void> {
     const restore = this.restorer.lookup(topic, partition);
-    if (restore !== undefined && this.restorer.advance(restore, lastOffset + 1)) await this.restored(restore);
+    if (restore !== undefined) {
+      if (this.restorer.advance(restore, lastOffset + 1)) await this.restored(restore);
+      return;
+    }
+    const source = (this.plan as TopicPlan).sources.get(topic);
+    const task = source === undefined ? undefined : this.tasks.get(`${source.subtopology}_${partition}`);
+    const position = task?.positions.get(topic);
+    if (task !== undefined && position !== undefined && lastOffset + 1 > position) task.positions.set(topic, lastOffset + 1);
   }
 
   private async restored(restore: ChangelogRestore): Promise<void> {
@@ -350,6 +389,7 @@ class KafkaTopologyApp implements KafkaApp {
 
   private async commitTask(task: KafkaTask, force: boolean): Promise<void> {
     if (!force && !task.hasWork) return;
+    if (debug) this.config.logger.info(`debug commit ${task.id} positions=${JSON.stringify([...task.positions])}`);
     if (this.eos) await commitExactlyOnce(task, this.config.applicationId);
     else await commitAtLeastOnce(task, this.sharedProducer as Producer, this.consumer as Consumer);
   }

@@ -7,12 +7,29 @@ import { partitionForKey } from '../internal/partitioner.js';
 import type { Headers } from '../record.js';
 import type { RawRecord } from '../internal/stream-task.js';
 
-/** Runs async jobs one at a time, in the order they were queued. */
+/**
+ * Runs async jobs one at a time, in the order they were queued. A job still
+ * running after `slowJobMs` is reported (once) with its label: a hung commit
+ * must show up in the log, not as a silent stall.
+ */
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
 
-  run<T>(job: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(job);
+  constructor(
+    private readonly onSlowJob: (label: string, elapsedMs: number) => void = () => undefined,
+    private readonly slowJobMs = 15_000,
+  ) {}
+
+  run<T>(label: string, job: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(async () => {
+      const startedMs = Date.now();
+      const timer = setTimeout(() => this.onSlowJob(label, Date.now() - startedMs), this.slowJobMs);
+      try {
+        return await job();
+      } finally {
+        clearTimeout(timer);
+      }
+    });
     this.tail = next.catch(() => undefined);
     return next;
   }

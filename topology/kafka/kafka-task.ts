@@ -65,7 +65,9 @@ export class KafkaTask {
       inMemory: false,
       changelogTopic: (store) => changelogTopicName(options.applicationId, store),
       send,
-      currentTimestampMs: () => this.stream.streamTimeMs,
+      // Changelog records carry the time they were written: the broker's time retention on
+      // window changelogs must count from then, never from (possibly old) event times.
+      currentTimestampMs: options.wallClockMs,
     });
     this.progress = createProgressStore(options, this.id, send);
     this.stream = new StreamTask({
