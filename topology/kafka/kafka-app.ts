@@ -224,30 +224,32 @@ class KafkaTopologyApp implements KafkaApp {
     return task;
   }
 
-  /** After restoration: seek sources to the restored progress, start processors, resume. */
+  /**
+   * After restoration: every source partition starts at a definite position —
+   * the restored progress offset, or the earliest offset when the task never
+   * committed (progress and group offsets commit together, so then there is
+   * nothing to resume). Never kafkajs's own position: a task closed dirty
+   * mid-batch leaves it past records whose effects were thrown away.
+   */
   private async startProcessing(task: KafkaTask): Promise<void> {
     const consumer = this.consumer as Consumer;
     const progress = await task.recoveredProgress();
-    for (const topic of this.sourceTopicsOf(task)) {
-      const p = progress.get(topic);
-      if (p === undefined) continue;
-      task.stream.recoverStreamTime(p.streamTimeMs);
-      task.positions.set(topic, p.offset);
-      consumer.seek({ topic, partition: task.partition, offset: String(p.offset) });
-    }
-    // Partitions already read to their end (or empty) count as caught up from the start.
     const sources = this.sourceTopicsOf(task);
     for (const topic of sources) {
       const offsets = await withRetries(`reading offsets of ${topic}`, () => (this.admin as Admin).fetchTopicOffsets(topic));
       const own = offsets.find((o) => o.partition === task.partition);
-      if (own === undefined) continue;
-      if (Number(own.low) >= Number(own.high)) task.positions.set(topic, Math.max(task.positions.get(topic) ?? 0, Number(own.high)));
-      task.noteEndOffset(topic, Number(own.high), sources.length);
+      const recovered = progress.get(topic);
+      if (recovered !== undefined) task.stream.recoverStreamTime(recovered.streamTimeMs);
+      const start = recovered?.offset ?? Number(own?.low ?? 0);
+      task.positions.set(topic, start);
+      consumer.seek({ topic, partition: task.partition, offset: String(start) });
+      // Partitions already read to their end (or empty) count as caught up from the start.
+      if (own !== undefined) task.noteEndOffset(topic, Number(own.high), sources.length);
     }
     await task.stream.initProcessors();
     if (this.eos) await task.invalidateCheckpoints();
-    consumer.resume(this.sourceTopicsOf(task).map((topic) => ({ topic, partitions: [task.partition] })));
-    this.config.logger.info(`task ${task.id}: running (stream time ${task.stream.streamTimeMs})`);
+    consumer.resume(sources.map((topic) => ({ topic, partitions: [task.partition] })));
+    this.config.logger.info(`task ${task.id}: running from ${JSON.stringify(Object.fromEntries(task.positions))} (stream time ${task.stream.streamTimeMs})`);
   }
 
   private async closeTask(task: KafkaTask, clean: boolean): Promise<void> {
