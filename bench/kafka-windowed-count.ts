@@ -107,7 +107,14 @@ async function pipelineRate(guarantee: ProcessingGuarantee): Promise<{ rate: num
   const app = createApp(builder.build(), { applicationId: appId, brokers, stateDir, processingGuarantee: guarantee, commitIntervalMs: 100, logger: quiet });
   const started = Date.now();
   await app.start();
-  while ((await committed(appId)) < events) await new Promise((r) => setTimeout(r, 200));
+  let lastReportMs = Date.now();
+  for (let done = await committed(appId); done < events; done = await committed(appId)) {
+    if (Date.now() - lastReportMs >= 5_000) {
+      process.stderr.write(`  ${guarantee}: ${done.toLocaleString('en-US')} of ${events.toLocaleString('en-US')} committed after ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+      lastReportMs = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
   const seconds = (Date.now() - started) / 1000;
   await app.close();
   await rm(stateDir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /**
- * The metering (and later rating) domain, written against the topology API:
- * ingest, dedupe, meter aggregation, and the topology that wires them.
+ * The metering and rating domain, written against the topology API: ingest,
+ * dedupe, meter aggregation, rating, and the topology that wires them.
  */
 export { buildMeteringTopology, eventsBySubjectTopic, meteringNodes, type MeteringTopologyOptions } from './metering-topology.js';
 export { createMeteringCounters, totalDeadLetters, type MeteringCounters } from './metering-counters.js';
@@ -11,3 +11,32 @@ export { aggregationFor, needsNumericValue, type Aggregation, type MeterInput, t
 export { canonicalGroupBy, meterRecordKey, meterStoreKey, meterStoreName, parseMeterStoreKey } from './meter-keys.js';
 export { jsonEventDecoder, defaultMaxEventBytes, type EventDecoder, type DecodedValue } from './ingest/event-decoder.js';
 export { parseNumericValue, canonicalDecimal, decimalPrecisionDigits, quotientSignificantDigits } from './decimal.js';
+export {
+  billingPeriodAt,
+  changeCustomerPlan,
+  compileRatingPlans,
+  createRatingCounters,
+  customerTableRecords,
+  customersStoreName,
+  detailIdOf,
+  detailKey,
+  nextBillingPeriod,
+  planAtPeriodStart,
+  rateCharge,
+  ratingEnabled,
+  ratingNodes,
+  ratingStoreNames,
+  ratingWallClockCloseIntervalMs,
+  usageByCustomerTopic,
+  type BillingPeriod,
+  type CustomerTableRecord,
+  type CustomerUsage,
+  type DetailState,
+  type MeterDelta,
+  type RatedAmount,
+  type PeriodTerms,
+  type RatingCloseState,
+  type RatingCounters,
+  type RatingPlans,
+} from './rating/index.js';
+export * from './ingest/index.js';

@@ -16,9 +16,15 @@
  *
  * An event for a closed window (by stream time, or finalized by either clock)
  * goes to `lateChild`, once per meter it would have counted for.
+ *
+ * With `deltas`, every flushed change of a window of a charged meter also
+ * goes to `deltas.child` as a `MeterDelta` keyed by subject (usage for
+ * rating), computed from the store's old and new value — also for a window
+ * finalized between its last change and the flush, whose update is not
+ * emitted but whose usage must still be billed.
  */
 import { TallyError } from '../schemas/errors.js';
-import type { CacheFlushEntry, KeyValueStore, WindowStore } from '../state/index.js';
+import type { CacheFlushListener, KeyValueStore, WindowStore } from '../state/index.js';
 import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../topology/index.js';
 import type { LateEventRecord, MeterRecord } from '../schemas/records.js';
 import type { MeterWindowValue } from './aggregations/aggregation.js';
@@ -29,6 +35,7 @@ import { readGroupBy, readMeterValue, type MeterPlan, type MeterPlans } from './
 import { lateEventRecord, meterRecord } from './meter-records.js';
 import { closedStartBoundMs, isOpenByStreamTime, windowStartOf, type MeterWindowing } from './meter-windows.js';
 import type { MeteringCounters } from './metering-counters.js';
+import { usageChange, type MeterDelta } from './rating/index.js';
 
 /** How often (ms) the wall-clock punctuator checks for windows an idle partition left open. */
 export const meterWallClockCloseIntervalMs = 1_000;
@@ -39,16 +46,18 @@ export interface MeterAggregateOptions {
   readonly metersChild: string;
   readonly lateChild: string;
   readonly counters: MeteringCounters;
+  /** Where usage for rating goes (`MeterDelta`, key = subject), for the meters in `meters`; absent: no rating. */
+  readonly deltas?: { readonly child: string; readonly meters: ReadonlySet<string> };
 }
 
 type MeterStore = WindowStore<MeterWindowValue> & {
-  setFlushListener?(listener: ((entry: CacheFlushEntry<MeterWindowValue>) => void) | undefined): void;
+  setFlushListener?(listener: CacheFlushListener<MeterWindowValue> | undefined): void;
 };
 
-type Output = MeterRecord | LateEventRecord;
+type Output = MeterRecord | LateEventRecord | MeterDelta;
 
 export function meterAggregateProcessor(options: MeterAggregateOptions): ProcessorSupplier<string, IngestedEvent, string, Output> {
-  const { plans, windowing, metersChild, lateChild, counters } = options;
+  const { plans, windowing, metersChild, lateChild, counters, deltas } = options;
   const { sizeMs, allowedLatenessMs } = windowing;
   return () => {
     let context: ProcessorContext<string, Output>;
@@ -68,6 +77,16 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
       else counters.meterUpdates++;
       // Every record of a window carries the window's last instant: an event time, never ahead of the data.
       return emit(meterRecordKey(plan.slug, subject, groupBy, windowStartMs), value, windowStartMs + sizeMs - 1, metersChild);
+    }
+
+    /** Rating's share of a window change: usage added since the previous flush (see MeterDelta). */
+    function emitDelta(plan: MeterPlan, storeKey: string, windowStartMs: number, newValue: MeterWindowValue, oldValue: MeterWindowValue | undefined): Promise<void> {
+      const change = usageChange(plan.aggregationName, newValue, oldValue);
+      if (change === undefined || deltas === undefined) return Promise.resolve();
+      const { subject, groupBy } = parseMeterStoreKey(storeKey);
+      const windowEndMs = windowStartMs + sizeMs;
+      const delta: MeterDelta = { meter: plan.slug, aggregation: plan.aggregationName, subject, groupBy, windowStartMs, windowEndMs, change };
+      return emit(subject, delta, windowEndMs - 1, deltas.child);
     }
 
     function isClosed(windowStartMs: number): boolean {
@@ -90,13 +109,14 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
       if (store.setFlushListener === undefined) {
         throw new TallyError('store-not-cached', `meter store ${plan.storeName} has no cache: meter updates are emitted when the cache flushes`);
       }
-      store.setFlushListener((entry) => {
-        const { windowStartMs, newValue } = entry;
+      const rated = deltas !== undefined && deltas.meters.has(plan.slug);
+      // The store awaits the listener: the delta's children (join, repartition) read stores.
+      store.setFlushListener(async (entry) => {
+        const { windowStartMs, newValue, oldValue } = entry;
+        if (newValue === undefined || windowStartMs === undefined) return;
         // A finalized window already went out with this value, marked final: never follow it with an update.
-        if (newValue === undefined || windowStartMs === undefined || windowStartMs < closeState.closedBeforeStartMs) return;
-        // The listener cannot be awaited (CacheFlushListener returns void); forwarding to a sink child
-        // completes synchronously, and a failure surfaces as an unhandled rejection, never silently.
-        void emitWindow(plan, entry.key, windowStartMs, newValue, false);
+        if (windowStartMs >= closeState.closedBeforeStartMs) await emitWindow(plan, entry.key, windowStartMs, newValue, false);
+        if (rated) await emitDelta(plan, entry.key, windowStartMs, newValue, oldValue);
       });
     }
 

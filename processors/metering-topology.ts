@@ -10,6 +10,11 @@
  *                                                        └─▶ late-events-sink  (tally-late-events)
  * ```
  *
+ * When the config declares plans, rating is wired on (`addRatingNodes`): the
+ * meter aggregate also forwards a delta per window change of every charged
+ * meter to the customers join, and a third sub-topology rates usage by
+ * customer into `tally-billing-details` (see processors/rating/).
+ *
  * Stream time. Windows close by the task's stream time, which the runtime
  * takes from the source's timestamp extractor. Only valid, non-future events
  * may move it (one event stamped 2099 must not close every window). So the
@@ -36,13 +41,15 @@ import { TopologyBuilder, type TimestampExtractor, type Topology } from '../topo
 import type { MeterWindowValue } from './aggregations/aggregation.js';
 import { dedupeProcessor, dedupeStoreSpec } from './dedupe.js';
 import { classifyEvent, type IngestSettings } from './ingest/classify-event.js';
-import { jsonEventDecoder, type EventDecoder } from './ingest/event-decoder.js';
+import type { EventDecoder } from './ingest/event-decoder.js';
+import { createIngestDecoder } from './ingest/ingest-decoder.js';
 import { ingestProcessor } from './ingest/ingest-processor.js';
 import { ingestedEventSerde, rawEventValueSerde, type RawEventValue } from './ingest/ingested-event.js';
 import { meterAggregateProcessor } from './meter-aggregate.js';
 import { meterCloseStateStoreSpec } from './meter-close-state.js';
 import { compileMeterPlans, type MeterPlan } from './meter-plan.js';
 import { createMeteringCounters, type MeteringCounters } from './metering-counters.js';
+import { addRatingNodes, compileRatingPlans, createRatingCounters, ratingEnabled, ratingNodes, type RatingCounters } from './rating/index.js';
 
 /** Node names: stable, because store and topic names and task layout derive from them. */
 export const meteringNodes = {
@@ -67,7 +74,7 @@ export interface MeteringTopologyOptions {
    * input is keyed by subject, `Date.now`. `tally replay` fixes it to `--now`.
    */
   readonly wallClockMs?: () => number;
-  /** Wire format of the input; default CloudEvents JSON. */
+  /** Wire format of the input; default CloudEvents JSON, plus Avro when `schemaRegistry.url` is set. */
   readonly decoder?: EventDecoder;
   /** Largest accepted event, bytes (JSON decoder); default 1 MiB. */
   readonly maxEventBytes?: number;
@@ -75,6 +82,8 @@ export interface MeteringTopologyOptions {
   readonly keyedBySubject?: boolean;
   /** Counters the processors bump; default a private set. */
   readonly counters?: MeteringCounters;
+  /** Counters the rating processors bump; default a private set. */
+  readonly ratingCounters?: RatingCounters;
 }
 
 function meterStoreSpec(plan: MeterPlan, config: TallyConfig): StoreSpec<MeterWindowValue> {
@@ -112,7 +121,8 @@ function classifyingExtractor(settings: IngestSettings, wallClockMs: () => numbe
 /**
  * The metering topology for a frozen config: source `topics.events`, sinks
  * `topics.meters`, `topics.late` and `topics.deadLetter`, one window store per
- * meter. Processors are created per task; `options.counters` is shared.
+ * meter; with plans, also source `topics.customers` and sink `topics.billing`.
+ * Processors are created per task; the counters in `options` are shared.
  * @throws ConfigError when `ingest.dedupeRetention` or `windows.retention` is
  *   shorter than `windows.size + ingest.allowedLateness`
  */
@@ -120,7 +130,8 @@ export function buildMeteringTopology(config: TallyConfig, options: MeteringTopo
   checkRetentions(config);
   const plans = compileMeterPlans(config.meters);
   const settings: IngestSettings = {
-    decoder: options.decoder ?? jsonEventDecoder(options.maxEventBytes),
+    // JSON always; Avro in the Confluent wire format too when a schema registry is configured.
+    decoder: options.decoder ?? createIngestDecoder(config, options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes }),
     maxFutureSkewMs: config.ingest.maxFutureSkewMs,
     plans,
   };
@@ -154,10 +165,18 @@ export function buildMeteringTopology(config: TallyConfig, options: MeteringTopo
   builder.addProcessor(nodes.dedupe, dedupeProcessor({ dedupeRetentionMs: config.ingest.dedupeRetentionMs, counters }), [dedupeParent]);
   builder.addStateStore(dedupeStoreSpec(config.ingest.dedupeRetentionMs), nodes.dedupe);
   const windowing = { sizeMs: config.windows.sizeMs, allowedLatenessMs: config.ingest.allowedLatenessMs };
-  builder.addProcessor(nodes.aggregate, meterAggregateProcessor({ plans, windowing, metersChild: nodes.metersSink, lateChild: nodes.lateSink, counters }), [nodes.dedupe]);
+  const rating = ratingEnabled(config) ? compileRatingPlans(config) : undefined;
+  const deltas = rating === undefined ? {} : { deltas: { child: ratingNodes.join, meters: rating.chargedMeters } };
+  builder.addProcessor(nodes.aggregate, meterAggregateProcessor({ plans, windowing, metersChild: nodes.metersSink, lateChild: nodes.lateSink, counters, ...deltas }), [nodes.dedupe]);
   for (const plan of plans.all) builder.addStateStore(meterStoreSpec(plan, config), nodes.aggregate);
   builder.addStateStore(meterCloseStateStoreSpec(), nodes.aggregate);
   builder.addSink(nodes.metersSink, config.topics.meters, [nodes.aggregate], { keySerde: stringSerde, valueSerde: jsonSerde() });
   builder.addSink(nodes.lateSink, config.topics.late, [nodes.aggregate], { keySerde: stringSerde, valueSerde: jsonSerde() });
+
+  // Rating: meter deltas ⋈ customers by subject → repartition by customer → billing details.
+  if (rating !== undefined) {
+    const ratingCounters = options.ratingCounters ?? createRatingCounters();
+    addRatingNodes(builder, { config, plans: rating, deltasParent: nodes.aggregate, ratingCounters, meteringCounters: counters });
+  }
   return builder.build();
 }

@@ -3,6 +3,7 @@ export * from './serde.js';
 export * from './config-types.js';
 export * from './records.js';
 export * from './billing-detail.js';
+export * from './customer-record.js';
 export { parseConfig, loadConfig, redactConfig, describeConfigSchema, type ParseConfigOptions } from './config.js';
 export { compileJsonPath, type CompiledJsonPath, type JsonPathSegment } from './json-path.js';
 export { parseDurationMs, formatDurationMs } from './duration.js';

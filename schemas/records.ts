@@ -29,10 +29,19 @@ export const deadLetterReasons = [
   'future-time', // time more than maxFutureSkew ahead of the wall clock
   'invalid-value', // valueProperty missing, null, NaN, ±Inf or not numeric for a meter that needs a number
   'too-large', // payload over the size limit
+  'unrated', // metered usage of a subject no customer owns (or whose plan is unknown): not billed
 ] as const;
 export type DeadLetterReason = (typeof deadLetterReasons)[number];
 
-/** Value on `tally-dead-letter`. The original bytes travel base64-encoded. */
+/**
+ * Value on `tally-dead-letter`. The original bytes travel base64-encoded.
+ *
+ * Reason `unrated` is usage, not an input record: a meter window's change
+ * that no customer pays for. It has no single input record, so `topic` is the
+ * meters topic and `key` the window's key there (`meter|subject|groupBy|windowStart`),
+ * `partition` the subject's partition, `offset` "-1", `timestamp` the window's
+ * last instant, `value` the meter delta as JSON, and `meter` the meter.
+ */
 export interface DeadLetterRecord {
   readonly reason: DeadLetterReason;
   readonly message: string;
@@ -48,7 +57,7 @@ export interface DeadLetterRecord {
   /** When the event could be decoded far enough to know them. */
   readonly eventId?: string;
   readonly eventSource?: string;
-  /** For `invalid-value`: the meter whose value was bad. */
+  /** For `invalid-value`: the meter whose value was bad; for `unrated`: the meter of the usage. */
   readonly meter?: string;
 }
 

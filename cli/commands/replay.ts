@@ -1,8 +1,9 @@
 /**
- * `tally replay`: runs the metering topology in process on the test driver,
- * no Kafka, over a file of record values, and prints every output record as
- * one JSON line — or, with `--query`, the query's JSON body after the replay.
- * Deterministic for a given config, input and `--now`.
+ * `tally replay`: runs the metering and rating topology in process on the
+ * test driver, no Kafka, over a file of record values, and prints every
+ * output record as one JSON line — or, with `--query`, the query's JSON body
+ * after the replay. The config's customers are piped into the customers topic
+ * first, in config order. Deterministic for a given config, input and `--now`.
  */
 import { access, constants } from 'node:fs/promises';
 import { loadConfig } from '../../schemas/config.js';
@@ -13,11 +14,16 @@ import {
   aggregationFor,
   buildMeteringTopology,
   createMeteringCounters,
+  createRatingCounters,
+  customerTableRecords,
   meterStoreName,
   meterWallClockCloseIntervalMs,
+  ratingEnabled,
+  ratingWallClockCloseIntervalMs,
   totalDeadLetters,
   type MeteringCounters,
   type MeterWindowValue,
+  type RatingCounters,
 } from '../../processors/index.js';
 import { parseMeterQuery, queryErrorBody, runMeterQuery, type MeterQuery } from '../../processors/query/index.js';
 import { readLines } from './read-lines.js';
@@ -25,9 +31,10 @@ import { parseReplayArgs, UsageError, type ReplayArgs } from './replay-args.js';
 
 export const replayHelp = `Usage: tally replay --config FILE --input EVENTS.jsonl [--now ISO] [--query QUERY] [--commit-every N]
 
-Runs the metering pipeline in process (no Kafka) over EVENTS.jsonl, where each
-line is one record value as a producer would send it (a CloudEvent, or anything
-malformed). Prints one JSON line per output record, in output order:
+Runs the metering and rating pipeline in process (no Kafka) over EVENTS.jsonl,
+where each line is one record value as a producer would send it (a CloudEvent,
+or anything malformed). The config's customers are loaded into the customers
+table first. Prints one JSON line per output record, in output order:
 
   {"topic":"meters|billing|late|dead-letter","key":<string or null>,"value":<JSON>}
 
@@ -37,11 +44,13 @@ Options:
                       an empty line before more input is a (malformed) record; a trailing \\r is dropped
   --now ISO           the wall clock, e.g. 2024-01-01T12:00:00Z (default: the current time): ingestion
                       time of events without "time", the future-skew bound, and, after the last line,
-                      the wall-clock close of every window with end + allowedLateness <= now
+                      the wall-clock close of every window, and finalization of every billing
+                      period, with end + allowedLateness <= now
   --query QUERY       print this meter query's JSON result after the replay instead of the records,
                       e.g. 'meter=tokens&from=2024-01-01T00:00:00Z&to=2024-01-02T00:00:00Z&windowSize=HOUR'
                       (an invalid query prints the error and exits 1)
-  --commit-every N    commit every N input lines (default 1): meter updates are coalesced per commit
+  --commit-every N    commit every N input lines (default 1): meter updates and billing details are
+                      coalesced per commit
   --help              show this help
 
 Exit status: 0 on success, 1 on a bad config, input or query, 2 on bad options.
@@ -77,9 +86,18 @@ function outputLine(topic: string, record: LoggedRecord): string {
   return `{"topic":${JSON.stringify(topic)},"key":${key},"value":${value}}\n`;
 }
 
-function progressLine(lines: number, counters: MeteringCounters): string {
+function progressLine(lines: number, counters: MeteringCounters, rating: RatingCounters): string {
   return `replay: ${lines} lines, ${counters.eventsAccepted} accepted, ${counters.eventsUnmatched} unmatched, ${totalDeadLetters(counters)} dead letters, ` +
-    `${counters.duplicates} duplicates, ${counters.lateEvents} late, ${counters.meterUpdates + counters.meterFinals} meter records`;
+    `${counters.duplicates} duplicates, ${counters.lateEvents} late, ${counters.meterUpdates + counters.meterFinals} meter records, ${rating.billingRecords} billing records`;
+}
+
+/** Loads the config's customers into the customers table (one record per subject, config order), then commits. */
+async function seedCustomers(driver: TopologyTestDriver, config: TallyConfig, nowMs: number): Promise<void> {
+  if (!ratingEnabled(config)) return;
+  for (const { key, value } of customerTableRecords(config)) {
+    await driver.pipeRaw(config.topics.customers, Buffer.from(key, 'utf8'), Buffer.from(JSON.stringify(value), 'utf8'), { timestampMs: nowMs });
+  }
+  await driver.commit();
 }
 
 /** Runs a replay; returns the exit status. Errors are reported on `io.error`, never thrown for bad input. */
@@ -108,6 +126,7 @@ export async function runReplay(args: ReplayArgs, io: ReplayIo): Promise<number>
 
   const nowMs = args.nowMs ?? Date.now();
   const counters = createMeteringCounters();
+  const ratingCounters = createRatingCounters();
   const names = outputTopicNames(config);
   let output: string[] = [];
   let outputChars = 0;
@@ -127,17 +146,20 @@ export async function runReplay(args: ReplayArgs, io: ReplayIo): Promise<number>
     await io.write(text);
   };
 
-  const topology = buildMeteringTopology(config, { counters, wallClockMs: () => nowMs });
+  const topology = buildMeteringTopology(config, { counters, ratingCounters, wallClockMs: () => nowMs });
   // The driver's clock starts one wall-clock close interval before --now and reaches --now after the last line,
-  // so the wall-clock punctuator fires exactly at --now. Ingest reads --now itself (the wallClockMs option).
+  // so the wall-clock punctuators (meters and billing, same interval) fire exactly at --now. Ingest reads --now
+  // itself (the wallClockMs option).
+  const closeIntervalMs = Math.max(meterWallClockCloseIntervalMs, ratingWallClockCloseIntervalMs);
   const driver = await TopologyTestDriver.create(topology, {
     applicationId: config.app.id,
-    initialWallClockMs: nowMs - meterWallClockCloseIntervalMs,
+    initialWallClockMs: nowMs - closeIntervalMs,
     commitEveryRecords: args.commitEveryRecords,
     retainRecords: false,
     onRecord,
   });
   try {
+    await seedCustomers(driver, config, nowMs);
     let lines = 0;
     let lastProgressMs = Date.now();
     for await (const line of readLines(args.inputPath)) {
@@ -146,14 +168,15 @@ export async function runReplay(args: ReplayArgs, io: ReplayIo): Promise<number>
       if (outputChars >= outputChunkChars) await flushOutput();
       if (io.progress !== undefined && Date.now() - lastProgressMs >= progressIntervalMs) {
         lastProgressMs = Date.now();
-        io.progress(progressLine(lines, counters));
+        io.progress(progressLine(lines, counters, ratingCounters));
       }
     }
-    // End of input: emit what is still coalesced, then close every window the wall clock (--now) has passed.
+    // End of input: emit what is still coalesced, then close every window and billing period the wall clock
+    // (--now) has passed.
     await driver.commit();
-    await driver.advanceWallClockTime(meterWallClockCloseIntervalMs);
+    await driver.advanceWallClockTime(closeIntervalMs);
     await flushOutput();
-    io.progress?.(progressLine(lines, counters));
+    io.progress?.(progressLine(lines, counters, ratingCounters));
     if (query !== undefined) return await printQueryResult(query, config, driver, io);
     return 0;
   } finally {
@@ -196,7 +219,7 @@ function processIo(): ReplayIo {
 }
 
 export const replayCommand = {
-  summary: 'replay a file of events through the metering pipeline in process (no Kafka)',
+  summary: 'replay a file of events through the metering and rating pipeline in process (no Kafka)',
   help: replayHelp,
   async run(args: readonly string[]): Promise<number> {
     let parsed: ReplayArgs;

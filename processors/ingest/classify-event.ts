@@ -21,7 +21,12 @@ export type IngestOutcome =
   | { readonly kind: 'valid'; readonly event: UsageEvent }
   /** Valid, but no meter reads its type: counted in a metric, not forwarded. */
   | { readonly kind: 'unmatched'; readonly event: UsageEvent }
-  | { readonly kind: 'dead-letter'; readonly failure: EventFailure };
+  | { readonly kind: 'dead-letter'; readonly failure: EventFailure }
+  /**
+   * No verdict yet: the decoder needs a writer schema it has not cached
+   * (`EventDecoder.prepare` fetches it). Never forwarded, never dead-lettered.
+   */
+  | { readonly kind: 'pending'; readonly schemaId: number };
 
 /**
  * @param wallClockMs the wall clock: the ingestion time of events without
@@ -29,6 +34,7 @@ export type IngestOutcome =
  */
 export function classifyEvent(value: Buffer | null, wallClockMs: number, settings: IngestSettings): IngestOutcome {
   const decoded = settings.decoder.decode(value);
+  if (decoded.ok === 'pending') return { kind: 'pending', schemaId: decoded.schemaId };
   if (!decoded.ok) return { kind: 'dead-letter', failure: { reason: decoded.reason, message: decoded.message } };
   const validated = validateCloudEvent(decoded.value, wallClockMs);
   if (!validated.ok) return { kind: 'dead-letter', failure: validated.failure };

@@ -1,8 +1,8 @@
 /**
  * The seam between wire formats and validation: a decoder turns a record
  * value's bytes into a candidate CloudEvent object (not yet validated), or
- * says why it cannot. JSON is the only format today; an Avro decoder (schema
- * registry wire format) plugs in here later and reuses the same validation.
+ * says why it cannot. JSON is decoded here; Avro in the schema registry wire
+ * format (avro-event-decoder.ts) reuses the same validation.
  */
 import type { DeadLetterReason } from '../../schemas/records.js';
 
@@ -11,17 +11,31 @@ export type DecodeFailureReason = Extract<DeadLetterReason, 'invalid-encoding' |
 
 export type DecodedValue =
   | { readonly ok: true; readonly value: Readonly<Record<string, unknown>> }
-  | { readonly ok: false; readonly reason: DecodeFailureReason; readonly message: string };
+  | { readonly ok: false; readonly reason: DecodeFailureReason; readonly message: string }
+  /**
+   * Not decidable yet: the writer schema `schemaId` is not cached. Not a
+   * verdict on the record: `prepare` it, then decode again.
+   */
+  | { readonly ok: 'pending'; readonly schemaId: number };
 
 export interface EventDecoder {
   /** Short format name for messages, e.g. "JSON". */
   readonly format: string;
   /**
    * Decodes one record value. Synchronous: it runs on the hot path (and, when
-   * the input is keyed by subject, inside the timestamp extractor). An Avro
-   * decoder resolves writer schemas ahead of time and caches them.
+   * the input is keyed by subject, inside the timestamp extractor). A decoder
+   * that needs remote data (Avro writer schemas) answers from its cache, and
+   * `pending` when the value needs something not cached yet.
    */
   decode(value: Buffer | null): DecodedValue;
+  /**
+   * Fetches what `decode(value)` needs and caches it, so that the next
+   * `decode(value)` gives a verdict. Returns undefined when nothing is missing
+   * (the common case: no promise on the hot path). The promise rejects only
+   * when the fetch cannot be done now (a registry outage): a retriable error,
+   * never a verdict on the record.
+   */
+  prepare?(value: Buffer | null): Promise<void> | undefined;
 }
 
 /** Default cap on one event's size: 1 MiB. */

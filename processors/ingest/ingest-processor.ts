@@ -3,8 +3,15 @@
  * and routes it — dead letters to `deadLetterChild`, valid events keyed by
  * subject and stamped with their event time to `acceptedChild`, events that
  * match no meter nowhere (counted). Invalid events never reach dedupe.
+ *
+ * A record whose decoding needs a writer schema that is not cached waits for
+ * the decoder to fetch it (`EventDecoder.prepare`): the task stalls, in order,
+ * rather than guessing. If the registry stays down, `prepare` rejects with a
+ * retriable error and the record is processed again later — never dropped,
+ * never dead-lettered for the registry's sake.
  */
 import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../../topology/index.js';
+import { TallyError } from '../../schemas/errors.js';
 import type { DeadLetterRecord } from '../../schemas/records.js';
 import type { MeteringCounters } from '../metering-counters.js';
 import { classifyEvent, type IngestSettings } from './classify-event.js';
@@ -33,13 +40,27 @@ export function ingestProcessor(
         now = options.wallClockMs ?? (() => ctx.wallClockMs);
       },
       async process(record) {
-        counters.eventsIn++;
         const raw = record.value;
+        const bytes = raw?.bytes ?? null;
         // The timestamp extractor may have classified it already (input keyed by subject).
-        const outcome = raw?.outcome ?? classifyEvent(raw?.bytes ?? null, now(), settings);
+        let outcome = raw?.outcome;
+        if (outcome === undefined || outcome.kind === 'pending') {
+          // Fetch what the decoder lacks (an Avro writer schema) before deciding; nothing has
+          // been forwarded yet, so a registry outage rejecting here leaves no trace of the record.
+          const preparing = settings.decoder.prepare?.(bytes);
+          if (preparing !== undefined) await preparing;
+          outcome = classifyEvent(bytes, now(), settings);
+        }
+        if (outcome.kind === 'pending') {
+          throw new TallyError('schema-unresolved', `the writer schema ${outcome.schemaId} of ${record.topic}-${record.partition}@${record.offset} is still not cached after fetching it; the record is retried`, {
+            retriable: true,
+            coordinates: { topic: record.topic, partition: record.partition, offset: String(record.offset), node: context.nodeName },
+          });
+        }
+        counters.eventsIn++; // here, not on entry: a record retried after a registry outage counts once
         if (outcome.kind === 'dead-letter') {
           counters.deadLetters[outcome.failure.reason]++;
-          const value = deadLetterRecord({ ...record, value: raw?.bytes ?? null }, outcome.failure);
+          const value = deadLetterRecord({ ...record, value: bytes }, outcome.failure);
           await context.forward(record.withValue(value), deadLetterChild);
           return;
         }

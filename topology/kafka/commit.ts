@@ -15,7 +15,7 @@
  * At-least-once: steps 1–2, then send with the shared idempotent producer,
  * then commit the consumer offsets.
  */
-import type { Consumer, Producer } from 'kafkajs';
+import type { Consumer, Message, Producer, TopicMessages } from 'kafkajs';
 import { TaskMigratedError, type KafkaTask } from './kafka-task.js';
 
 const fencingErrors = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
@@ -28,6 +28,34 @@ export function isFencingError(error: unknown): boolean {
     e = (e.originalError ?? e.cause) as typeof e | undefined;
   }
   return false;
+}
+
+/** Largest payload of one sendBatch call; a broker refuses record batches over 1 MB by default. */
+const maxSendBytes = 512 * 1024;
+
+/** Splits a commit's output into sendBatch-sized chunks, keeping each topic's record order. */
+export function chunkTopicMessages(topicMessages: readonly TopicMessages[], limitBytes = maxSendBytes): TopicMessages[][] {
+  const chunks: TopicMessages[][] = [];
+  let chunk: TopicMessages[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of topicMessages) {
+    let current: Message[] = [];
+    for (const message of messages) {
+      const size = (message.key?.length ?? 0) + (message.value?.length ?? 0) + 64;
+      if (bytes + size > limitBytes && bytes > 0) {
+        if (current.length > 0) chunk.push({ topic, messages: current });
+        chunks.push(chunk);
+        chunk = [];
+        current = [];
+        bytes = 0;
+      }
+      current.push(message);
+      bytes += size;
+    }
+    if (current.length > 0) chunk.push({ topic, messages: current });
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 export async function commitExactlyOnce(task: KafkaTask, groupId: string): Promise<void> {
@@ -47,7 +75,7 @@ export async function commitExactlyOnce(task: KafkaTask, groupId: string): Promi
   }
   try {
     // Step 4.
-    if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
+    for (const chunk of chunkTopicMessages(topicMessages)) await transaction.sendBatch({ topicMessages: chunk, acks: -1 });
     // Step 5.
     if (offsets.length > 0) await transaction.sendOffsets({ consumerGroupId: groupId, topics: offsets });
     await transaction.commit();
@@ -62,7 +90,7 @@ export async function commitAtLeastOnce(task: KafkaTask, producer: Producer, con
   await task.prepareCommit();
   const topicMessages = task.takePending();
   const offsets = task.offsetsToCommit();
-  if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
+  for (const chunk of chunkTopicMessages(topicMessages)) await producer.sendBatch({ topicMessages: chunk, acks: -1 });
   if (offsets.length > 0) {
     await consumer.commitOffsets(offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset, metadata: p.metadata }))));
   }

@@ -87,13 +87,9 @@ function topicConfig(topic: string, numPartitions: number, replicationFactor: nu
 async function ensureTopics(admin: Admin, wanted: readonly ITopicConfig[], existing: ReadonlySet<string>): Promise<void> {
   const toCreate = wanted.filter((t) => !existing.has(t.topic));
   if (toCreate.length > 0) {
-    try {
-      await admin.createTopics({ topics: [...toCreate], waitForLeaders: true });
-    } catch (error) {
-      // Another instance starting at the same time may have created them first: verify below.
-      const errors = (error as { errors?: { type?: string }[] }).errors ?? [];
-      if (errors.length === 0 || !errors.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) throw error;
-    }
+    // kafkajs returns false when another instance created them first (verified below); right
+    // after creation the broker may still answer "unknown topic", which is worth a retry.
+    await withRetries('creating internal topics', () => admin.createTopics({ topics: [...toCreate], waitForLeaders: true }));
   }
   const toVerify = toCreate.length > 0 ? wanted : wanted.filter((t) => existing.has(t.topic));
   if (toVerify.length === 0) return;

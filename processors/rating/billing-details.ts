@@ -1,0 +1,60 @@
+/**
+ * Keys and values of `tally-billing-details` (DESIGN §3): the key
+ * `customer|charge|periodStart` (periodStart ISO-8601 with the customer's
+ * offset) and a deterministic `detailId` derived from it, so a replay
+ * overwrites the same detail instead of adding one.
+ */
+import { createHash } from 'node:crypto';
+import type { BillingDetailRecord, BillingStatus } from '../../schemas/billing-detail.js';
+import type { ChargeConfig } from '../../schemas/config-types.js';
+import type { BillingPeriod } from './billing-period.js';
+import type { RatedAmount } from './models/index.js';
+
+/** `customer|charge|periodStart`: the topic key and the rating store key. */
+export function detailKey(customerId: string, chargeKey: string, periodStart: string): string {
+  return `${customerId}|${chargeKey}|${periodStart}`;
+}
+
+/** First 128 bits of SHA-256 of the detail key, as 32 hex digits: stable across runs and replays. */
+export function detailIdOf(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
+}
+
+export interface DetailFields {
+  readonly key: string;
+  readonly customerId: string;
+  readonly plan: string;
+  readonly charge: ChargeConfig;
+  readonly period: BillingPeriod;
+  readonly timezone: string;
+  readonly currency: string;
+  readonly quantity: string;
+  readonly rated: RatedAmount;
+  readonly status: BillingStatus;
+  readonly revision: number;
+}
+
+/** The record, fields in the order of the Avro schema. */
+export function billingDetailRecord(fields: DetailFields): BillingDetailRecord {
+  return {
+    detailId: detailIdOf(fields.key),
+    customerId: fields.customerId,
+    plan: fields.plan,
+    charge: fields.charge.key,
+    meter: fields.charge.meter,
+    periodStart: fields.period.start,
+    periodEnd: fields.period.end,
+    timezone: fields.timezone,
+    currency: fields.currency,
+    quantity: fields.quantity,
+    amount: fields.rated.amount,
+    lines: fields.rated.lines,
+    status: fields.status,
+    revision: fields.revision,
+  };
+}
+
+/** True when two details say the same thing (revision aside). */
+export function sameDetailContent(left: BillingDetailRecord, right: BillingDetailRecord): boolean {
+  return JSON.stringify({ ...left, revision: 0 }) === JSON.stringify({ ...right, revision: 0 });
+}

@@ -1,0 +1,34 @@
+/**
+ * Rating (DESIGN §1, §3): customers and plans, monthly billing periods in the
+ * customer's zone, the charge models, and the processors that turn meter
+ * deltas into billing details. `addRatingNodes` wires it onto the metering
+ * topology (see `buildMeteringTopology`).
+ */
+export { addRatingNodes, ratingNodes, usageByCustomerTopic, type RatingWiring } from './rating-topology.js';
+export { compileRatingPlans, ratingEnabled, type RatingPlans } from './rating-plans.js';
+export { createRatingCounters, type RatingCounters } from './rating-counters.js';
+export { ratingWallClockCloseIntervalMs } from './rating-processor.js';
+export { ratingStoreNames, type DetailState, type PeriodTerms, type RatingCloseState } from './rating-stores.js';
+export {
+  changeCustomerPlan,
+  customersStoreName,
+  customerTableRecords,
+  planAtPeriodStart,
+  type CustomerTableRecord,
+} from './customers-table.js';
+export { billingPeriodAt, nextBillingPeriod, type BillingPeriod } from './billing-period.js';
+export { detailIdOf, detailKey } from './billing-details.js';
+export { usageChange, type MeterDelta, type UsageChange } from './meter-delta.js';
+export { unratedDeadLetter, type CustomerTerms, type CustomerUsage } from './usage-join.js';
+export {
+  intervalIndexAt,
+  rateCharge,
+  rateGraduated,
+  ratePackage,
+  ratePerUnit,
+  rateTimeOfDay,
+  rateVolume,
+  roundLine,
+  type ChargeQuantity,
+  type RatedAmount,
+} from './models/index.js';

@@ -1,0 +1,225 @@
+/**
+ * Rating: applies each customer's usage (deltas keyed by customer) to the
+ * details of its billing period — one per (customer, charge, period) in
+ * `rating-details` — re-rates the cumulative usage with the charge's model,
+ * and emits the detail to `billingChild` when the store's cache flushes.
+ *
+ * - Period: the one that holds the delta's window start in the customer's
+ *   zone (`billingPeriodAt`). Its plan and currency are recorded with its
+ *   first usage (`rating-periods`) and kept for the whole period: a plan
+ *   change applies from the next period.
+ * - Revisions: a detail's revision goes up by exactly one per emitted change.
+ *   Changes between two flushes share one revision (they are emitted once,
+ *   coalesced by the cache); a delta that changes nothing emits nothing.
+ * - Status: `provisional` until stream time — or the wall clock, for an idle
+ *   partition — reaches periodEnd + allowedLateness; then `final` (one more
+ *   revision). The bound is kept in `rating-close-state`.
+ * - Usage for a period already final cannot come from a closed meter window,
+ *   but a delta can still arrive after the bound moved (upstream partitions
+ *   at different stream times, a delta in flight when the wall clock closed
+ *   the period). It is never dropped: the final detail is re-rated and
+ *   emitted again, still final, with the next revision, and counted
+ *   (`billingCorrections`).
+ * - A charge with no usage in a period has no detail (not even a flat fee).
+ */
+import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
+import type { DeadLetterRecord } from '../../schemas/records.js';
+import type { ChargeConfig } from '../../schemas/config-types.js';
+import { currencyMinorUnits } from '../../schemas/currencies.js';
+import type { CacheFlushListener, KeyValueStore } from '../../state/index.js';
+import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../../topology/index.js';
+import type { MeteringCounters } from '../metering-counters.js';
+import { billingDetailRecord, detailKey, sameDetailContent } from './billing-details.js';
+import { billingPeriodAt, type BillingPeriod } from './billing-period.js';
+import { applyUsageChange, initialChargeUsage, modelQuantity, usageQuantity } from './charge-usage.js';
+import { planAtPeriodStart } from './customers-table.js';
+import { intervalIndexAt, rateCharge } from './models/index.js';
+import type { RatingCounters } from './rating-counters.js';
+import type { RatingPlans } from './rating-plans.js';
+import {
+  closeAtOfOpenKey,
+  loadRatingCloseState,
+  openDetailKey,
+  openDetailsDueBound,
+  periodTermsKey,
+  ratingStoreNames,
+  saveRatingCloseState,
+  type DetailState,
+  type PeriodTerms,
+  type RatingCloseState,
+} from './rating-stores.js';
+import { unratedDeadLetter, type CustomerUsage } from './usage-join.js';
+
+/** How often (ms) the wall-clock punctuator finalizes periods an idle partition left open. */
+export const ratingWallClockCloseIntervalMs = 1_000;
+
+/**
+ * The finalization bound is written when details turn final, else at most once
+ * per this step (ms), so an idle task does not log a changelog record every
+ * second. After a restart the bound may be up to one step behind until the
+ * next punctuation moves it again; nothing that was final becomes provisional.
+ */
+const closeStateSaveStepMs = 60_000;
+
+export interface RatingProcessorOptions {
+  readonly plans: RatingPlans;
+  readonly allowedLatenessMs: number;
+  readonly billingChild: string;
+  readonly deadLetterChild: string;
+  /** Named in dead letters (see `unratedDeadLetter`). */
+  readonly metersTopic: string;
+  readonly ratingCounters: RatingCounters;
+  readonly meteringCounters: MeteringCounters;
+}
+
+type DetailStore = KeyValueStore<DetailState> & { setFlushListener?(listener: CacheFlushListener<DetailState> | undefined): void };
+type Output = BillingDetailRecord | DeadLetterRecord;
+
+export function ratingProcessor(options: RatingProcessorOptions): ProcessorSupplier<string, CustomerUsage, string, Output> {
+  const { plans, allowedLatenessMs, billingChild, deadLetterChild, metersTopic, ratingCounters: counters } = options;
+  return () => {
+    let context: ProcessorContext<string, Output>;
+    let details: DetailStore;
+    let periods: KeyValueStore<PeriodTerms>;
+    let openDetails: KeyValueStore<string>;
+    let closeStore: KeyValueStore<RatingCloseState>;
+    let closeState: RatingCloseState;
+    let savedFinalizedThroughMs: number;
+    /** Details whose revision was raised since the last flush: further changes before the flush share it. */
+    const revisedSinceFlush = new Set<string>();
+    /** Earliest close time among open details (Infinity: none; undefined: unknown, scan): skips the index scan on most advances. */
+    let earliestOpenCloseAtMs: number | undefined;
+
+    function nextRevision(key: string, previous: BillingDetailRecord | undefined): number {
+      if (previous === undefined) {
+        revisedSinceFlush.add(key);
+        return 1;
+      }
+      if (revisedSinceFlush.has(key)) return previous.revision;
+      revisedSinceFlush.add(key);
+      return previous.revision + 1;
+    }
+
+    /** Emits a detail whose revision changed since the previous flush. */
+    const onFlush: CacheFlushListener<DetailState> = async (entry) => {
+      revisedSinceFlush.delete(entry.key);
+      const next = entry.newValue;
+      if (next === undefined || next.detail.revision === entry.oldValue?.detail.revision) return;
+      counters.billingRecords++;
+      // Stamped with the period's last instant: an event time, never ahead of the data.
+      await context.forward(new StreamRecord<string, Output>({ key: entry.key, value: next.detail, timestampMs: next.periodEndMs - 1 }), billingChild);
+    };
+
+    /** The terms the customer's period started with, recorded with its first usage. */
+    async function termsOf(usage: CustomerUsage, period: BillingPeriod, timestampMs: number): Promise<PeriodTerms> {
+      const { customer } = usage;
+      const key = periodTermsKey(customer.id, period.start);
+      const known = await periods.get(key);
+      if (known !== undefined) return known;
+      const terms: PeriodTerms = { plan: planAtPeriodStart(customer, period.startMs), currency: customer.currency, timezone: customer.timezone };
+      await periods.put(key, terms, timestampMs);
+      return terms;
+    }
+
+    async function rateInto(charge: ChargeConfig, usage: CustomerUsage, period: BillingPeriod, terms: PeriodTerms, timestampMs: number): Promise<void> {
+      const key = detailKey(usage.customer.id, charge.key, period.start);
+      const previous = await details.get(key);
+      const aggregation = plans.aggregations.get(usage.meter) ?? usage.aggregation;
+      const intervalIndex = charge.model === 'time_of_day' ? intervalIndexAt(charge.intervals ?? [], usage.windowStartMs, terms.timezone) : undefined;
+      const chargeUsage = applyUsageChange(previous?.usage ?? initialChargeUsage(charge, aggregation), usage.change, aggregation, intervalIndex);
+      const closeAtMs = period.endMs + allowedLatenessMs;
+      const final = closeAtMs <= closeState.finalizedThroughMs;
+      const minorUnits = currencyMinorUnits(terms.currency) ?? 2;
+      const fields = {
+        key,
+        customerId: usage.customer.id,
+        plan: terms.plan,
+        charge,
+        period,
+        timezone: terms.timezone,
+        currency: terms.currency,
+        quantity: usageQuantity(chargeUsage, aggregation),
+        rated: rateCharge(charge, modelQuantity(chargeUsage, aggregation), minorUnits),
+        status: final ? ('final' as const) : ('provisional' as const),
+      };
+      let detail = billingDetailRecord({ ...fields, revision: previous?.detail.revision ?? 0 });
+      if (previous !== undefined && sameDetailContent(previous.detail, detail)) {
+        if (JSON.stringify(previous.usage) === JSON.stringify(chargeUsage)) return;
+        detail = previous.detail; // usage moved (e.g. a later LATEST with the same value), the detail did not: no new revision
+      } else {
+        detail = billingDetailRecord({ ...fields, revision: nextRevision(key, previous?.detail) });
+        if (final) counters.billingCorrections++;
+      }
+      await details.put(key, { usage: chargeUsage, detail, periodEndMs: period.endMs, closeAtMs }, timestampMs);
+      if (previous === undefined && !final) {
+        await openDetails.put(openDetailKey(closeAtMs, key), key, timestampMs);
+        if (earliestOpenCloseAtMs !== undefined) earliestOpenCloseAtMs = Math.min(earliestOpenCloseAtMs, closeAtMs);
+      }
+    }
+
+    /** Finalizes every open detail whose close time `timeMs` (stream time or wall clock) has reached. */
+    async function finalizeThrough(timeMs: number): Promise<void> {
+      if (timeMs <= closeState.finalizedThroughMs) return;
+      const due = earliestOpenCloseAtMs === undefined || earliestOpenCloseAtMs <= timeMs;
+      if (due) await finalizeDue(timeMs);
+      closeState = { finalizedThroughMs: timeMs };
+      if (due || Math.floor(timeMs / closeStateSaveStepMs) !== Math.floor(savedFinalizedThroughMs / closeStateSaveStepMs)) {
+        savedFinalizedThroughMs = timeMs;
+        await saveRatingCloseState(closeStore, closeState, timeMs);
+      }
+    }
+
+    async function finalizeDue(timeMs: number): Promise<void> {
+      const due: { openKey: string; key: string }[] = [];
+      for await (const entry of openDetails.range(undefined, openDetailsDueBound(timeMs))) due.push({ openKey: entry.key, key: entry.value });
+      for (const { openKey, key } of due) {
+        const state = await details.get(key);
+        if (state !== undefined && state.detail.status !== 'final') {
+          const detail: BillingDetailRecord = { ...state.detail, status: 'final', revision: nextRevision(key, state.detail) };
+          await details.put(key, { ...state, detail }, state.periodEndMs - 1);
+          counters.billingFinals++;
+        }
+        await openDetails.delete(openKey, timeMs);
+      }
+      earliestOpenCloseAtMs = Infinity;
+      for await (const entry of openDetails.range(openDetailsDueBound(timeMs))) {
+        earliestOpenCloseAtMs = closeAtOfOpenKey(entry.key);
+        break;
+      }
+    }
+
+    return {
+      async init(ctx) {
+        context = ctx;
+        details = ctx.getKeyValueStore<DetailState>(ratingStoreNames.details) as DetailStore;
+        if (details.setFlushListener === undefined) throw new TypeError(`store ${ratingStoreNames.details} has no cache: billing details are emitted when it flushes`);
+        details.setFlushListener(onFlush);
+        periods = ctx.getKeyValueStore<PeriodTerms>(ratingStoreNames.periods);
+        openDetails = ctx.getKeyValueStore<string>(ratingStoreNames.openDetails);
+        closeStore = ctx.getKeyValueStore<RatingCloseState>(ratingStoreNames.closeState);
+        closeState = await loadRatingCloseState(closeStore);
+        savedFinalizedThroughMs = closeState.finalizedThroughMs;
+        // Interval 1 ms: runs after every record that advances stream time.
+        ctx.schedule(1, 'stream-time', finalizeThrough);
+        ctx.schedule(ratingWallClockCloseIntervalMs, 'wall-clock', finalizeThrough);
+      },
+
+      async process(record) {
+        const usage = record.value;
+        const { customer } = usage;
+        const period = billingPeriodAt(usage.windowStartMs, customer.timezone, customer.billingAnchor);
+        const terms = await termsOf(usage, period, record.timestampMs);
+        const byMeter = plans.byPlan.get(terms.plan);
+        if (byMeter === undefined) {
+          options.meteringCounters.deadLetters.unrated++;
+          const why = `customer ${customer.id}'s period from ${period.start} is on plan ${JSON.stringify(terms.plan)}, which the config no longer declares; declare it again to bill this period`;
+          await context.forward(record.withValue<Output>(unratedDeadLetter(usage, why, metersTopic, context.partition)), deadLetterChild);
+          return;
+        }
+        const charges = byMeter.get(usage.meter) ?? [];
+        if (charges.length === 0) counters.usageNotCharged++;
+        for (const charge of charges) await rateInto(charge, usage, period, terms, record.timestampMs);
+      },
+    };
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Wires rating onto the metering topology (DESIGN §1), with stable names:
+ *
+ * ```
+ * tally-customers ─▶ customers-source ─▶ customers-table [customers-by-subject] ─▶ customers-dead-letter-sink
+ * aggregate-meters ─(MeterDelta, key subject)─▶ usage-customer-join [customers-by-subject]
+ *        ├─▶ unrated-dead-letter-sink                  (tally-dead-letter)
+ *        └─▶ usage-by-customer-sink                    (<app>-usage-by-customer-repartition, key customer)
+ * usage-by-customer-source ─▶ rate-usage [rating-details, rating-periods, rating-open-details, rating-close-state]
+ *        ├─▶ billing-sink                              (tally-billing-details)
+ *        └─▶ rating-dead-letter-sink                   (tally-dead-letter)
+ * ```
+ *
+ * The customers table shares its store with the join, so it lands in the
+ * sub-topology that aggregates meters (keyed by subject): `tally-customers`
+ * must have that sub-topology's partition count.
+ */
+import type { TallyConfig } from '../../schemas/config-types.js';
+import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
+import { jsonSerde, stringSerde } from '../../schemas/serde.js';
+import type { TopologyBuilder } from '../../topology/index.js';
+import type { MeteringCounters } from '../metering-counters.js';
+import { customersStoreSpec, customersTableProcessor, rawCustomerValueSerde, type RawCustomerValue } from './customers-table.js';
+import type { RatingCounters } from './rating-counters.js';
+import { ratingProcessor } from './rating-processor.js';
+import type { RatingPlans } from './rating-plans.js';
+import { ratingStoreSpecs } from './rating-stores.js';
+import { usageJoinProcessor, type CustomerUsage } from './usage-join.js';
+
+/** Node names: stable, because store and topic names derive from them. */
+export const ratingNodes = {
+  customersSource: 'customers-source',
+  customersTable: 'customers-table',
+  customersDeadLetterSink: 'customers-dead-letter-sink',
+  join: 'usage-customer-join',
+  unratedSink: 'unrated-dead-letter-sink',
+  repartitionSink: 'usage-by-customer-sink',
+  repartitionSource: 'usage-by-customer-source',
+  rate: 'rate-usage',
+  billingSink: 'billing-sink',
+  ratingDeadLetterSink: 'rating-dead-letter-sink',
+} as const;
+
+/** The internal repartition topic (logical name; physically `<app>-usage-by-customer-repartition`). */
+export const usageByCustomerTopic = 'usage-by-customer-repartition';
+
+export interface RatingWiring {
+  readonly config: TallyConfig;
+  readonly plans: RatingPlans;
+  /** The node that forwards `MeterDelta`s to `ratingNodes.join` (the meter aggregate). */
+  readonly deltasParent: string;
+  readonly ratingCounters: RatingCounters;
+  readonly meteringCounters: MeteringCounters;
+}
+
+/** Adds the customers table, the usage join and rating to `builder`. */
+export function addRatingNodes(builder: TopologyBuilder, wiring: RatingWiring): void {
+  const { config, plans, deltasParent, ratingCounters, meteringCounters } = wiring;
+  const nodes = ratingNodes;
+  const deadLetter = { keySerde: stringSerde, valueSerde: jsonSerde() };
+
+  // The customers table. Null extractor: a customer update must never move stream time.
+  builder.addSource<string | null, RawCustomerValue | null>(nodes.customersSource, [config.topics.customers], {
+    keySerde: stringSerde,
+    valueSerde: rawCustomerValueSerde,
+    timestampExtractor: () => null,
+  });
+  builder.addProcessor(nodes.customersTable, customersTableProcessor({ deadLetterChild: nodes.customersDeadLetterSink, ratingCounters, meteringCounters }), [nodes.customersSource]);
+  builder.addStateStore(customersStoreSpec(), nodes.customersTable);
+  builder.addSink(nodes.customersDeadLetterSink, config.topics.deadLetter, [nodes.customersTable], deadLetter);
+
+  // Join by subject, then by customer through the repartition topic.
+  const joinOptions = { planKeys: new Set(plans.byPlan.keys()), usageChild: nodes.repartitionSink, deadLetterChild: nodes.unratedSink, metersTopic: config.topics.meters };
+  builder.addProcessor(nodes.join, usageJoinProcessor({ ...joinOptions, ratingCounters, meteringCounters }), [deltasParent]);
+  builder.connectStore(nodes.join, customersStoreSpec().name);
+  builder.addSink(nodes.unratedSink, config.topics.deadLetter, [nodes.join], deadLetter);
+  builder.addInternalTopic(usageByCustomerTopic);
+  builder.addSink(nodes.repartitionSink, usageByCustomerTopic, [nodes.join], { keySerde: stringSerde, valueSerde: jsonSerde<CustomerUsage>() });
+  // Default extractor: the record timestamp, the delta's window's last instant — rating's stream time.
+  builder.addSource(nodes.repartitionSource, [usageByCustomerTopic], { keySerde: stringSerde, valueSerde: jsonSerde<CustomerUsage>() });
+
+  // Rating.
+  const rateOptions = {
+    plans,
+    allowedLatenessMs: config.ingest.allowedLatenessMs,
+    billingChild: nodes.billingSink,
+    deadLetterChild: nodes.ratingDeadLetterSink,
+    metersTopic: config.topics.meters,
+  };
+  builder.addProcessor(nodes.rate, ratingProcessor({ ...rateOptions, ratingCounters, meteringCounters }), [nodes.repartitionSource]);
+  for (const spec of ratingStoreSpecs()) builder.addStateStore(spec, nodes.rate);
+  builder.addSink(nodes.billingSink, config.topics.billing, [nodes.rate], { keySerde: stringSerde, valueSerde: jsonSerde<BillingDetailRecord>() });
+  builder.addSink(nodes.ratingDeadLetterSink, config.topics.deadLetter, [nodes.rate], deadLetter);
+}
+

@@ -1,0 +1,70 @@
+/**
+ * Value on `tally-customers` (compacted, key = one subject the customer owns;
+ * a customer with three subjects is three records with the same value). The
+ * rating joins usage to it by subject. JSON; field names are the contract.
+ */
+import { DateTime, IANAZone } from 'luxon';
+import { currencyMinorUnits } from './currencies.js';
+
+export interface CustomerRecord {
+  readonly id: string;
+  /** Every subject the customer owns (the record is keyed by one of them). */
+  readonly subjects: readonly string[];
+  /** IANA zone of billing periods and time-of-day prices. */
+  readonly timezone: string;
+  /** ISO 4217 code. */
+  readonly currency: string;
+  /** Local date `YYYY-MM-DD`; periods start on its day of month. */
+  readonly billingAnchor: string;
+  /** Key of the plan in the config. */
+  readonly plan: string;
+  /**
+   * The plan before `plan`. A period that started before `planChangedAt`
+   * keeps it, so a plan change applies from the next period even when the
+   * current one has seen no usage yet. Absent: `plan` has always applied.
+   */
+  readonly previousPlan?: string;
+  /** When `plan` replaced `previousPlan`, ISO-8601 instant. */
+  readonly planChangedAt?: string;
+}
+
+export type CustomerRecordParse = { readonly ok: true; readonly record: CustomerRecord } | { readonly ok: false; readonly problem: string };
+
+const isText = (value: unknown): value is string => typeof value === 'string' && value !== '';
+
+/**
+ * Checks a record read from the topic: the fields rating depends on must be
+ * usable (a valid zone, a known currency, a real anchor date). Unknown extra
+ * fields are kept out of the result.
+ */
+export function parseCustomerRecord(value: unknown): CustomerRecordParse {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, problem: 'is not a JSON object' };
+  const v = value as Record<string, unknown>;
+  for (const field of ['id', 'timezone', 'currency', 'billingAnchor', 'plan'] as const) {
+    if (!isText(v[field])) return { ok: false, problem: `${field} is missing or not a non-empty string` };
+  }
+  const subjects = v['subjects'];
+  if (!Array.isArray(subjects) || !subjects.every(isText)) return { ok: false, problem: 'subjects is not a list of non-empty strings' };
+  const record = v as unknown as CustomerRecord;
+  if (!IANAZone.isValidZone(record.timezone)) return { ok: false, problem: `timezone ${JSON.stringify(record.timezone)} is not an IANA zone` };
+  if (currencyMinorUnits(record.currency) === undefined) return { ok: false, problem: `currency ${JSON.stringify(record.currency)} is not a supported ISO 4217 code` };
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(record.billingAnchor) || !DateTime.fromISO(record.billingAnchor, { zone: 'UTC' }).isValid) {
+    return { ok: false, problem: `billingAnchor ${JSON.stringify(record.billingAnchor)} is not a YYYY-MM-DD date` };
+  }
+  if (v['previousPlan'] !== undefined && !isText(v['previousPlan'])) return { ok: false, problem: 'previousPlan is not a non-empty string' };
+  const changedAt = v['planChangedAt'];
+  if (changedAt !== undefined && !(isText(changedAt) && Number.isFinite(Date.parse(changedAt)))) return { ok: false, problem: 'planChangedAt is not an ISO-8601 instant' };
+  return {
+    ok: true,
+    record: {
+      id: record.id,
+      subjects: [...record.subjects],
+      timezone: record.timezone,
+      currency: record.currency,
+      billingAnchor: record.billingAnchor,
+      plan: record.plan,
+      ...(record.previousPlan === undefined ? {} : { previousPlan: record.previousPlan }),
+      ...(record.planChangedAt === undefined ? {} : { planChangedAt: record.planChangedAt }),
+    },
+  };
+}
