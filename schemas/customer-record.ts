@@ -4,20 +4,11 @@
  * rating joins usage to it by subject. JSON; field names are the contract.
  */
 import { DateTime, IANAZone } from 'luxon';
+import type { CustomerConfig } from './config-types.js';
 import { currencyMinorUnits } from './currencies.js';
 
-export interface CustomerRecord {
-  readonly id: string;
-  /** Every subject the customer owns (the record is keyed by one of them). */
-  readonly subjects: readonly string[];
-  /** IANA zone of billing periods and time-of-day prices. */
-  readonly timezone: string;
-  /** ISO 4217 code. */
-  readonly currency: string;
-  /** Local date `YYYY-MM-DD`; periods start on its day of month. */
-  readonly billingAnchor: string;
-  /** Key of the plan in the config. */
-  readonly plan: string;
+/** The customer as configured (id, subjects, timezone, currency, billingAnchor, plan), plus its plan history. */
+export interface CustomerRecord extends CustomerConfig {
   /**
    * The plan before `plan`. A period that started before `planChangedAt`
    * keeps it, so a plan change applies from the next period even when the

@@ -11,7 +11,7 @@ import { TallyError } from '../../schemas/index.js';
 import { internalTopicName } from '../internal/topic-names.js';
 import type { Topology } from '../topology.js';
 import { resolveAppConfig, type KafkaAppConfig, type ResolvedAppConfig } from './app-config.js';
-import { commitAtLeastOnce, commitExactlyOnce, isFencingError } from './commit.js';
+import { commitAtLeastOnce, commitExactlyOnce } from './commit.js';
 import { KafkaTask, TaskMigratedError } from './kafka-task.js';
 import { createProducer, SerialQueue, toRawRecord, withRetries } from './kafka-io.js';
 import { Restorer, type ChangelogRestore } from './restoration.js';
@@ -416,4 +416,3 @@ class KafkaTopologyApp implements KafkaApp {
   }
 }
 
-export { isFencingError };
