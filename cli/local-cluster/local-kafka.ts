@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import { guardChild, type ChildGuard } from './process-guard.js';
 
 /** The Kafka version used when neither the option nor $TALLY_KAFKA_VERSION says otherwise. */
 export const DEFAULT_KAFKA_VERSION = '3.9.2';
@@ -299,63 +300,9 @@ function javaBin(): string {
 // ---------------------------------------------------------------------------------------------
 
 interface LiveBroker {
-  child: ChildProcess;
-  watchdog: ChildProcess | undefined;
-  tempLogDir: string | undefined;
-}
-const live = new Set<LiveBroker>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const b of live) {
-      // A temp broker's data is worthless: kill hard and clean up. A kept logDir gets a clean shutdown.
-      try {
-        b.child.kill(b.tempLogDir !== undefined ? 'SIGKILL' : 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-      if (b.tempLogDir !== undefined) rmSync(b.tempLogDir, { recursive: true, force: true });
-    }
-  });
-}
-
-/**
- * Covers what the 'exit' hook cannot (parent killed by a signal or SIGKILL): a tiny shell that
- * blocks reading a pipe from us; when we die the pipe closes and it TERMs, then KILLs, the broker.
- */
-function startWatchdog(brokerPid: number, tempDir: string | undefined): ChildProcess | undefined {
-  const script = [
-    'cat >/dev/null', // returns when our end of the pipe closes, i.e. when this Node process is gone
-    'kill -TERM "$1" 2>/dev/null',
-    'i=0; while kill -0 "$1" 2>/dev/null && [ "$i" -lt 30 ]; do sleep 0.5; i=$((i+1)); done',
-    'if kill -0 "$1" 2>/dev/null; then kill -KILL "$1"; sleep 0.5; fi',
-    'if [ -n "$2" ]; then rm -rf "$2"; fi',
-  ].join('\n');
-  try {
-    const wd = spawn('sh', ['-c', script, 'tally-kafka-watchdog', String(brokerPid), tempDir ?? ''], {
-      stdio: ['pipe', 'ignore', 'ignore'],
-      detached: true,
-    });
-    wd.on('error', () => undefined);
-    wd.unref();
-    const stdin = wd.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null;
-    stdin?.unref?.();
-    return wd;
-  } catch {
-    return undefined;
-  }
-}
-
-function killWatchdog(wd: ChildProcess | undefined): void {
-  if (wd === undefined || wd.exitCode !== null || wd.signalCode !== null) return;
-  try {
-    wd.kill('SIGKILL');
-  } catch {
-    /* gone */
-  }
+  readonly child: ChildProcess;
+  /** Kills the broker if this process goes away; a temp broker's log dir goes with it. */
+  guard: ChildGuard | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -479,14 +426,13 @@ export async function startLocalKafka(options: StartLocalKafkaOptions = {}): Pro
   const launch = async (): Promise<void> => {
     if (stopped) throw new Error('local-kafka: broker was stopped for good');
     if (current !== undefined) throw new Error('local-kafka: broker already running');
-    installExitHook();
     outFile ??= createWriteStream(join(logDir, 'broker.out'), { flags: 'a' });
     const t0 = Date.now();
     const child = spawn(javaBin(), [...jvmBase, '-cp', classpath, 'kafka.Kafka', propsFile], {
       cwd: logDir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const entry: LiveBroker = { child, watchdog: undefined, tempLogDir: removeLogDirOnStop ? logDir : undefined };
+    const entry: LiveBroker = { child, guard: undefined };
     let spawnError: Error | undefined;
     let exitInfo: string | undefined;
     exited = new Promise<void>((res) => {
@@ -502,8 +448,7 @@ export async function startLocalKafka(options: StartLocalKafkaOptions = {}): Pro
       });
     });
     void exited.then(() => {
-      live.delete(entry);
-      killWatchdog(entry.watchdog);
+      entry.guard?.release();
       if (current === entry) current = undefined;
     });
     for (const stream of [child.stdout, child.stderr]) {
@@ -523,8 +468,12 @@ export async function startLocalKafka(options: StartLocalKafkaOptions = {}): Pro
       });
     }
     current = entry;
-    live.add(entry);
-    if (child.pid !== undefined) entry.watchdog = startWatchdog(child.pid, entry.tempLogDir);
+    // A temp broker's data is worthless: kill hard and clean up. A kept logDir gets a clean shutdown.
+    entry.guard = guardChild(child, {
+      name: 'tally-kafka',
+      tempDir: removeLogDirOnStop ? logDir : undefined,
+      exitSignal: removeLogDirOnStop ? 'SIGKILL' : 'SIGTERM',
+    });
 
     const deadline = Date.now() + startTimeoutMs;
     let lastErr = '';
@@ -573,8 +522,7 @@ export async function startLocalKafka(options: StartLocalKafkaOptions = {}): Pro
       }
     }
     await exited;
-    killWatchdog(entry.watchdog);
-    live.delete(entry);
+    entry.guard?.release();
     if (current === entry) current = undefined;
   };
 

@@ -18,6 +18,7 @@ export interface ChildGuard {
 interface Guarded {
   readonly child: ChildProcess;
   readonly tempDir: string | undefined;
+  readonly exitSignal: NodeJS.Signals;
   watchdog: ChildProcess | undefined;
 }
 
@@ -30,7 +31,7 @@ function installExitHook(): void {
   process.on('exit', () => {
     for (const g of guarded) {
       try {
-        g.child.kill('SIGKILL');
+        g.child.kill(g.exitSignal);
       } catch {
         /* already gone */
       }
@@ -59,12 +60,15 @@ function startWatchdog(pid: number, name: string, tempDir: string | undefined): 
 }
 
 /**
- * Guards `child` until `release()`: killed (SIGKILL) when this process exits, TERMed by a
- * watchdog when this process dies; `tempDir`, if given, is removed in both cases.
+ * Guards `child` until `release()`: sent `exitSignal` (default SIGKILL) when this process
+ * exits, TERMed by a watchdog when this process dies; `tempDir`, if given, is removed in both cases.
  */
-export function guardChild(child: ChildProcess, options: { readonly name: string; readonly tempDir?: string }): ChildGuard {
+export function guardChild(
+  child: ChildProcess,
+  options: { readonly name: string; readonly tempDir?: string | undefined; readonly exitSignal?: NodeJS.Signals },
+): ChildGuard {
   installExitHook();
-  const entry: Guarded = { child, tempDir: options.tempDir, watchdog: undefined };
+  const entry: Guarded = { child, tempDir: options.tempDir, exitSignal: options.exitSignal ?? 'SIGKILL', watchdog: undefined };
   guarded.add(entry);
   if (child.pid !== undefined) entry.watchdog = startWatchdog(child.pid, options.name, options.tempDir);
   return {
