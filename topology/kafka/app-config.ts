@@ -4,6 +4,7 @@
 import type { SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import { ConfigError } from '../../schemas/index.js';
+import type { AppObserver } from './app-observer.js';
 
 export const processingGuarantees = ['exactly_once', 'at_least_once'] as const;
 export type ProcessingGuarantee = (typeof processingGuarantees)[number];
@@ -37,9 +38,17 @@ export interface KafkaAppConfig {
   /** The wall clock; tests may replace it. */
   readonly wallClockMs?: () => number;
   readonly logger?: AppLogger;
+  /** Told about processing, commits, aborts, rebalances and restorations (metrics). */
+  readonly observer?: AppObserver;
+  /**
+   * `host:port` where this instance answers interactive queries; shared with the
+   * group in the assignor's metadata so others can find a store's owner.
+   */
+  readonly applicationServer?: string;
 }
 
-export type ResolvedAppConfig = Required<Omit<KafkaAppConfig, 'ssl' | 'sasl' | 'clientId'>> & Pick<KafkaAppConfig, 'ssl' | 'sasl' | 'clientId'>;
+type OptionalKeys = 'ssl' | 'sasl' | 'clientId' | 'observer' | 'applicationServer';
+export type ResolvedAppConfig = Required<Omit<KafkaAppConfig, OptionalKeys>> & Pick<KafkaAppConfig, OptionalKeys>;
 
 const consoleLogger: AppLogger = {
   info: (m) => console.log(m),

@@ -11,6 +11,7 @@ import { TallyError } from '../../schemas/index.js';
 import { internalTopicName } from '../internal/topic-names.js';
 import type { Topology } from '../topology.js';
 import { resolveAppConfig, type KafkaAppConfig, type ResolvedAppConfig } from './app-config.js';
+import type { AppSnapshot, LocalStore, TaskSnapshot } from './app-observer.js';
 import { commitAtLeastOnce, commitExactlyOnce } from './commit.js';
 import { KafkaTask, TaskMigratedError } from './kafka-task.js';
 import { createProducer, SerialQueue, toRawRecord, withRetries } from './kafka-io.js';
@@ -35,6 +36,15 @@ export interface KafkaApp {
   close(): Promise<void>;
   /** Resolves when the app fails; rejects never. */
   readonly failure: Promise<Error>;
+  /** Tasks, their source lag, restoration still to do and store locations, now. */
+  snapshot(): AppSnapshot;
+  /** Every task id of the topology (local or not) whose sub-topology holds `storeName`. */
+  storeTaskIds(storeName: string): string[];
+  /**
+   * Runs `read` with `storeName` of every local task that is restored and
+   * running, between two units of processing work (reads never see a half-applied batch).
+   */
+  readLocalStores<S, T>(storeName: string, read: (stores: readonly LocalStore<S>[]) => Promise<T>): Promise<T>;
 }
 
 export function createApp(topology: Topology, config: KafkaAppConfig): KafkaApp {
@@ -96,7 +106,7 @@ class KafkaTopologyApp implements KafkaApp {
     const plan = this.plan;
     const consumer = this.kafka.consumer({
       groupId: this.config.applicationId,
-      partitionAssigners: [createTaskAssignor(() => plan.tasks, () => this.taskIds)],
+      partitionAssigners: [createTaskAssignor(() => plan.tasks, () => this.taskIds, this.config.applicationServer)],
       readUncommitted: !this.eos,
       sessionTimeout: this.config.sessionTimeoutMs,
       rebalanceTimeout: this.config.rebalanceTimeoutMs,
@@ -159,6 +169,7 @@ class KafkaTopologyApp implements KafkaApp {
     }
     this.memberId = memberId;
     const assigned = new Set(plan.tasks.filter((t) => t.topics.every((topic) => assignment[topic]?.includes(t.partition))).map((t) => t.id));
+    this.config.observer?.rebalanced?.([...assigned]);
     for (const [id, task] of this.tasks) if (!assigned.has(id)) await this.closeTask(task, true);
     const consumer = this.consumer as Consumer;
     consumer.pause([...plan.changelogs].map((topic) => ({ topic })));
@@ -266,6 +277,7 @@ class KafkaTopologyApp implements KafkaApp {
         this.config.logger.warn(error instanceof TaskMigratedError ? error.message : `task ${task.id}: commit on close failed: ${(error as Error).message}`);
       }
     }
+    if (!committed) this.config.observer?.transactionAborted?.(task.id, clean ? 'commit on close failed' : 'closed dirty');
     await task.close(committed);
     await task.producer?.disconnect().catch(() => undefined);
     this.config.logger.info(`task ${task.id}: closed ${committed ? 'clean' : 'dirty'}${committed ? ` (checkpoints ${JSON.stringify([...task.changelogEnds])})` : ''}`);
@@ -308,6 +320,8 @@ class KafkaTopologyApp implements KafkaApp {
       return;
     }
     let complete = true;
+    const startedMs = performance.now();
+    let processed = 0;
     for (const message of batch.messages) {
       // Stop when the batch is stale, or a commit just closed this task (it was fenced).
       if (!isRunning() || isStale() || this.tasks.get(task.id) !== task) {
@@ -320,9 +334,11 @@ class KafkaTopologyApp implements KafkaApp {
       }
       await task.stream.process(source.logical, toRawRecord(message, batch.partition));
       task.processed(batch.topic, Number(message.offset));
+      processed++;
       resolveOffset(message.offset);
       if (this.config.wallClockMs() - this.lastCommitMs >= this.config.commitIntervalMs) await this.commitAll();
     }
+    if (processed > 0) this.config.observer?.recordsProcessed?.(task.id, batch.topic, batch.partition, processed, performance.now() - startedMs);
     if (complete && this.tasks.get(task.id) === task) {
       // A trailing transaction marker belongs to the batch: kafkajs resolves it, so must we.
       const end = Number(batch.lastOffset()) + 1;
@@ -352,6 +368,7 @@ class KafkaTopologyApp implements KafkaApp {
   private async restored(restore: ChangelogRestore): Promise<void> {
     (this.consumer as Consumer).pause([{ topic: restore.topic, partitions: [restore.partition] }]);
     this.config.logger.info(`task ${restore.taskId}: restored store ${restore.storeName} (${restore.restoredRecords} records)`);
+    this.config.observer?.storeRestored?.(restore.taskId, restore.storeName, restore.restoredRecords);
     const task = this.tasks.get(restore.taskId);
     if (task !== undefined && !this.restorer.isRestoring(task.id)) await this.startProcessing(task);
   }
@@ -376,10 +393,12 @@ class KafkaTopologyApp implements KafkaApp {
 
   private async commitAll(): Promise<void> {
     this.lastCommitMs = this.config.wallClockMs();
+    const startedMs = performance.now();
+    let committed = 0;
     for (const task of [...this.tasks.values()]) {
       if (this.restorer.isRestoring(task.id)) continue;
       try {
-        await this.commitTask(task, false);
+        if (await this.commitTask(task, false)) committed++;
       } catch (error) {
         if (!(error instanceof TaskMigratedError)) throw error;
         this.config.logger.warn(error.message);
@@ -387,13 +406,57 @@ class KafkaTopologyApp implements KafkaApp {
         this.rejoinRequested = true;
       }
     }
+    if (committed > 0) this.config.observer?.committed?.(committed, performance.now() - startedMs);
   }
 
-  private async commitTask(task: KafkaTask, force: boolean): Promise<void> {
-    if (!force && !task.hasWork) return;
+  /** Commits one task if it has work (or `force`); true when it committed. */
+  private async commitTask(task: KafkaTask, force: boolean): Promise<boolean> {
+    if (!force && !task.hasWork) return false;
     if (debug) this.config.logger.info(`debug commit ${task.id} positions=${JSON.stringify([...task.positions])}`);
     if (this.eos) await commitExactlyOnce(task, this.config.applicationId);
     else await commitAtLeastOnce(task, this.sharedProducer as Producer, this.consumer as Consumer);
+    const observer = this.config.observer;
+    for (const [topic, count] of task.takeProducedCounts()) observer?.recordsProduced?.(topic, count);
+    return true;
+  }
+
+  // --- introspection and interactive queries ---
+
+  snapshot(): AppSnapshot {
+    const tasks: TaskSnapshot[] = [];
+    for (const task of this.tasks.values()) {
+      const sources = [...task.positions].map(([topic, position]) => {
+        const endOffset = task.sourceEnds.get(topic);
+        return { topic, partition: task.partition, position, endOffset, lag: endOffset === undefined ? undefined : Math.max(0, endOffset - position) };
+      });
+      const taskDir = join(this.config.stateDir, this.config.applicationId, task.id);
+      tasks.push({
+        id: task.id,
+        partition: task.partition,
+        restoring: this.restorer.isRestoring(task.id),
+        restoreRemaining: this.restorer.remaining(task.id),
+        sources,
+        stores: task.allStores.map((store) => ({ name: store.name, dir: join(taskDir, store.name) })),
+      });
+    }
+    return { state: this.state, ready: this.ready, tasks: tasks.sort((a, b) => a.id.localeCompare(b.id)) };
+  }
+
+  storeTaskIds(storeName: string): string[] {
+    const subtopologies = new Set(this.topology.subtopologies.filter((s) => s.stores.some((store) => store.name === storeName)).map((s) => s.id));
+    return (this.plan?.tasks ?? []).filter((t) => subtopologies.has(Number(t.id.split('_')[0]))).map((t) => t.id);
+  }
+
+  readLocalStores<S, T>(storeName: string, read: (stores: readonly LocalStore<S>[]) => Promise<T>): Promise<T> {
+    return this.queue.run(`reading store ${storeName}`, () => {
+      const stores: LocalStore<S>[] = [];
+      for (const task of this.tasks.values()) {
+        const store = task.stream.stores.get(storeName);
+        if (store === undefined || this.restorer.isRestoring(task.id)) continue;
+        stores.push({ taskId: task.id, partition: task.partition, store: store as unknown as S });
+      }
+      return read(stores);
+    });
   }
 
   private async refreshChangelogEnds(task: KafkaTask): Promise<void> {

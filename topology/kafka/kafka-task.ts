@@ -40,6 +40,8 @@ export class KafkaTask {
   readonly changelogs: ReadonlyMap<string, { readonly topic: string; readonly store: TaskStore | ProgressStore }>;
   /** Physical source topic → next offset to read (advanced as records are processed). */
   readonly positions = new Map<string, number>();
+  /** Physical source topic → latest high watermark seen (for lag). */
+  readonly sourceEnds = new Map<string, number>();
   /** Changelog topic → next offset after the last record this task committed to it. */
   readonly changelogEnds = new Map<string, number>();
   producer: Producer | undefined;
@@ -51,6 +53,8 @@ export class KafkaTask {
   caughtUp = false;
   private readonly caughtUpTopics = new Set<string>();
   private pending = new Map<string, Message[]>();
+  /** Records handed to the producer since the last commit, per topic (metrics). */
+  private produced = new Map<string, number>();
   private processedSinceCommit = 0;
   private readonly progress: ProgressStore;
 
@@ -108,6 +112,7 @@ export class KafkaTask {
 
   /** Notes that `topic` was read up to `endOffset`; the task is caught up when all its sources are. */
   noteEndOffset(topic: string, endOffset: number, sourceTopicCount: number): void {
+    this.sourceEnds.set(topic, endOffset);
     if (this.caughtUp || (this.positions.get(topic) ?? 0) < endOffset) return;
     this.caughtUpTopics.add(topic);
     this.caughtUp = this.caughtUpTopics.size >= sourceTopicCount;
@@ -164,6 +169,7 @@ export class KafkaTask {
     if (!clean) this.progress.discardCache();
     await this.progress.close();
     this.pending = new Map();
+    this.produced = new Map();
   }
 
   private collect(record: OutputRecord): void {
@@ -180,6 +186,14 @@ export class KafkaTask {
       this.pending.set(record.topic, messages);
     }
     messages.push(message);
+    this.produced.set(record.topic, (this.produced.get(record.topic) ?? 0) + 1);
+  }
+
+  /** Counts of records produced since the last call, per topic; call after a successful commit. */
+  takeProducedCounts(): Map<string, number> {
+    const counts = this.produced;
+    this.produced = new Map();
+    return counts;
   }
 }
 

@@ -6,6 +6,8 @@
  *
  * Sticky: each member reports the tasks it owns in its metadata, and a task
  * stays with its owner while that keeps the balance; only the surplus moves.
+ * The metadata also carries the member's query endpoint (`host:port`), which
+ * others read back with a describe-group call to route interactive queries.
  */
 import kafkajs, { type PartitionAssigner } from 'kafkajs';
 
@@ -20,11 +22,20 @@ export interface TaskSpec {
 
 export const taskAssignorName = 'TallyTaskAssignor';
 
+/** What a member tells the group about itself in its subscription's user data. */
+export interface MemberInfo {
+  /** Tasks it runs now (for stickiness). */
+  readonly owned: string[];
+  /** Where it answers interactive queries, if it does. */
+  readonly server?: string;
+}
+
 /**
  * `tasks()` lists every task of the topology (it is asked at each rebalance);
- * `ownedTasks()` lists the tasks this member runs now, reported for stickiness.
+ * `ownedTasks()` lists the tasks this member runs now, reported for stickiness;
+ * `server` is this member's query endpoint.
  */
-export function createTaskAssignor(tasks: () => readonly TaskSpec[], ownedTasks: () => readonly string[]): PartitionAssigner {
+export function createTaskAssignor(tasks: () => readonly TaskSpec[], ownedTasks: () => readonly string[], server?: string): PartitionAssigner {
   return () => ({
     name: taskAssignorName,
     version: 1,
@@ -34,7 +45,7 @@ export function createTaskAssignor(tasks: () => readonly TaskSpec[], ownedTasks:
         metadata: AssignerProtocol.MemberMetadata.encode({
           version: 1,
           topics,
-          userData: Buffer.from(JSON.stringify(ownedTasks())),
+          userData: Buffer.from(JSON.stringify({ owned: [...ownedTasks()], ...(server === undefined ? {} : { server }) } satisfies MemberInfo)),
         }),
       };
     },
@@ -42,7 +53,7 @@ export function createTaskAssignor(tasks: () => readonly TaskSpec[], ownedTasks:
       const previous = new Map<string, string[]>();
       for (const member of members) {
         const metadata = AssignerProtocol.MemberMetadata.decode(member.memberMetadata);
-        previous.set(member.memberId, parseOwned(metadata?.userData));
+        previous.set(member.memberId, parseMemberInfo(metadata?.userData).owned);
       }
       const plan = assignTasks(
         tasks().map((t) => t.id),
@@ -62,14 +73,31 @@ export function createTaskAssignor(tasks: () => readonly TaskSpec[], ownedTasks:
   });
 }
 
-function parseOwned(userData: Buffer | undefined): string[] {
-  if (userData === undefined || userData.length === 0) return [];
+function parseMemberInfo(userData: Buffer | undefined): MemberInfo {
+  if (userData === undefined || userData.length === 0) return { owned: [] };
   try {
-    const parsed: unknown = JSON.parse(userData.toString('utf8'));
-    return Array.isArray(parsed) ? parsed.filter((t): t is string => typeof t === 'string') : [];
+    const parsed = JSON.parse(userData.toString('utf8')) as { owned?: unknown; server?: unknown } | unknown[];
+    // Members of older versions sent the bare list of owned tasks.
+    const owned: unknown = Array.isArray(parsed) ? parsed : parsed.owned;
+    const server = Array.isArray(parsed) || typeof parsed.server !== 'string' ? undefined : parsed.server;
+    return { owned: Array.isArray(owned) ? owned.filter((t): t is string => typeof t === 'string') : [], ...(server === undefined ? {} : { server }) };
   } catch {
-    return [];
+    return { owned: [] };
   }
+}
+
+/** One group member as a describe-group call shows it: its query endpoint and its assigned topic partitions. */
+export interface GroupMemberView {
+  readonly memberId: string;
+  readonly server: string | undefined;
+  readonly assignment: Readonly<Record<string, number[]>>;
+}
+
+/** Decodes a member of `admin.describeGroups()` (metadata and assignment are this assignor's encoding). */
+export function decodeGroupMember(member: { memberId: string; memberMetadata: Buffer; memberAssignment: Buffer }): GroupMemberView {
+  const metadata = member.memberMetadata.length === 0 ? null : AssignerProtocol.MemberMetadata.decode(member.memberMetadata);
+  const assignment = member.memberAssignment.length === 0 ? null : AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+  return { memberId: member.memberId, server: parseMemberInfo(metadata?.userData).server, assignment: assignment?.assignment ?? {} };
 }
 
 /**
