@@ -13,6 +13,7 @@ import { customersField, plansField } from './config-schema-rating.js';
 import { checkConfigRules } from './config-rules.js';
 import { record, list, map, type ConfigNode, type FieldSpec, type ParseContext, type Presence } from './internal/config-dsl.js';
 import { boolean, duration, httpUrl, integer, jsonPath, oneOf, passthrough, slug, text, SLUG } from './internal/config-scalars.js';
+import { mergeSecretFiles, type SecretFileOption } from './internal/config-secret-files.js';
 
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 const topic = (name: string, description: string): FieldSpec => ({
@@ -41,28 +42,53 @@ const isSasl = (raw: unknown): raw is Record<string, unknown> => typeof raw === 
 const SSL_SECRETS = new Set(['key', 'passphrase', 'pfx']);
 const REDACTED = '[redacted]';
 
-const kafka = record('kafka', {
-  brokers: {
-    node: list('list of host:port', text({ pattern: /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$/, hint: 'write host:port, e.g. "127.0.0.1:9092"' }), {
-      nonEmpty: 'list at least one broker, e.g. ["127.0.0.1:9092"]',
-    }),
-    default: ['127.0.0.1:9092'],
-    description: 'Bootstrap brokers.',
+/** Secrets the `ssl` and `sasl` options may take from files (e.g. a mounted Kubernetes Secret). */
+const SSL_FILES: readonly SecretFileOption[] = [
+  { fileKey: 'caFile', into: 'ca', holds: 'the CA certificate(s) in PEM' },
+  { fileKey: 'certFile', into: 'cert', holds: 'the client certificate in PEM' },
+  { fileKey: 'keyFile', into: 'key', holds: 'the client private key in PEM' },
+];
+const SASL_FILES: readonly SecretFileOption[] = [{ fileKey: 'passwordFile', into: 'password', holds: 'the SASL password', trimTrailingNewlines: true }];
+
+/** Reads `ssl.caFile`/`certFile`/`keyFile` and `sasl.passwordFile` into the options kafkajs takes. */
+function mergeKafkaSecretFiles(value: Record<string, unknown>, path: string, ctx: ParseContext): Record<string, unknown> {
+  const { ssl, sasl } = value;
+  const merged = { ...value };
+  if (typeof ssl === 'object' && ssl !== null) merged['ssl'] = mergeSecretFiles(ssl as Record<string, unknown>, `${path}.ssl`, ctx, SSL_FILES);
+  if (typeof sasl === 'object' && sasl !== null) merged['sasl'] = mergeSecretFiles(sasl as Record<string, unknown>, `${path}.sasl`, ctx, SASL_FILES);
+  return merged;
+}
+
+const kafka = record(
+  'kafka',
+  {
+    brokers: {
+      node: list('list of host:port', text({ pattern: /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$/, hint: 'write host:port, e.g. "127.0.0.1:9092"' }), {
+        nonEmpty: 'list at least one broker, e.g. ["127.0.0.1:9092"]',
+      }),
+      default: ['127.0.0.1:9092'],
+      description: 'Bootstrap brokers.',
+    },
+    clientId: { node: text(), description: 'Kafka client id; defaults to app.id.' },
+    ssl: {
+      node: passthrough('true, false or a mapping of TLS options', isSsl, (value) =>
+        typeof value === 'boolean' ? value : Object.fromEntries(Object.entries(value).map(([key, option]) => [key, SSL_SECRETS.has(key) ? REDACTED : option])),
+      ),
+      description:
+        'TLS options for kafkajs (ca, cert, key, ...); caFile, certFile and keyFile read ca, cert and key from PEM files relative to the config file. ' +
+        'key, passphrase and pfx are redacted when printed.',
+    },
+    sasl: {
+      node: passthrough('a mapping (mechanism, username, password, ...)', isSasl, (value) =>
+        Object.fromEntries(Object.entries(value).map(([key, option]) => [key, key === 'mechanism' ? option : REDACTED])),
+      ),
+      description:
+        'SASL options for kafkajs (mechanism, username, password, ...); passwordFile reads password from a file relative to the config file (trailing line breaks dropped). ' +
+        'Everything but mechanism is redacted when printed.',
+    },
   },
-  clientId: { node: text(), description: 'Kafka client id; defaults to app.id.' },
-  ssl: {
-    node: passthrough('true, false or a mapping of TLS options', isSsl, (value) =>
-      typeof value === 'boolean' ? value : Object.fromEntries(Object.entries(value).map(([key, option]) => [key, SSL_SECRETS.has(key) ? REDACTED : option])),
-    ),
-    description: 'TLS options for kafkajs (ca, cert, key, ...); key, passphrase and pfx are redacted when printed.',
-  },
-  sasl: {
-    node: passthrough('a mapping (mechanism, username, password, ...)', isSasl, (value) =>
-      Object.fromEntries(Object.entries(value).map(([key, option]) => [key, key === 'mechanism' ? option : REDACTED])),
-    ),
-    description: 'SASL options for kafkajs; everything but mechanism is redacted when printed.',
-  },
-});
+  { finish: mergeKafkaSecretFiles },
+);
 
 const schemaRegistry = record('schemaRegistry', {
   url: {
