@@ -4,6 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { replayCommand } from './commands/replay.js';
+import { topicsCommand } from './commands/topics.js';
+import { demoCommand } from './commands/demo.js';
+import { produceCommand } from './commands/produce.js';
+import { runCommand } from './commands/run.js';
+import { queryCommand } from './commands/query.js';
 
 interface Command {
   readonly summary: string;
@@ -13,6 +18,11 @@ interface Command {
 
 const commands: Record<string, Command> = {
   replay: replayCommand,
+  topics: topicsCommand,
+  demo: demoCommand,
+  produce: produceCommand,
+  run: runCommand,
+  query: queryCommand,
 };
 
 function version(): string {

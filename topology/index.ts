@@ -21,3 +21,5 @@ export type { PipeOptions, TestDriverOptions, TestRecord } from './test-driver.j
 export { errorHeaders } from './internal/stream-task.js';
 export type { LoggedRecord } from './internal/topic-log.js';
 export { windowedKeySerde } from './serdes.js';
+export { partitionForKey } from './internal/partitioner.js';
+export { changelogTopicName } from './internal/topic-names.js';

@@ -6,6 +6,8 @@
  */
 export { createIngestDecoder, type IngestDecoderOptions } from './ingest-decoder.js';
 export { jsonEventDecoder, defaultMaxEventBytes, type EventDecoder, type DecodedValue, type DecodeFailureReason } from './event-decoder.js';
+export { validateCloudEvent, type ValidatedEvent, type EventFailure } from './decode-event.js';
+export { classifyEvent, type IngestOutcome, type IngestSettings } from './classify-event.js';
 export { jsonOrAvroEventDecoder, wireFormatSchemaId, wireFormatHeaderBytes, type AvroEventDecoderOptions } from './avro-event-decoder.js';
 export { createWriterSchemaCache, type WriterSchema, type WriterSchemaCache, type WriterSchemaCacheOptions } from './writer-schemas.js';
 export { connectSchemaRegistry, registryErrorStatus, type RegistryConnection, type RegistryConnectionOptions } from './schema-registry-client.js';

@@ -85,6 +85,15 @@ describe.each(['default values', 'all features'])('the chart rendered with %s', 
     expect(tokensMount).toMatchObject({ name: 'api-tokens', readOnly: true });
   });
 
+  it('advertises each pod by its stable DNS name under the headless service, for query forwarding', () => {
+    const container = containerOf(objects());
+    const headless = objects().find((o) => o['kind'] === 'Service' && o['spec']['clusterIP'] === 'None');
+    const advertised: string = container['args'][container['args'].indexOf('--advertise') + 1];
+    expect(advertised).toBe(`$(POD_NAME).${headless?.['metadata']['name']}.$(POD_NAMESPACE).svc:${renderedConfig(objects())['http']['port']}`);
+    const env = Object.fromEntries(container['env'].map((e: K8sObject) => [e['name'], e['valueFrom']?.['fieldRef']?.['fieldPath']]));
+    expect(env).toMatchObject({ POD_NAME: 'metadata.name', POD_NAMESPACE: 'metadata.namespace' });
+  });
+
   it('probes /healthz for liveness and /readyz for readiness on the port the config listens on', () => {
     const container = containerOf(objects());
     const config = renderedConfig(objects());

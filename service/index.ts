@@ -1,0 +1,4 @@
+/** The Tally service: pipeline on Kafka + HTTP API. */
+export { startService, type ServiceOptions, type TallyService } from './service.js';
+export { restorationLeft } from './routes/health-routes.js';
+export { kafkaClient } from './kafka-connection.js';

@@ -1,0 +1,109 @@
+/**
+ * `POST /v1/events`: one CloudEvent or a JSON array of them. Each event goes
+ * through the pipeline's own ingest decision (`classifyEvent`: decode,
+ * CloudEvents validation, the future bound, meter values), so the API refuses
+ * exactly what the pipeline would dead-letter. Valid events (also those no
+ * meter reads) are written to `topics.events`, keyed by subject; the answer
+ * is 202 `{ accepted, rejected: [{ index, id?, reason, message }] }`, or 400
+ * with the same lists when no event is valid.
+ */
+import { classifyEvent, compileMeterPlans, jsonEventDecoder, type IngestSettings } from '../../processors/index.js';
+import type { TallyConfig } from '../../schemas/index.js';
+import { HttpError, errorBody } from '../api-errors.js';
+import type { EventProducer } from '../event-producer.js';
+import type { Route, RouteResponse } from '../http/router.js';
+
+export interface EventsRouteOptions {
+  readonly config: TallyConfig;
+  readonly producer: EventProducer;
+  readonly wallClockMs: () => number;
+  readonly observeIngestApi: (accepted: number, rejectedByReason: ReadonlyMap<string, number>) => void;
+}
+
+export interface RejectedEvent {
+  readonly index: number;
+  readonly id?: string;
+  readonly reason: string;
+  readonly message: string;
+}
+
+export const eventMediaTypes = ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json'] as const;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function eventsRoute(options: EventsRouteOptions): Route {
+  const settings: IngestSettings = { decoder: jsonEventDecoder(), maxFutureSkewMs: options.config.ingest.maxFutureSkewMs, plans: compileMeterPlans(options.config.meters) };
+  return {
+    method: 'POST',
+    pattern: '/v1/events',
+    async handle(request) {
+      checkContentType(request.headers['content-type']);
+      const events = parseEvents(await request.body());
+      const nowMs = options.wallClockMs();
+      const accepted: { key: string; value: Buffer }[] = [];
+      const rejected: RejectedEvent[] = [];
+      events.forEach((event, index) => {
+        const value = Buffer.from(JSON.stringify(event), 'utf8');
+        const outcome = classifyEvent(value, nowMs, settings);
+        if (outcome.kind === 'valid' || outcome.kind === 'unmatched') accepted.push({ key: outcome.event.subject, value });
+        else if (outcome.kind === 'dead-letter') rejected.push({ index, ...idOf(outcome.failure.eventId), reason: outcome.failure.reason, message: outcome.failure.message });
+        else rejected.push({ index, reason: 'unknown-schema', message: 'the event needs a schema the service has not loaded; send CloudEvents JSON' });
+      });
+      const rejectedByReason = new Map<string, number>();
+      for (const r of rejected) rejectedByReason.set(r.reason, (rejectedByReason.get(r.reason) ?? 0) + 1);
+      if (accepted.length > 0) await send(options, accepted);
+      options.observeIngestApi(accepted.length, rejectedByReason);
+      return answer(events.length, accepted.length, rejected);
+    },
+  };
+}
+
+function idOf(id: string | undefined): { id?: string } {
+  return id === undefined ? {} : { id };
+}
+
+async function send(options: EventsRouteOptions, messages: { key: string; value: Buffer }[]): Promise<void> {
+  try {
+    await options.producer.send(options.config.topics.events, messages);
+  } catch (error) {
+    throw new HttpError(
+      503,
+      'kafka-unavailable',
+      `${(error as Error).message}: none of the events is accepted; retry later (retrying is safe: events are deduplicated by source and id)`,
+      {},
+      { 'Retry-After': '5' },
+    );
+  }
+}
+
+function answer(total: number, accepted: number, rejected: readonly RejectedEvent[]): RouteResponse {
+  if (accepted > 0) return { status: 202, json: { accepted, rejected } };
+  const what = total === 1 ? 'the event is invalid' : `none of the ${total} events is valid`;
+  return { status: 400, json: { ...errorBody('events-invalid', `${what}: see rejected for each event's reason; nothing was written`), accepted: 0, rejected } };
+}
+
+function checkContentType(header: string | undefined): void {
+  const [mediaType = '', ...parameters] = (header ?? '').split(';').map((part) => part.trim().toLowerCase());
+  const charset = parameters.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  if (!(eventMediaTypes as readonly string[]).includes(mediaType) || (charset !== undefined && charset !== 'utf-8')) {
+    throw new HttpError(415, 'unsupported-media-type', `Content-Type ${JSON.stringify(header ?? '(none)')} is not accepted: send UTF-8 JSON as ${eventMediaTypes.join(', ')}`);
+  }
+}
+
+/** The body as a list of candidate events: an object is one event, an array is many. */
+function parseEvents(body: Buffer): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8.decode(body));
+  } catch (error) {
+    throw new HttpError(400, 'invalid-json', `the body is not UTF-8 JSON (${(error as Error).message}): send one CloudEvent object or an array of them`);
+  }
+  if (Array.isArray(parsed)) {
+    if (parsed.length === 0) throw new HttpError(400, 'no-events', 'the body is an empty array: send at least one CloudEvent');
+    return parsed;
+  }
+  if (typeof parsed !== 'object' || parsed === null) {
+    throw new HttpError(400, 'not-an-event', `the body is JSON ${parsed === null ? 'null' : `a ${typeof parsed}`}: send one CloudEvent object or an array of them`);
+  }
+  return [parsed];
+}

@@ -1,0 +1,158 @@
+/**
+ * The Tally service: the metering and rating pipeline on Kafka plus the HTTP
+ * API, started from one frozen config.
+ *
+ * Start-up, in order:
+ *  1. check the topics (`ensureTopics`, never creating: `tally topics` does that);
+ *  2. connect the event producer and seed `topics.customers` with the config's
+ *     customers that the topic does not hold yet;
+ *  3. listen on HTTP (health, readiness and metrics answer from now on);
+ *  4. start the pipeline, advertising this instance's `host:port` to the group
+ *     so other instances can route queries here.
+ */
+import { hostname } from 'node:os';
+import { createMeteringCounters, createRatingCounters } from '../processors/index.js';
+import { redactConfig, type TallyConfig } from '../schemas/index.js';
+import type { AppLogger, KafkaApp } from '../topology/kafka/index.js';
+import { createServiceMetrics } from './metrics/index.js';
+import { ensureTopics } from './topics/index.js';
+import { seedCustomers } from './customer-seeding.js';
+import { connectEventProducer } from './event-producer.js';
+import { createHttpServer } from './http/http-server.js';
+import { defaultMaxBodyBytes } from './http/read-body.js';
+import { kafkaClient } from './kafka-connection.js';
+import { notStarted, type StoreReadContext } from './queries/store-reads.js';
+import { eventsRoute } from './routes/events-route.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { queryRoutes } from './routes/query-routes.js';
+import { startPipeline } from './start-pipeline.js';
+import { whenReady } from './when-ready.js';
+
+export interface ServiceOptions {
+  /** Where log lines go; default the console. Tokens are never logged. */
+  readonly logger?: AppLogger;
+  /** The wall clock (epoch ms): ingestion time, the future bound, wall-clock closes; default Date.now. */
+  readonly wallClockMs?: () => number;
+  /** Overrides `http.port` (0: any free port; the URL says which). */
+  readonly httpPort?: number;
+  /** Overrides `http.host`. */
+  readonly httpHost?: string;
+  /** `host:port` other instances use to reach this one; default `http.host` (the machine's name when it is a wildcard) and the bound port. */
+  readonly advertisedServer?: string;
+  /** Largest request body (bytes); default 1 MiB. */
+  readonly maxBodyBytes?: number;
+  /** Consumer group session timeout (ms); default the runtime's (30 s). Tests use less to rebalance fast. */
+  readonly sessionTimeoutMs?: number;
+  /** Consumer group heartbeat interval (ms); default the runtime's. */
+  readonly heartbeatIntervalMs?: number;
+  /** Consumer group rebalance timeout (ms); default the runtime's. */
+  readonly rebalanceTimeoutMs?: number;
+}
+
+export interface TallyService {
+  /** Base URL of the HTTP API, e.g. `http://127.0.0.1:8080` (the real port when 0 was asked). */
+  readonly url: string;
+  /** The Kafka runtime running the pipeline. */
+  readonly app: KafkaApp;
+  /** Resolves the first time every assigned task is restored and processing; rejects if the app fails or closes first. */
+  readonly ready: Promise<void>;
+  /** Stops the HTTP server, then closes the app cleanly (commit, checkpoints, leave the group). Idempotent. */
+  close(): Promise<void>;
+  /** Resolves with the reason when the pipeline fails; never rejects. */
+  readonly failure: Promise<Error>;
+}
+
+const consoleLogger: AppLogger = { info: (m) => console.log(m), warn: (m) => console.warn(m), error: (m) => console.error(m) };
+
+export async function startService(config: TallyConfig, options: ServiceOptions = {}): Promise<TallyService> {
+  const logger = options.logger ?? consoleLogger;
+  const wallClockMs = options.wallClockMs ?? Date.now;
+  const redacted = redactConfig(config);
+  logger.info(`tally: starting app ${config.app.id} with ${JSON.stringify({ app: redacted['app'], kafka: redacted['kafka'], topics: redacted['topics'], http: redacted['http'] })}`);
+  await ensureTopics(config, { create: false });
+
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) await close().catch((e: Error) => logger.warn(`tally: closing: ${e.message}`));
+  };
+  try {
+    const kafka = kafkaClient(config, config.kafka.clientId ?? `${config.app.id}-service`);
+    const producer = await connectEventProducer(config, `${config.app.id}-api`);
+    closers.push(() => producer.close());
+    const seed = await seedCustomers(config, kafka, producer);
+    if (seed.seeded.length + seed.kept.length > 0) {
+      logger.info(`tally: customers: seeded ${seed.seeded.length} subject(s) on ${config.topics.customers}; ${seed.kept.length} already there, left as they are`);
+    }
+    const admin = kafka.admin();
+    await admin.connect();
+    closers.push(() => admin.disconnect());
+
+    let app: KafkaApp | undefined;
+    let failureReason: string | undefined;
+    const counters = createMeteringCounters();
+    const ratingCounters = createRatingCounters();
+    const metrics = createServiceMetrics({ applicationId: config.app.id, metering: counters, rating: ratingCounters, snapshot: () => app?.snapshot() });
+    const host = options.httpHost ?? config.http.host;
+    let selfServer = '';
+    const context: StoreReadContext = {
+      get app(): KafkaApp {
+        if (app === undefined) throw notStarted();
+        return app;
+      },
+      applicationId: config.app.id,
+      get selfServer() {
+        return selfServer;
+      },
+      admin,
+      peerToken: config.http.tokens[0],
+    };
+    const server = createHttpServer({
+      routes: [
+        ...healthRoutes(() => app, metrics.registry, () => failureReason),
+        eventsRoute({ config, producer, wallClockMs, observeIngestApi: (accepted, rejected) => metrics.observeIngestApi(accepted, rejected) }),
+        ...queryRoutes(context, config),
+      ],
+      tokens: config.http.tokens,
+      maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
+      logger,
+      observe: (method, route, status, seconds) => metrics.observeHttpRequest(method, route, status, seconds),
+    });
+    const bound = await server.listen(host, options.httpPort ?? config.http.port);
+    closers.push(() => server.close());
+    const url = `http://${urlHost(host)}:${bound.port}`;
+    selfServer = options.advertisedServer ?? `${advertisedHost(host)}:${bound.port}`;
+    if (config.http.tokens.length === 0) {
+      logger.warn(`tally: http.tokens is empty: the HTTP API at ${url} is open to anyone who can reach it; set http.tokens or http.tokensFile`);
+    }
+
+    const started = await startPipeline(config, {
+      ...options,
+      logger,
+      counters,
+      ratingCounters,
+      observer: metrics.observer,
+      applicationServer: selfServer,
+      onApp: (created) => (app = created),
+    });
+    closers.splice(closers.length - 1, 0, () => started.close());
+    void started.failure.then((error) => (failureReason = error.message));
+    logger.info(`tally: HTTP API at ${url} (advertised to the group as ${selfServer}); restoring and processing in the background`);
+    let closing: Promise<void> | undefined;
+    return { url, app: started, ready: whenReady(started), failure: started.failure, close: () => (closing ??= closeAll()) };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/** A wildcard address is reached through loopback locally. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Other instances cannot reach a wildcard address: advertise the machine's name instead. */
+function advertisedHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' || host === '' ? hostname() : urlHost(host);
+}
