@@ -64,8 +64,8 @@ export interface ReadRecord {
  * Reads a whole topic from the beginning up to its current end offsets
  * (the last stable offsets, when reading committed). Times out loudly.
  */
-export async function readTopic(topic: string, options: { readCommitted?: boolean; timeoutMs?: number } = {}): Promise<ReadRecord[]> {
-  const kafka = kafkaClient();
+export async function readTopic(topic: string, options: { readCommitted?: boolean; timeoutMs?: number; kafka?: Kafka } = {}): Promise<ReadRecord[]> {
+  const kafka = options.kafka ?? kafkaClient();
   const admin = kafka.admin();
   await admin.connect();
   const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));

@@ -5,7 +5,7 @@
  * with the difference.
  */
 import { rm } from 'node:fs/promises';
-import type { Consumer } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import { expect } from 'vitest';
 import { createMeteringCounters, buildMeteringTopology, type MeteringCounters } from '../../processors/index.js';
 import { createIngestDecoder, type IngestDecoderOptions } from '../../processors/ingest/index.js';
@@ -53,8 +53,8 @@ export class TopicTail {
   readonly records: TailRecord[] = [];
   private constructor(private readonly consumer: Consumer) {}
 
-  static async start(topic: string): Promise<TopicTail> {
-    const consumer = kafkaClient().consumer({ groupId: uniqueName('tail'), readUncommitted: false, maxWaitTimeInMs: 200 });
+  static async start(topic: string, kafka: Kafka = kafkaClient()): Promise<TopicTail> {
+    const consumer = kafka.consumer({ groupId: uniqueName('tail'), readUncommitted: false, maxWaitTimeInMs: 200 });
     const tail = new TopicTail(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });

@@ -26,17 +26,18 @@ export function seededRandom(seed: number): () => number {
 }
 
 /**
- * `count` valid events over `subjects` subjects, times spread over
- * [fromMs, toMs), about half api.request (with or without a route) and half
- * llm.tokens (tokens as numbers or decimal strings, up to 3 decimals).
+ * `count` valid events over `subjects` subjects (`customer-<n>`, or the names
+ * given), times spread over [fromMs, toMs), about half api.request (with or
+ * without a route) and half llm.tokens (tokens as numbers or decimal strings,
+ * up to 3 decimals).
  */
-export function generateEvents(options: { count: number; subjects: number; fromMs: number; toMs: number; seed: number; idPrefix: string }): CloudEvent[] {
+export function generateEvents(options: { count: number; subjects: number | readonly string[]; fromMs: number; toMs: number; seed: number; idPrefix: string }): CloudEvent[] {
   const random = seededRandom(options.seed);
   const pick = (n: number): number => Math.floor(random() * n);
   const events: CloudEvent[] = [];
   for (let i = 0; i < options.count; i++) {
     const timeMs = options.fromMs + pick(options.toMs - options.fromMs);
-    const subject = `customer-${pick(options.subjects)}`;
+    const subject = typeof options.subjects === 'number' ? `customer-${pick(options.subjects)}` : (options.subjects[pick(options.subjects.length)] as string);
     const base = { specversion: '1.0', id: `${options.idPrefix}-${i}`, source: `svc-${pick(2)}`, subject, time: new Date(timeMs).toISOString() };
     if (random() < 0.5) {
       const route = ['/a', '/b', '/c', undefined][pick(4)];
