@@ -11,7 +11,7 @@ import { describeTopics, existingTopicNames, waitForLeaders } from './topic-stat
 import { requiredPartitions, topicSpecs, type TopicSpec } from './topic-specs.js';
 
 export { TopicsMismatchError } from './topic-problems.js';
-export type { ExistingTopic } from './topic-state.js';
+export { waitForLeaders, type ExistingTopic } from './topic-state.js';
 export { cleanupPolicies, defaultTopicPartitions, topicRoles, topicSpecs, type CleanupPolicy, type TopicRole, type TopicSpec } from './topic-specs.js';
 
 export interface TopicCheckOptions {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs, { type Kafka, type Message } from 'kafkajs';
 import { inject } from 'vitest';
+import { waitForLeaders } from '../../service/topics/index.js';
 
 export function brokers(): string[] {
   return inject('kafkaBrokers');
@@ -33,10 +34,13 @@ export async function createTopics(topics: Record<string, number>, configEntries
   const admin = kafkaClient().admin();
   await admin.connect();
   try {
+    // kafkajs's own waitForLeaders gives up when the broker briefly answers "unknown topic"
+    // right after the create (seen under load); the service's wait retries that.
     await admin.createTopics({
       topics: Object.entries(topics).map(([topic, numPartitions]) => ({ topic, numPartitions, replicationFactor: 1, configEntries })),
-      waitForLeaders: true,
+      waitForLeaders: false,
     });
+    await waitForLeaders(admin, Object.keys(topics));
   } finally {
     await admin.disconnect();
   }
