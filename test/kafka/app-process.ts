@@ -4,12 +4,13 @@
  * `killAllAppProcesses()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** TALLY_TEST_LOG_DIR=dir writes each app process's output to dir/<name>.log. */
 const logDir = process.env['TALLY_TEST_LOG_DIR'];
+if (logDir !== undefined) mkdirSync(logDir, { recursive: true });
 
 const running = new Set<AppProcess>();
 
