@@ -19,6 +19,7 @@ import { startLocalKafka } from '../cli/local-cluster/local-kafka.js';
 import { jsonSerde, stringSerde } from '../schemas/index.js';
 import { StreamsBuilder, TimeWindows, windowedKeySerde } from '../topology/index.js';
 import { createApp, type ProcessingGuarantee } from '../topology/kafka/index.js';
+import { rawConsumeRate } from './bench-kit.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -62,28 +63,6 @@ async function produceInput(): Promise<void> {
   console.log(`produced ${events.toLocaleString('en-US')} events to ${partitions} partitions in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-/** Raw kafkajs: a consumer group reading every event with a no-op eachBatch. */
-async function rawConsumeRate(): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `bench-raw-${run}` });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [input], fromBeginning: true });
-  let seen = 0;
-  let started = 0;
-  const done = new Promise<void>((resolve) => {
-    void consumer.run({
-      eachBatch: async ({ batch }) => {
-        if (started === 0) started = Date.now();
-        seen += batch.messages.length;
-        if (seen >= events) resolve();
-      },
-    });
-  });
-  await done;
-  const seconds = (Date.now() - started) / 1000;
-  await consumer.disconnect();
-  return events / seconds;
-}
-
 async function committed(groupId: string): Promise<number> {
   const offsets = await admin.fetchOffsets({ groupId, topics: [input] });
   return offsets.flatMap((t) => t.partitions).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
@@ -123,7 +102,7 @@ async function pipelineRate(guarantee: ProcessingGuarantee): Promise<{ rate: num
 
 try {
   await produceInput();
-  const raw = await rawConsumeRate();
+  const raw = await rawConsumeRate(kafka, input, events);
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   console.log(`raw kafkajs consume (no-op eachBatch): ${fmt(raw)} events/s`);
   for (const guarantee of args.guarantees.split(',') as ProcessingGuarantee[]) {

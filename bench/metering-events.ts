@@ -36,7 +36,8 @@ export interface BenchEvent {
 
 const routes = ['/v1/chat', '/v1/embed', '/v1/files', '/v1/models'];
 
-function eventAt(i: number, options: BenchEventOptions): BenchEvent {
+/** Event number `i` of the bench input (before duplicates are inserted). */
+export function benchEvent(i: number, options: Pick<BenchEventOptions, 'subjects' | 'fromMs' | 'spanMs'>): BenchEvent {
   // Multiplicative hashing: deterministic, evenly spread, no PRNG state to carry.
   const h = Math.imul(i + 1, 2654435761) >>> 0;
   const subject = `customer-${h % options.subjects}`;
@@ -59,14 +60,53 @@ export async function benchMessages(from: number, count: number, options: BenchE
     // The original must be a record that was sent as itself, not another duplicate's slot.
     let original = n - 997;
     if (original % every === every - 1) original -= 1;
-    const event = eventAt(isDuplicate ? original : n, options);
+    const event = benchEvent(isDuplicate ? original : n, options);
     messages.push({ key: options.keyBySubject ? event.subject : event.id, value: await encode(event) });
   }
   return messages;
 }
 
+/** Subjects per customer when the benchmark rates usage: customer-<n> owns subjects n·10 … n·10+9. */
+export const subjectsPerCustomer = 10;
+
+/** One plan charging every bench meter: graduated requests, per-unit tokens, the period's peak. */
+export const benchPlans = [
+  {
+    key: 'pro',
+    charges: [
+      { key: 'requests', meter: 'api_requests', model: 'graduated', tiers: [{ upTo: 1000, unitPrice: '0' }, { upTo: 10000, unitPrice: '0.002', flatFee: '1' }, { unitPrice: '0.001' }] },
+      { key: 'tokens', meter: 'tokens', model: 'per_unit', flatFee: '5', unitPrice: '0.0001' },
+      { key: 'peak', meter: 'peak', model: 'volume', tiers: [{ upTo: 16, unitPrice: '1' }, { unitPrice: '0.5' }] },
+    ],
+  },
+] as const;
+
+/** Customers owning `subjects` bench subjects, in a few time zones. */
+export function benchCustomers(subjects: number): Record<string, unknown>[] {
+  const zones = ['UTC', 'America/Los_Angeles', 'Europe/Budapest', 'Asia/Tokyo'];
+  const customers: Record<string, unknown>[] = [];
+  for (let n = 0; n * subjectsPerCustomer < subjects; n++) {
+    const owned = Array.from({ length: Math.min(subjectsPerCustomer, subjects - n * subjectsPerCustomer) }, (_, i) => `customer-${n * subjectsPerCustomer + i}`);
+    customers.push({ id: `account-${n}`, subjects: owned, timezone: zones[n % zones.length], currency: 'USD', billingAnchor: '2024-01-15', plan: 'pro' });
+  }
+  return customers;
+}
+
+export interface BenchConfigOptions {
+  readonly appId: string;
+  readonly stateDir: string;
+  readonly brokers: readonly string[];
+  readonly guarantee: string;
+  readonly events: string;
+  readonly registryUrl?: string;
+  readonly keyedBySubject: boolean;
+  readonly commitIntervalMs: number;
+  /** Declare customers and plans, so the pipeline rates usage too; the number of subjects to cover. */
+  readonly ratedSubjects?: number;
+}
+
 /** A tally.yaml as an object for the benchmark's app. */
-export function benchConfig(options: { appId: string; stateDir: string; brokers: readonly string[]; guarantee: string; events: string; registryUrl?: string; keyedBySubject: boolean; commitIntervalMs: number }): Record<string, unknown> {
+export function benchConfig(options: BenchConfigOptions): Record<string, unknown> {
   const prefix = options.appId;
   return {
     app: { id: options.appId, stateDir: options.stateDir, processingGuarantee: options.guarantee, commitIntervalMs: options.commitIntervalMs },
@@ -76,5 +116,6 @@ export function benchConfig(options: { appId: string; stateDir: string; brokers:
     ingest: { allowedLateness: 'PT1H', maxFutureSkew: 'PT5M', dedupeRetention: 'P1D', keyedBySubject: options.keyedBySubject },
     windows: { size: 'PT1M', retention: 'P1D' },
     meters: benchMeters,
+    ...(options.ratedSubjects === undefined ? {} : { customers: benchCustomers(options.ratedSubjects), plans: benchPlans }),
   };
 }

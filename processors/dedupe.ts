@@ -12,7 +12,9 @@
  * identity is remembered for at least dedupeRetention of event time past its
  * own. A copy may carry another time (a resend without `time` gets a new
  * ingestion time), so a lookup probes every live bucket by point reads — at
- * most four — instead of assuming the copy's bucket.
+ * most four — instead of assuming the copy's bucket. Identities are written
+ * once, so the store logs them in batch records (`logBatches`), a few per
+ * commit instead of one per event.
  */
 import { jsonSerde } from '../schemas/serde.js';
 import type { StoreSpec, WindowStore } from '../state/index.js';
@@ -41,6 +43,8 @@ export function dedupeStoreSpec(dedupeRetentionMs: number): StoreSpec<DedupeEntr
     retentionMs: dedupeRetentionMs + bucketMs,
     segmentIntervalMs: bucketMs,
     windowSizeMs: bucketMs,
+    // An identity is written once: its changelog goes in batches, not one record per event.
+    logBatches: true,
   };
 }
 

@@ -2,6 +2,7 @@
  * How meters are keyed: in their window stores, and on the `tally-meters`
  * topic. Shared by the aggregation processors and the query engine.
  */
+import { windowIso } from './meter-windows.js';
 
 /** Group-by values with their names sorted, so equal groups always encode equally. */
 export function canonicalGroupBy(groupBy: Readonly<Record<string, string>>): string {
@@ -27,5 +28,5 @@ export function parseMeterStoreKey(key: string): { subject: string; groupBy: Rec
 
 /** Key on `tally-meters`: `meter|subject|groupBy|windowStart` (groupBy canonical JSON, windowStart ISO-8601 UTC). */
 export function meterRecordKey(meter: string, subject: string, groupBy: Readonly<Record<string, string>>, windowStartMs: number): string {
-  return `${meter}|${subject}|${canonicalGroupBy(groupBy)}|${new Date(windowStartMs).toISOString()}`;
+  return `${meter}|${subject}|${canonicalGroupBy(groupBy)}|${windowIso(windowStartMs)}`;
 }

@@ -2,8 +2,7 @@
 import type { LateEventRecord, MeterRecord, UsageEvent } from '../schemas/records.js';
 import type { MeterWindowValue } from './aggregations/aggregation.js';
 import type { MeterPlan } from './meter-plan.js';
-
-const iso = (ms: number): string => new Date(ms).toISOString();
+import { windowIso as iso } from './meter-windows.js';
 
 export function meterRecord(
   plan: MeterPlan,

@@ -28,3 +28,18 @@ export function closedStartBoundMs(timeMs: number, windowing: MeterWindowing): n
   const lastClosedIndex = Math.floor((timeMs - sizeMs - allowedLatenessMs) / sizeMs);
   return Math.max(0, (lastClosedIndex + 1) * sizeMs);
 }
+
+/** Window boundaries seen lately, as ISO-8601 UTC: every meter record names two, and most share them. */
+const isoByMs = new Map<number, string>();
+const maxCachedIsoTimes = 4_096;
+
+/** `new Date(ms).toISOString()`, remembered for the boundaries of recent windows. */
+export function windowIso(ms: number): string {
+  let iso = isoByMs.get(ms);
+  if (iso === undefined) {
+    iso = new Date(ms).toISOString();
+    if (isoByMs.size >= maxCachedIsoTimes) isoByMs.clear();
+    isoByMs.set(ms, iso);
+  }
+  return iso;
+}

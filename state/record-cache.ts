@@ -20,19 +20,25 @@ export interface CacheEntry<V> {
   dirty: boolean;
   /** Timestamp of the last write. */
   timestampMs: number;
+  /** Read or written since eviction last passed it: it gets a second chance (see RecordCache). */
+  referenced: boolean;
 }
 
 /** Default cache capacity in entries. */
 export const defaultCacheMaxEntries = 10_000;
 
 /**
- * A bounded LRU map of entries plus the set of dirty keys in order of their
- * last write. The cache holds value references: callers must not mutate a
- * value after putting it (or after getting it, unless they put it back).
+ * A bounded map of entries plus the set of dirty keys in order of their last
+ * write. Eviction is approximately least-recently-used ("second chance"): a
+ * hit only marks the entry, and eviction, walking from the oldest insertion,
+ * moves marked entries to the back instead of evicting them. A true LRU
+ * re-inserts the entry on every hit, which was the single most expensive
+ * line of the cache. The cache holds value references: callers must not
+ * mutate a value after putting it (or after getting it, unless they put it back).
  */
 export class RecordCache<V> {
   readonly maxEntries: number;
-  /** Iteration order is recency: least recently used first. */
+  /** Iteration order is insertion, refreshed for marked entries when eviction passes them. */
   readonly #entries = new Map<string, CacheEntry<V>>();
   /** Iteration order is the order of last write, which is the flush order. */
   readonly #dirty = new Set<string>();
@@ -56,34 +62,30 @@ export class RecordCache<V> {
     return this.#entries.size > this.maxEntries;
   }
 
-  /** The entry for `cacheKey`, marked most recently used. */
+  /** The entry for `cacheKey`, marked as recently used. */
   get(cacheKey: string): CacheEntry<V> | undefined {
     const entry = this.#entries.get(cacheKey);
-    if (entry !== undefined) {
-      this.#entries.delete(cacheKey);
-      this.#entries.set(cacheKey, entry);
-    }
+    if (entry !== undefined) entry.referenced = true;
     return entry;
   }
 
   /** Caches a value read from the bytes store, unless a write got there first. */
   putClean(cacheKey: string, key: string, windowStartMs: number | undefined, value: V | undefined): void {
     if (this.#entries.has(cacheKey)) return;
-    this.#entries.set(cacheKey, { cacheKey, key, windowStartMs, value, oldValue: value, oldValueKnown: true, dirty: false, timestampMs: 0 });
+    this.#entries.set(cacheKey, { cacheKey, key, windowStartMs, value, oldValue: value, oldValueKnown: true, dirty: false, timestampMs: 0, referenced: false });
   }
 
   /** Records a write (`undefined` deletes); the bytes store sees it at the next flush. */
   putDirty(cacheKey: string, key: string, windowStartMs: number | undefined, value: V | undefined, timestampMs: number): void {
-    let entry = this.#entries.get(cacheKey);
+    const entry = this.#entries.get(cacheKey);
     if (entry === undefined) {
-      entry = { cacheKey, key, windowStartMs, value, oldValue: undefined, oldValueKnown: false, dirty: true, timestampMs };
+      this.#entries.set(cacheKey, { cacheKey, key, windowStartMs, value, oldValue: undefined, oldValueKnown: false, dirty: true, timestampMs, referenced: false });
     } else {
-      this.#entries.delete(cacheKey);
       entry.value = value;
       entry.dirty = true;
       entry.timestampMs = timestampMs;
+      entry.referenced = true;
     }
-    this.#entries.set(cacheKey, entry);
     this.#dirty.delete(cacheKey);
     this.#dirty.add(cacheKey);
   }
@@ -104,16 +106,26 @@ export class RecordCache<V> {
   }
 
   /**
-   * The least recently used entries that must leave for the cache to shrink
-   * to `targetSize`. They stay cached (so reads stay correct) until `remove`
-   * is called after the dirty ones are written through.
+   * The entries that must leave for the cache to shrink to `targetSize`:
+   * the oldest unmarked ones (marked ones lose their mark and move to the
+   * back, to be passed again after every other entry). They stay cached (so
+   * reads stay correct) until `remove` is called after the dirty ones are
+   * written through.
    */
   victims(targetSize: number): CacheEntry<V>[] {
     const victims: CacheEntry<V>[] = [];
     let excess = this.#entries.size - targetSize;
+    // A Map iterator visits entries re-inserted during the walk again, at the end: each at most twice.
     for (const entry of this.#entries.values()) {
-      if (excess-- <= 0) break;
+      if (excess <= 0) break;
+      if (entry.referenced) {
+        entry.referenced = false;
+        this.#entries.delete(entry.cacheKey);
+        this.#entries.set(entry.cacheKey, entry);
+        continue;
+      }
       victims.push(entry);
+      excess--;
     }
     return victims;
   }

@@ -81,6 +81,11 @@ export class SegmentedBytesStore implements BytesStore {
     return windowStartMs - (windowStartMs % this.segmentIntervalMs);
   }
 
+  /** True when the segment that would hold a window with this start exists (was written to). */
+  hasSegmentFor(windowStartMs: number): boolean {
+    return this.#segments.has(this.segmentStartOf(windowStartMs));
+  }
+
   /** True when a window with this start is past retention. */
   isExpired(windowStartMs: number): boolean {
     return windowStartMs <= this.#observedTimeMs - this.retentionMs;

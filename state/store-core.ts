@@ -4,6 +4,7 @@
  * that merge un-flushed cache entries into bytes-store iteration.
  */
 import type { Serde } from '../schemas/index.js';
+import { ChangelogBatchWriter, expandChangelogBatches } from './changelog-batch.js';
 import { RecordCache, type CacheEntry } from './record-cache.js';
 import type {
   BytesStore,
@@ -26,6 +27,8 @@ export interface StoreCoreOptions<V> {
   readonly cacheMaxEntries: number | undefined;
   /** Timestamp for writes that do not give one. */
   readonly currentTimestampMs: () => number;
+  /** Log each flush as batch records (write-once keys; see changelog-batch) instead of one record per key. */
+  readonly logBatches?: boolean;
 }
 
 /** Eviction frees this share of the capacity at once, so evicted dirty entries are written in batches. */
@@ -45,6 +48,7 @@ export abstract class StoreCore<V> implements StateStore {
   protected readonly cache: RecordCache<V> | undefined;
   protected readonly currentTimestampMs: () => number;
   readonly #changelog: ChangelogWriter | undefined;
+  readonly #batchWriter: ChangelogBatchWriter | undefined;
   #listener: CacheFlushListener<V> | undefined;
 
   constructor(options: StoreCoreOptions<V>) {
@@ -55,6 +59,7 @@ export abstract class StoreCore<V> implements StateStore {
     this.cache = options.cacheMaxEntries === undefined ? undefined : new RecordCache<V>(options.cacheMaxEntries);
     this.currentTimestampMs = options.currentTimestampMs;
     this.#changelog = options.changelog;
+    this.#batchWriter = options.logBatches === true && options.changelog !== undefined ? new ChangelogBatchWriter(options.changelog) : undefined;
   }
 
   /**
@@ -86,8 +91,9 @@ export abstract class StoreCore<V> implements StateStore {
     await this.#writeEntries([...this.cache.dirtyEntries()], meta);
   }
 
-  /** Writes straight to the bytes store: no cache, no changelog, no listener. */
-  async restore(records: readonly BytesWrite[], meta?: ReadonlyMap<string, Buffer>): Promise<void> {
+  /** Writes straight to the bytes store (batch records expanded): no cache, no changelog, no listener. */
+  async restore(changelogRecords: readonly BytesWrite[], meta?: ReadonlyMap<string, Buffer>): Promise<void> {
+    const records = expandChangelogBatches(changelogRecords);
     if (this.cache !== undefined && this.cache.size > 0) {
       for (const record of records) this.cache.delete(record.key.toString('latin1'));
     }
@@ -199,13 +205,15 @@ export abstract class StoreCore<V> implements StateStore {
     if (listener !== undefined) await this.#loadOldValues(entries);
     // 1-2. Serialize and log, in write order.
     const writes: BytesWrite[] = new Array<BytesWrite>(entries.length);
+    const perKeyLog = this.#batchWriter === undefined ? this.#changelog : undefined;
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index] as CacheEntry<V>;
       const key = Buffer.from(entry.cacheKey, 'latin1');
       const value = entry.value === undefined ? null : this.valueSerde.serialize(entry.value);
-      this.#changelog?.append(key, value, entry.timestampMs);
+      perKeyLog?.append(key, value, entry.timestampMs);
       writes[index] = { key, value };
     }
+    this.#batchWriter?.append(writes, this.currentTimestampMs());
     // 3. One batch, checkpoint included.
     await this.bytes.write(writes, meta);
     // 4. Capture the changes before marking clean overwrites the old values.

@@ -75,7 +75,11 @@ function commonOptions<V>(spec: StoreSpec<V>, context: StoreContext) {
   if (spec.logging && context.changelog === undefined) {
     throw invalid(spec, 'logging is on but no changelog writer was given: pass one, or declare the store with logging: false');
   }
+  if (spec.logBatches === true && spec.kind !== 'window') {
+    throw invalid(spec, 'logBatches needs a window store: a key-value changelog is compacted by key and has no time retention to remove batches');
+  }
   return {
+    logBatches: spec.logBatches === true,
     name: spec.name,
     persistent: spec.persistent,
     valueSerde: spec.valueSerde,

@@ -160,4 +160,11 @@ export interface StoreSpec<V = unknown> {
   readonly windowSizeMs?: number;
   /** Cache capacity in entries; a dirty entry evicted early is written through. */
   readonly cacheMaxEntries?: number;
+  /**
+   * Window stores whose keys are written once and never changed (dedupe):
+   * log each flush as a few batch records instead of one record per key.
+   * Fewer records to produce and restore; nothing is compacted away by key,
+   * the changelog's time retention removes batches. See changelog-batch.ts.
+   */
+  readonly logBatches?: boolean;
 }

@@ -47,7 +47,11 @@ export class LayeredWindowStore<V> extends StoreCore<V> implements WindowStore<V
       return this.#segments.isExpired(windowStartMs) ? undefined : this.readBytes(keyBytes);
     }
     const cacheKey = windowCacheKey(key, windowStartMs);
-    return this.#segments.isExpired(windowStartMs) ? undefined : this.readCached(cacheKey, key, windowStartMs);
+    if (this.#segments.isExpired(windowStartMs)) return undefined;
+    // Nothing was ever written to that segment: only the cache can hold the window, and a miss is
+    // not cached (dedupe probes every live bucket for every event; most have no segment yet).
+    if (!this.#segments.hasSegmentFor(windowStartMs)) return this.cache.get(cacheKey)?.value;
+    return this.readCached(cacheKey, key, windowStartMs);
   }
 
   /** Returns false (and stores nothing) when the window is already past retention. */

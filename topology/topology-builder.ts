@@ -35,6 +35,13 @@ export interface SourceOptions<K, V> {
    * `tally.error.*` headers). Without it a bad record fails the task loudly.
    */
   readonly deadLetterTopic?: string;
+  /**
+   * A table's source: whenever a task starts, its partition of these topics is
+   * read up to the end offset of that moment before any other source of the
+   * task is processed, so a stream joined to the table never sees it emptier
+   * than it is (Kafka Streams bootstraps global tables this way).
+   */
+  readonly bootstrap?: boolean;
 }
 
 /** Chooses a partition for an output record; undefined means the default (murmur2 of the key bytes). */
@@ -88,6 +95,7 @@ export class TopologyBuilder {
       valueSerde: (options.valueSerde ?? bufferSerde) as Serde<unknown>,
       timestampExtractor: options.timestampExtractor as TimestampExtractor<unknown, unknown> | undefined,
       deadLetterTopic: options.deadLetterTopic,
+      bootstrap: options.bootstrap === true,
     };
     this.nodes.set(name, node);
     return this;

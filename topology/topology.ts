@@ -17,6 +17,8 @@ export interface SourceNodeDef {
   readonly valueSerde: Serde<unknown>;
   readonly timestampExtractor: TimestampExtractor<unknown, unknown> | undefined;
   readonly deadLetterTopic: string | undefined;
+  /** Read to its end offset at task start before the task's other sources (see SourceOptions). */
+  readonly bootstrap: boolean;
 }
 
 export interface ProcessorNodeDef {
@@ -71,6 +73,14 @@ export class Topology {
 
   isInternalTopic(topic: string): boolean {
     return this.internalTopics.has(topic);
+  }
+
+  /** True when `topic` (logical name) is read by a bootstrapped (table) source. */
+  isBootstrapTopic(topic: string): boolean {
+    for (const sub of this.subtopologies) {
+      for (const node of sub.nodes) if (node.kind === 'source' && node.bootstrap && node.topics.includes(topic)) return true;
+    }
+    return false;
   }
 
   /** Every topic a sink writes, logical names. */

@@ -17,8 +17,18 @@ export function detailKey(customerId: string, chargeKey: string, periodStart: st
 
 /** First 128 bits of SHA-256 of the detail key, as 32 hex digits: stable across runs and replays. */
 export function detailIdOf(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
+  let id = detailIds.get(key);
+  if (id === undefined) {
+    id = createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
+    if (detailIds.size >= maxCachedDetailIds) detailIds.clear();
+    detailIds.set(key, id);
+  }
+  return id;
 }
+
+/** Recent detail ids: a detail is re-rated on every usage change, and hashing was a hot spot. */
+const detailIds = new Map<string, string>();
+const maxCachedDetailIds = 100_000;
 
 export interface DetailFields {
   readonly key: string;
@@ -56,5 +66,8 @@ export function billingDetailRecord(fields: DetailFields): BillingDetailRecord {
 
 /** True when two details say the same thing (revision aside). */
 export function sameDetailContent(left: BillingDetailRecord, right: BillingDetailRecord): boolean {
-  return JSON.stringify({ ...left, revision: 0 }) === JSON.stringify({ ...right, revision: 0 });
+  for (const field of Object.keys(left) as (keyof BillingDetailRecord)[]) {
+    if (field !== 'revision' && field !== 'lines' && left[field] !== right[field]) return false;
+  }
+  return Object.keys(left).length === Object.keys(right).length && JSON.stringify(left.lines) === JSON.stringify(right.lines);
 }

@@ -58,6 +58,22 @@ function toPeriod(start: DateTime, end: DateTime): BillingPeriod {
  * @throws RangeError for an unknown zone or a malformed anchor
  */
 export function billingPeriodAt(instantMs: number, timezone: string, billingAnchor: string): BillingPeriod {
+  // Rating asks for the same few periods for every usage change, and luxon's zone arithmetic
+  // was a third of rating's time: reuse the last period computed for this zone and anchor.
+  const cacheKey = `${timezone}|${billingAnchor}`;
+  const cached = lastPeriods.get(cacheKey);
+  if (cached !== undefined && cached.startMs <= instantMs && instantMs < cached.endMs) return cached;
+  const period = computeBillingPeriodAt(instantMs, timezone, billingAnchor);
+  if (lastPeriods.size >= maxCachedPeriods) lastPeriods.clear();
+  lastPeriods.set(cacheKey, period);
+  return period;
+}
+
+/** The last period computed per `timezone|billingAnchor` (periods are pure functions of both). */
+const lastPeriods = new Map<string, BillingPeriod>();
+const maxCachedPeriods = 10_000;
+
+function computeBillingPeriodAt(instantMs: number, timezone: string, billingAnchor: string): BillingPeriod {
   const anchorDay = anchorDayOf(billingAnchor);
   const local = DateTime.fromMillis(instantMs, { zone: timezone });
   if (!local.isValid) throw new RangeError(`time zone ${JSON.stringify(timezone)} is not a valid IANA zone (${local.invalidExplanation ?? 'invalid'})`);

@@ -60,10 +60,13 @@ export function addRatingNodes(builder: TopologyBuilder, wiring: RatingWiring): 
   const deadLetter = { keySerde: stringSerde, valueSerde: jsonSerde() };
 
   // The customers table. Null extractor: a customer update must never move stream time.
+  // Bootstrapped: a task reads its customers partition to the end before any usage, or
+  // usage queued while it was down would be joined to an empty table (and dead-lettered).
   builder.addSource<string | null, RawCustomerValue | null>(nodes.customersSource, [config.topics.customers], {
     keySerde: stringSerde,
     valueSerde: rawCustomerValueSerde,
     timestampExtractor: () => null,
+    bootstrap: true,
   });
   builder.addProcessor(nodes.customersTable, customersTableProcessor({ deadLetterChild: nodes.customersDeadLetterSink, ratingCounters, meteringCounters }), [nodes.customersSource]);
   builder.addStateStore(customersStoreSpec(), nodes.customersTable);

@@ -44,6 +44,7 @@ export class StreamsBuilder {
       keySerde: stringSerde,
       valueSerde: topicSerde,
       timestampExtractor: options.timestampExtractor ?? (() => null),
+      bootstrap: true,
     });
     const spec = this.graph.storeSpec({ ...options, valueSerde: options.valueSerde ?? topicSerde }, { kind: 'keyValue' });
     this.graph.builder.addProcessor(name, tableSourceProcessor<V>(name, spec.caching), [`${name}-source`]);

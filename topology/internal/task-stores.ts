@@ -23,10 +23,13 @@ export function createTaskStores(specs: readonly StoreSpec[], options: TaskStore
   for (const declared of specs) {
     const spec = options.inMemory ? { ...declared, persistent: false } : declared;
     const topic = options.changelogTopic(spec.name);
+    // Changelog records carry the time they were written, not the write's own (event) time: the
+    // broker's time retention on window changelogs must count from then, or a backfill of old
+    // usage would be deleted from the changelog while the store still holds it.
     const changelog = spec.logging
       ? {
-          append: (key: Buffer, value: Buffer | null, timestampMs: number) =>
-            options.send({ topic, key, value, timestampMs, headers: {}, partition: options.partition }),
+          append: (key: Buffer, value: Buffer | null) =>
+            options.send({ topic, key, value, timestampMs: options.currentTimestampMs(), headers: {}, partition: options.partition }),
         }
       : undefined;
     const context = { stateDir: options.stateDir, taskId: options.taskId, changelog, currentTimestampMs: options.currentTimestampMs };

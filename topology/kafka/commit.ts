@@ -5,17 +5,18 @@
  *   1. flush the task's store caches: changelog records join its pending
  *      output, data goes to LevelDB (uncommitted until step 5);
  *   2. record source positions and stream time in the progress store;
- *   3. begin a transaction on the task's own producer;
- *   4. send every pending record (outputs, repartition records, changelogs);
+ *   3. begin a transaction on the task's own producer (with the first chunk);
+ *   4. send the output in chunks and wait until every chunk is acknowledged;
  *   5. add the source offsets (with stream time as metadata) and commit.
  * A fenced producer means another instance owns the task: the task must be
  * closed dirty. Its local state carries no valid checkpoint, so it is rebuilt
  * from the changelog the next time it is opened.
  *
- * At-least-once: steps 1–2, then send with the shared idempotent producer,
- * then commit the consumer offsets.
+ * At-least-once: steps 1–2, then the rest of the output goes out on the
+ * shared idempotent producer, and once every chunk is acknowledged the
+ * consumer offsets are committed.
  */
-import type { Consumer, Message, Producer, TopicMessages } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
 import { TaskMigratedError, type KafkaTask } from './kafka-task.js';
 
 const fencingErrors = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
@@ -30,67 +31,79 @@ export function isFencingError(error: unknown): boolean {
   return false;
 }
 
-/** Largest payload of one sendBatch call; a broker refuses record batches over 1 MB by default. */
-const maxSendBytes = 512 * 1024;
-
-/** Splits a commit's output into sendBatch-sized chunks, keeping each topic's record order. */
-export function chunkTopicMessages(topicMessages: readonly TopicMessages[], limitBytes = maxSendBytes): TopicMessages[][] {
-  const chunks: TopicMessages[][] = [];
-  let chunk: TopicMessages[] = [];
-  let bytes = 0;
-  for (const { topic, messages } of topicMessages) {
-    let current: Message[] = [];
-    for (const message of messages) {
-      const size = (message.key?.length ?? 0) + (message.value?.length ?? 0) + 64;
-      if (bytes + size > limitBytes && bytes > 0) {
-        if (current.length > 0) chunk.push({ topic, messages: current });
-        chunks.push(chunk);
-        chunk = [];
-        current = [];
-        bytes = 0;
-      }
-      current.push(message);
-      bytes += size;
-    }
-    if (current.length > 0) chunk.push({ topic, messages: current });
+/**
+ * True when the error comes from kafkajs (the broker, the network, a producer's transaction
+ * state), not from the task's own processing or stores: a rebuilt task can get past it.
+ */
+export function isKafkaError(error: unknown): boolean {
+  for (let e = error as { name?: string; originalError?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 10; depth++) {
+    if (typeof e.name === 'string' && e.name.startsWith('KafkaJS')) return true;
+    e = (e.originalError ?? e.cause) as typeof e | undefined;
   }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
+  return false;
 }
 
 export async function commitExactlyOnce(task: KafkaTask, groupId: string): Promise<void> {
-  const producer = task.producer;
-  if (producer === undefined) throw new Error(`task ${task.id} has no transactional producer`);
   // Steps 1–2.
   await task.prepareCommit();
-  const topicMessages = task.takePending();
-  const offsets = task.offsetsToCommit();
-  // Step 3.
-  let transaction;
-  try {
-    transaction = await producer.transaction();
-  } catch (error) {
-    if (isFencingError(error)) throw new TaskMigratedError(task.id, error);
-    throw error;
+  await finishExactlyOnce(task, groupId);
+}
+
+/**
+ * Exactly-once commits of several tasks: steps 1–2 for each task with work,
+ * one after another; then steps 3–5 in waves, where tasks whose output since
+ * their last commit shares no partition commit side by side. So no two open
+ * transactions of this instance ever hold records of the same partition, and a
+ * crash leaves at most one aborted transaction of it in any partition, which
+ * kafkajs's read_committed filter handles (see task-output.ts). Results are in
+ * the order of `tasks`: true when the task committed, false when it had no work.
+ */
+export async function commitExactlyOnceInWaves(tasks: readonly KafkaTask[], groupId: string): Promise<PromiseSettledResult<boolean>[]> {
+  const results: PromiseSettledResult<boolean>[] = tasks.map(() => ({ status: 'fulfilled', value: false }));
+  let waiting: KafkaTask[] = [];
+  for (const [index, task] of tasks.entries()) {
+    if (!task.hasWork) continue;
+    try {
+      await task.prepareCommit();
+      waiting.push(task);
+    } catch (reason) {
+      results[index] = { status: 'rejected', reason };
+    }
   }
+  while (waiting.length > 0) {
+    const wave: KafkaTask[] = [];
+    for (const task of waiting) if (wave.every((other) => !other.output.overlaps(task.output))) wave.push(task);
+    waiting = waiting.filter((task) => !wave.includes(task));
+    const settled = await Promise.allSettled(wave.map((task) => finishExactlyOnce(task, groupId)));
+    settled.forEach((outcome, k) => {
+      results[tasks.indexOf(wave[k] as KafkaTask)] = outcome.status === 'fulfilled' ? { status: 'fulfilled', value: true } : outcome;
+    });
+  }
+  return results;
+}
+
+/** Steps 3–5 of an exactly-once commit, after `prepareCommit()`. */
+async function finishExactlyOnce(task: KafkaTask, groupId: string): Promise<void> {
+  const transaction = task.transaction;
+  if (transaction === undefined) throw new Error(`task ${task.id} has no transactional producer`);
+  const topics = task.offsetsToCommit();
   try {
-    // Step 4.
-    for (const chunk of chunkTopicMessages(topicMessages)) await transaction.sendBatch({ topicMessages: chunk, acks: -1 });
+    // Steps 3–4: the transaction begins with the first chunk.
+    await task.output.drain();
     // Step 5.
-    if (offsets.length > 0) await transaction.sendOffsets({ consumerGroupId: groupId, topics: offsets });
-    await transaction.commit();
+    await transaction.commit({ consumerGroupId: groupId, topics });
   } catch (error) {
     if (isFencingError(error)) throw new TaskMigratedError(task.id, error);
-    await transaction.abort().catch(() => undefined);
+    await task.output.settle();
+    await transaction.abort();
     throw error;
   }
 }
 
-export async function commitAtLeastOnce(task: KafkaTask, producer: Producer, consumer: Consumer): Promise<void> {
+export async function commitAtLeastOnce(task: KafkaTask, consumer: Consumer): Promise<void> {
   await task.prepareCommit();
-  const topicMessages = task.takePending();
   const offsets = task.offsetsToCommit();
-  for (const chunk of chunkTopicMessages(topicMessages)) await producer.sendBatch({ topicMessages: chunk, acks: -1 });
+  await task.output.drain();
   if (offsets.length > 0) {
     await consumer.commitOffsets(offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset, metadata: p.metadata }))));
   }

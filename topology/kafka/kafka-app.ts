@@ -6,18 +6,23 @@
  * changes — runs through one serial queue, so it never interleaves.
  */
 import { join } from 'node:path';
-import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { TallyError } from '../../schemas/index.js';
 import { internalTopicName } from '../internal/topic-names.js';
 import type { Topology } from '../topology.js';
 import { resolveAppConfig, type KafkaAppConfig, type ResolvedAppConfig } from './app-config.js';
 import type { AppSnapshot, LocalStore, TaskSnapshot } from './app-observer.js';
-import { commitAtLeastOnce, commitExactlyOnce } from './commit.js';
+import { commitAtLeastOnce, commitExactlyOnce, commitExactlyOnceInWaves, isKafkaError } from './commit.js';
 import { KafkaTask, TaskMigratedError } from './kafka-task.js';
 import { createProducer, SerialQueue, toRawRecord, withRetries } from './kafka-io.js';
+import { expandRepartitionBatch } from './repartition-batch.js';
 import { Restorer, type ChangelogRestore } from './restoration.js';
+import { TableBootstrap } from './table-bootstrap.js';
 import { createTaskAssignor } from './task-assignor.js';
 import { planTopics, type TopicPlan } from './topics.js';
+
+/** How many records of a batch pass between two checks that kafkajs still wants it processed. */
+const stalenessCheckInterval = 16;
 
 /** TALLY_DEBUG=1 logs every batch and commit (noisy; for investigating). */
 const debug = process.env['TALLY_DEBUG'] === '1';
@@ -58,6 +63,7 @@ class KafkaTopologyApp implements KafkaApp {
   private readonly kafka: Kafka;
   private readonly queue: SerialQueue;
   private readonly restorer = new Restorer();
+  private readonly bootstrap = new TableBootstrap();
   private readonly tasks = new Map<string, KafkaTask>();
   private readonly eos: boolean;
   private plan: TopicPlan | undefined;
@@ -121,10 +127,16 @@ class KafkaTopologyApp implements KafkaApp {
       void this.queue.run('applying a new assignment', () => this.reconcile(memberId, memberAssignment)).catch((e: Error) => this.crash(e));
     });
     consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
-      const { topic, partition, lastOffset, batchSize } = event.payload;
+      const { topic, partition, firstOffset, lastOffset, batchSize } = event.payload;
       if (this.restorer.lookup(topic, partition) === undefined && batchSize > 0) return;
-      void this.queue.run(`finishing a batch of ${topic}-${partition}`, () => this.onBatchEnd(topic, partition, Number(lastOffset))).catch((e: Error) => this.crash(e));
+      const first = firstOffset === null ? undefined : Number(firstOffset);
+      void this.queue.run(`finishing a batch of ${topic}-${partition}`, () => this.onBatchEnd(topic, partition, first, Number(lastOffset))).catch((e: Error) => this.crash(e));
     });
+    if (debug) {
+      for (const name of ['REBALANCING', 'GROUP_JOIN', 'STOP', 'DISCONNECT', 'CONNECT', 'CRASH'] as const) {
+        consumer.on(consumer.events[name], (event: { payload?: unknown }) => this.config.logger.info(`debug consumer ${name} ${JSON.stringify(event.payload ?? {}).slice(0, 300)}`));
+      }
+    }
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart) this.crash(event.payload.error);
     });
@@ -178,19 +190,25 @@ class KafkaTopologyApp implements KafkaApp {
     for (const task of this.tasks.values()) this.resumeKeptTask(task);
     for (const spec of plan.tasks) {
       if (!assigned.has(spec.id) || this.tasks.has(spec.id)) continue;
-      const task = await this.openTask(spec.id, spec.partition);
-      const restores = await this.restorer.plan(task, this.admin as Admin, (m) => this.config.logger.info(m));
-      if (restores.length === 0) {
-        await this.startProcessing(task);
-        continue;
-      }
-      consumer.pause(this.sourceTopicsOf(task).map((topic) => ({ topic, partitions: [task.partition] })));
-      for (const r of restores) {
-        consumer.seek({ topic: r.topic, partition: r.partition, offset: String(r.startOffset) });
-        consumer.resume([{ topic: r.topic, partitions: [r.partition] }]);
-      }
+      await this.openAndRestore(spec.id, spec.partition);
     }
     this.state = 'running';
+  }
+
+  /** Opens a task and starts restoring its stores (or processing, when there is nothing to restore). */
+  private async openAndRestore(id: string, partition: number): Promise<void> {
+    const consumer = this.consumer as Consumer;
+    const task = await this.openTask(id, partition);
+    const restores = await this.restorer.plan(task, this.admin as Admin, (m) => this.config.logger.info(m));
+    if (restores.length === 0) {
+      await this.startProcessing(task);
+      return;
+    }
+    consumer.pause(this.sourceTopicsOf(task).map((topic) => ({ topic, partitions: [task.partition] })));
+    for (const r of restores) {
+      consumer.seek({ topic: r.topic, partition: r.partition, offset: String(r.startOffset) });
+      consumer.resume([{ topic: r.topic, partitions: [r.partition] }]);
+    }
   }
 
   private resumeKeptTask(task: KafkaTask): void {
@@ -206,12 +224,45 @@ class KafkaTopologyApp implements KafkaApp {
       return;
     }
     for (const [topic, offset] of task.positions) consumer.seek({ topic, partition: task.partition, offset: String(offset) });
-    consumer.resume(sources);
+    this.resumeSources(task);
+  }
+
+  /** Resumes a running task's sources: only its tables while they bootstrap, else all. */
+  private resumeSources(task: KafkaTask): void {
+    const consumer = this.consumer as Consumer;
+    const sources = this.sourceTopicsOf(task);
+    const bootstrapping = this.bootstrap.isBootstrapping(task.id);
+    const [resume, hold] = bootstrapping ? [sources.filter((t) => this.isTableTopic(t)), sources.filter((t) => !this.isTableTopic(t))] : [sources, []];
+    if (hold.length > 0) consumer.pause(hold.map((topic) => ({ topic, partitions: [task.partition] })));
+    consumer.resume(resume.map((topic) => ({ topic, partitions: [task.partition] })));
+  }
+
+  private isTableTopic(physicalTopic: string): boolean {
+    const logical = (this.plan as TopicPlan).sources.get(physicalTopic)?.logical;
+    return logical !== undefined && this.topology.isBootstrapTopic(logical);
+  }
+
+  /** A table topic's position moved: when that completes the task's bootstrap, its streams resume. */
+  private bootstrapAdvanced(task: KafkaTask, topic: string): void {
+    const position = task.positions.get(topic);
+    if (position === undefined || !this.bootstrap.advance(task.id, topic, position)) return;
+    this.config.logger.info(`task ${task.id}: tables read to their end; processing its streams`);
+    this.resumeSources(task);
   }
 
   private async openTask(id: string, partition: number): Promise<KafkaTask> {
     const subtopology = this.topology.subtopologies[Number(id.split('_')[0])];
     if (subtopology === undefined) throw new TallyError('task-unknown', `no sub-topology for task ${id}`);
+    let producer = this.sharedProducer as Producer;
+    if (this.eos) {
+      // Initializing the transactional id fences any zombie that still holds this task
+      // and completes its pending transaction before we read the changelogs.
+      producer = createProducer(this.kafka, { transactionalId: `${this.config.applicationId}-${id}`, transactionTimeout: this.config.transactionTimeoutMs });
+      await producer.connect();
+      // kafkajs only sends InitProducerId at the first transaction(); take the epoch now, or a
+      // zombie that never committed would take a newer one later and fence the rightful owner.
+      await (await producer.transaction()).abort();
+    }
     const task = new KafkaTask({
       applicationId: this.config.applicationId,
       topology: this.topology,
@@ -220,16 +271,10 @@ class KafkaTopologyApp implements KafkaApp {
       stateDir: join(this.config.stateDir, this.config.applicationId),
       wallClockMs: this.config.wallClockMs,
       resolveTopic: (t) => (this.topology.isInternalTopic(t) ? internalTopicName(this.config.applicationId, t) : t),
+      producer,
+      transactional: this.eos,
+      repartitions: (this.plan as TopicPlan).repartitions,
     });
-    if (this.eos) {
-      // Initializing the transactional id fences any zombie that still holds this task
-      // and completes its pending transaction before we read the changelogs.
-      task.producer = createProducer(this.kafka, { transactionalId: `${this.config.applicationId}-${id}`, transactionTimeout: this.config.transactionTimeoutMs });
-      await task.producer.connect();
-      // kafkajs only sends InitProducerId at the first transaction(); take the epoch now, or a
-      // zombie that never committed would take a newer one later and fence the rightful owner.
-      await (await task.producer.transaction()).abort();
-    }
     for (const store of task.allStores) await store.open();
     this.tasks.set(id, task);
     return task;
@@ -246,6 +291,7 @@ class KafkaTopologyApp implements KafkaApp {
     const consumer = this.consumer as Consumer;
     const progress = await task.recoveredProgress();
     const sources = this.sourceTopicsOf(task);
+    const tableEnds = new Map<string, number>();
     for (const topic of sources) {
       const offsets = await withRetries(`reading offsets of ${topic}`, () => (this.admin as Admin).fetchTopicOffsets(topic));
       const own = offsets.find((o) => o.partition === task.partition);
@@ -256,16 +302,23 @@ class KafkaTopologyApp implements KafkaApp {
       consumer.seek({ topic, partition: task.partition, offset: String(start) });
       // Partitions already read to their end (or empty) count as caught up from the start.
       if (own !== undefined) task.noteEndOffset(topic, Number(own.high), sources.length);
+      // `high` is the last stable offset (kafkajs lists offsets read_committed): what the task can reach.
+      if (own !== undefined && this.isTableTopic(topic)) tableEnds.set(topic, Number(own.high));
     }
     await task.stream.initProcessors();
     if (this.eos) await task.invalidateCheckpoints();
-    consumer.resume(sources.map((topic) => ({ topic, partitions: [task.partition] })));
-    this.config.logger.info(`task ${task.id}: running from ${JSON.stringify(Object.fromEntries(task.positions))} (stream time ${task.stream.streamTimeMs})`);
+    const bootstrapping = this.bootstrap.start(task.id, tableEnds, task.positions);
+    this.resumeSources(task);
+    this.config.logger.info(
+      `task ${task.id}: running from ${JSON.stringify(Object.fromEntries(task.positions))} (stream time ${task.stream.streamTimeMs})` +
+        (bootstrapping ? `; reading its tables to ${JSON.stringify(Object.fromEntries(this.bootstrap.remaining(task.id)))} first` : ''),
+    );
   }
 
   private async closeTask(task: KafkaTask, clean: boolean): Promise<void> {
     this.tasks.delete(task.id);
     this.restorer.drop(task.id);
+    this.bootstrap.drop(task.id);
     let committed = false;
     if (clean) {
       try {
@@ -279,7 +332,7 @@ class KafkaTopologyApp implements KafkaApp {
     }
     if (!committed) this.config.observer?.transactionAborted?.(task.id, clean ? 'commit on close failed' : 'closed dirty');
     await task.close(committed);
-    await task.producer?.disconnect().catch(() => undefined);
+    if (this.eos) await task.producer.disconnect().catch(() => undefined);
     this.config.logger.info(`task ${task.id}: closed ${committed ? 'clean' : 'dirty'}${committed ? ` (checkpoints ${JSON.stringify([...task.changelogEnds])})` : ''}`);
   }
 
@@ -304,8 +357,9 @@ class KafkaTopologyApp implements KafkaApp {
     }
     const source = (this.plan as TopicPlan).sources.get(batch.topic);
     const task = source === undefined ? undefined : this.tasks.get(`${source.subtopology}_${batch.partition}`);
-    if (source === undefined || task === undefined || this.restorer.isRestoring(task.id)) {
-      // Not ours to process (yet): stop fetching it and re-read this batch later.
+    const heldBack = task !== undefined && this.bootstrap.isBootstrapping(task.id) && !this.isTableTopic(batch.topic);
+    if (source === undefined || task === undefined || this.restorer.isRestoring(task.id) || heldBack) {
+      // Not ours to process (yet), or a stream waiting for its tables: stop fetching it and re-read this batch later.
       consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
       if (source !== undefined && batch.firstOffset() !== null) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: batch.firstOffset() as string });
       return;
@@ -322,22 +376,34 @@ class KafkaTopologyApp implements KafkaApp {
     let complete = true;
     const startedMs = performance.now();
     let processed = 0;
-    for (const message of batch.messages) {
-      // Stop when the batch is stale, or a commit just closed this task (it was fenced).
-      if (!isRunning() || isStale() || this.tasks.get(task.id) !== task) {
+    // The last offset handled; resolved once, after the loop (a record kafkajs delivers again is skipped).
+    let handled: string | undefined;
+    const messages = batch.messages;
+    for (let index = 0; index < messages.length; index++) {
+      // Stop when the batch is stale. kafkajs's checks cost a lookup each: every few records
+      // suffice, as records of a stale batch are still this task's to process.
+      if (index % stalenessCheckInterval === 0 && (!isRunning() || isStale())) {
         complete = false;
         break;
       }
-      if (position !== undefined && Number(message.offset) < position) {
-        resolveOffset(message.offset);
-        continue;
+      const message = messages[index] as KafkaMessage;
+      const offset = Number(message.offset);
+      if (position === undefined || offset >= position) {
+        const records = expandRepartitionBatch(toRawRecord(message, batch.partition));
+        for (const raw of records) await task.stream.process(source.logical, raw);
+        task.processed(batch.topic, offset);
+        processed += records.length;
       }
-      await task.stream.process(source.logical, toRawRecord(message, batch.partition));
-      task.processed(batch.topic, Number(message.offset));
-      processed++;
-      resolveOffset(message.offset);
-      if (this.config.wallClockMs() - this.lastCommitMs >= this.config.commitIntervalMs) await this.commitAll();
+      handled = message.offset;
+      if (this.config.wallClockMs() - this.lastCommitMs < this.config.commitIntervalMs) continue;
+      await this.commitAll();
+      // A commit that found this task fenced closed it: nothing more of this batch is ours.
+      if (this.tasks.get(task.id) !== task) {
+        complete = false;
+        break;
+      }
     }
+    if (handled !== undefined) resolveOffset(handled);
     if (processed > 0) this.config.observer?.recordsProcessed?.(task.id, batch.topic, batch.partition, processed, performance.now() - startedMs);
     if (complete && this.tasks.get(task.id) === task) {
       // A trailing transaction marker belongs to the batch: kafkajs resolves it, so must we.
@@ -346,6 +412,7 @@ class KafkaTopologyApp implements KafkaApp {
       resolveOffset(batch.lastOffset());
     }
     task.noteEndOffset(batch.topic, Number(batch.highWatermark), this.sourceTopicsOf(task).length);
+    if (this.tasks.get(task.id) === task) this.bootstrapAdvanced(task, batch.topic);
     await this.heartbeatOrCommit(heartbeat);
   }
 
@@ -353,7 +420,7 @@ class KafkaTopologyApp implements KafkaApp {
    * kafkajs consumes batches of transaction markers (or aborted records) itself;
    * their end still moves a restoration, or a task's source position, forward.
    */
-  private async onBatchEnd(topic: string, partition: number, lastOffset: number): Promise<void> {
+  private async onBatchEnd(topic: string, partition: number, firstOffset: number | undefined, lastOffset: number): Promise<void> {
     const restore = this.restorer.lookup(topic, partition);
     if (restore !== undefined) {
       if (this.restorer.advance(restore, lastOffset + 1)) await this.restored(restore);
@@ -362,7 +429,12 @@ class KafkaTopologyApp implements KafkaApp {
     const source = (this.plan as TopicPlan).sources.get(topic);
     const task = source === undefined ? undefined : this.tasks.get(`${source.subtopology}_${partition}`);
     const position = task?.positions.get(topic);
-    if (task !== undefined && position !== undefined && lastOffset + 1 > position) task.positions.set(topic, lastOffset + 1);
+    // Only a batch that starts at (or before) the task's position moves it. One fetched before
+    // the task was rebuilt (closed dirty and reopened at its committed progress) starts past
+    // it: taking its end would skip the records in between for good.
+    const contiguous = firstOffset !== undefined && position !== undefined && firstOffset <= position;
+    if (task !== undefined && position !== undefined && contiguous && lastOffset + 1 > position) task.positions.set(topic, lastOffset + 1);
+    if (task !== undefined) this.bootstrapAdvanced(task, topic);
   }
 
   private async restored(restore: ChangelogRestore): Promise<void> {
@@ -387,25 +459,60 @@ class KafkaTopologyApp implements KafkaApp {
   private async onTick(): Promise<void> {
     if (this.state !== 'running' && this.state !== 'rebalancing') return;
     const now = this.config.wallClockMs();
+    if (debug) this.config.logger.info(`debug tick state=${this.state} restoring=${JSON.stringify([...this.tasks.keys()].filter((id) => this.restorer.isRestoring(id)))} work=${JSON.stringify([...this.tasks.values()].filter((t) => t.hasWork).map((t) => t.id))}`);
     for (const task of this.tasks.values()) if (task.caughtUp && !this.restorer.isRestoring(task.id)) await task.stream.punctuateWallClock(now);
     if (now - this.lastCommitMs >= this.config.commitIntervalMs) await this.commitAll();
   }
 
+  /**
+   * Commits every task that has work. Under at-least-once side by side (no
+   * transactions: one task's round trips to the broker need not wait for
+   * another's); under exactly-once in waves of tasks whose output shares no
+   * partition, so that no partition ever holds two open transactions of this
+   * instance (see commitExactlyOnceInWaves and task-output.ts for why). Fenced tasks are closed dirty (their new owner rebuilds them). Under
+   * exactly-once, a task whose commit failed for another Kafka reason (broker
+   * down or restarting) is closed dirty and rebuilt here at once; any other
+   * failure fails the app.
+   */
   private async commitAll(): Promise<void> {
     this.lastCommitMs = this.config.wallClockMs();
     const startedMs = performance.now();
+    const tasks = [...this.tasks.values()].filter((task) => !this.restorer.isRestoring(task.id));
+    const outcomes: PromiseSettledResult<boolean>[] = [];
+    if (this.eos) {
+      outcomes.push(...(await commitExactlyOnceInWaves(tasks, this.config.applicationId)));
+      outcomes.forEach((outcome, index) => outcome.status === 'fulfilled' && outcome.value && this.reportProduced(tasks[index] as KafkaTask));
+    } else outcomes.push(...(await Promise.allSettled(tasks.map((task) => this.commitTask(task, false)))));
     let committed = 0;
-    for (const task of [...this.tasks.values()]) {
-      if (this.restorer.isRestoring(task.id)) continue;
-      try {
-        if (await this.commitTask(task, false)) committed++;
-      } catch (error) {
-        if (!(error instanceof TaskMigratedError)) throw error;
+    let failure: unknown;
+    for (const [index, outcome] of outcomes.entries()) {
+      if (outcome.status === 'fulfilled') {
+        if (outcome.value) committed++;
+        continue;
+      }
+      const error: unknown = outcome.reason;
+      const task = tasks[index] as KafkaTask;
+      if (error instanceof TaskMigratedError) {
         this.config.logger.warn(error.message);
         await this.closeTask(task, false);
         this.rejoinRequested = true;
+        continue;
       }
+      if (!this.eos || !isKafkaError(error)) {
+        failure ??= error;
+        continue;
+      }
+      // The transaction was aborted (or is left open, its producer unusable, when even the abort
+      // failed): the task's positions, stores and stream time have moved past work that is now
+      // thrown away. Going on with it would skip those records for good. Close it dirty and
+      // rebuild it from its changelogs at once, with a new producer: taking the epoch aborts
+      // whatever transaction the old one left open (which pins the last stable offset).
+      this.config.logger.warn(`task ${task.id}: commit failed (${(error as Error).message}); closing it dirty and rebuilding it from its changelogs`);
+      await this.closeTask(task, false);
+      if (this.state === 'closing' || this.state === 'closed' || this.state === 'failed') continue;
+      await this.openAndRestore(task.id, task.partition);
     }
+    if (failure !== undefined) throw failure;
     if (committed > 0) this.config.observer?.committed?.(committed, performance.now() - startedMs);
   }
 
@@ -414,10 +521,15 @@ class KafkaTopologyApp implements KafkaApp {
     if (!force && !task.hasWork) return false;
     if (debug) this.config.logger.info(`debug commit ${task.id} positions=${JSON.stringify([...task.positions])}`);
     if (this.eos) await commitExactlyOnce(task, this.config.applicationId);
-    else await commitAtLeastOnce(task, this.sharedProducer as Producer, this.consumer as Consumer);
+    else await commitAtLeastOnce(task, this.consumer as Consumer);
+    this.reportProduced(task);
+    return true;
+  }
+
+  /** After a task's successful commit: tells the observer what it made durable. */
+  private reportProduced(task: KafkaTask): void {
     const observer = this.config.observer;
     for (const [topic, count] of task.takeProducedCounts()) observer?.recordsProduced?.(topic, count);
-    return true;
   }
 
   // --- introspection and interactive queries ---

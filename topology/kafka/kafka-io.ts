@@ -58,17 +58,27 @@ export function createProducer(kafka: Kafka, options: { idempotent?: boolean; tr
     allowAutoTopicCreation: false,
     idempotent: true,
     maxInFlightRequests: 1,
+    // An idempotent producer retries for ever (kafkajs's default), but starts at 20 ms, not 300:
+    // the first send of a transaction right after a commit routinely meets CONCURRENT_TRANSACTIONS
+    // while the broker writes the previous commit's markers, which takes a few ms.
+    retry: { initialRetryTime: 20, retries: Number.MAX_SAFE_INTEGER },
     ...(options.transactionalId === undefined ? {} : { transactionalId: options.transactionalId }),
     ...(options.transactionTimeout === undefined ? {} : { transactionTimeout: options.transactionTimeout }),
   });
 }
 
+/** The headers of a record that has none (most): one frozen object instead of one per record. */
+const noHeaders: Headers = Object.freeze({}) as Headers;
+
 export function toRawRecord(message: KafkaMessage, partition: number): RawRecord {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
+  let headers: Record<string, string> = noHeaders as Record<string, string>;
+  for (const name in message.headers) {
+    const value = message.headers[name];
     if (value === undefined) continue;
     const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) headers[name] = first.toString();
+    if (first === undefined) continue;
+    if (headers === noHeaders) headers = {};
+    headers[name] = first.toString();
   }
   return {
     key: message.key,

@@ -3,13 +3,16 @@
  * records it has produced since the last commit, its source positions, its
  * progress record, and (under exactly-once) its own transactional producer.
  */
-import type { Message, Producer, TopicMessages } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { TallyError, jsonSerde } from '../../schemas/index.js';
 import { createKeyValueStore, type KeyValueStore, type StateStore } from '../../state/index.js';
 import { StreamTask, type OutputRecord, type TaskStore } from '../internal/stream-task.js';
 import { createTaskStores } from '../internal/task-stores.js';
 import { changelogTopicName } from '../internal/topic-names.js';
 import type { Subtopology, Topology } from '../topology.js';
+import { RepartitionBatcher } from './repartition-batch.js';
+import { TaskOutput } from './task-output.js';
+import { TaskTransaction } from './task-transaction.js';
 
 /** Where a task has got to on one source partition, kept in its progress store. */
 export interface SourceProgress {
@@ -30,6 +33,14 @@ export interface KafkaTaskOptions {
   readonly wallClockMs: () => number;
   /** Physical name of a logical topic. */
   readonly resolveTopic: (logical: string) => string;
+  /**
+   * Where output goes: the task's own transactional producer (exactly-once;
+   * `transactional: true`) or the app's shared idempotent one.
+   */
+  readonly producer: Producer;
+  readonly transactional: boolean;
+  /** Physical repartition topic → partition count: records for these go out in batches (see repartition-batch). */
+  readonly repartitions: ReadonlyMap<string, number>;
 }
 
 export class KafkaTask {
@@ -44,7 +55,12 @@ export class KafkaTask {
   readonly sourceEnds = new Map<string, number>();
   /** Changelog topic → next offset after the last record this task committed to it. */
   readonly changelogEnds = new Map<string, number>();
-  producer: Producer | undefined;
+  /** The task's own transactional producer (exactly-once), or the app's shared one. */
+  readonly producer: Producer;
+  /** Exactly-once: the open transaction of `producer`; undefined under at-least-once. */
+  readonly transaction: TaskTransaction | undefined;
+  /** Output on its way to the broker, sent in chunks while the task processes. */
+  readonly output: TaskOutput;
   /**
    * True once every source partition has been read to its end at least once
    * since the task started. Until then wall-clock punctuators do not fire: a
@@ -52,15 +68,21 @@ export class KafkaTask {
    */
   caughtUp = false;
   private readonly caughtUpTopics = new Set<string>();
-  private pending = new Map<string, Message[]>();
-  /** Records handed to the producer since the last commit, per topic (metrics). */
-  private produced = new Map<string, number>();
   private processedSinceCommit = 0;
   private readonly progress: ProgressStore;
+  private readonly repartitions: RepartitionBatcher;
 
   constructor(options: KafkaTaskOptions) {
     this.partition = options.partition;
     this.id = `${options.subtopology.id}_${options.partition}`;
+    this.repartitions = new RepartitionBatcher(options.repartitions, (record) => this.collectOutput(record));
+    this.producer = options.producer;
+    this.transaction = options.transactional ? new TaskTransaction(options.producer) : undefined;
+    const producer = options.producer;
+    this.output =
+      this.transaction === undefined
+        ? new TaskOutput(async (topicMessages) => void (await producer.sendBatch({ topicMessages, acks: -1 })), { sendWhileProcessing: true })
+        : new TaskOutput(this.transaction.send, { sendWhileProcessing: false });
     const send = (record: OutputRecord) => this.collect(record);
     const stores = createTaskStores(options.subtopology.stores, {
       stateDir: options.stateDir,
@@ -120,28 +142,23 @@ export class KafkaTask {
 
   /** True when anything happened since the last commit that a commit must persist. */
   get hasWork(): boolean {
-    return this.processedSinceCommit > 0 || this.pending.size > 0;
+    return this.processedSinceCommit > 0 || this.output.recordCount > 0;
   }
 
   /**
    * Commit steps 1–2: flush every store's cache (writes its changelog records
-   * into this task's pending output and its data to LevelDB), then record the
-   * source positions and stream time in the progress store.
+   * into this task's output and its data to LevelDB) and the repartition
+   * batches (a flush may have forwarded more), then record the source
+   * positions and stream time in the progress store.
    */
   async prepareCommit(): Promise<void> {
     await this.stream.flush();
+    this.repartitions.flush();
     for (const [topic, offset] of this.positions) {
       await this.progress.put(topic, { offset, streamTimeMs: this.stream.streamTimeMs });
     }
     await this.progress.flush();
-  }
-
-  /** The output gathered since the last commit, grouped by topic, and forgets it. */
-  takePending(): TopicMessages[] {
-    const topicMessages = [...this.pending].map(([topic, messages]) => ({ topic, messages }));
-    this.pending = new Map();
     this.processedSinceCommit = 0;
-    return topicMessages;
   }
 
   /** Consumer-group offsets to commit for this task, with stream time as metadata. */
@@ -168,32 +185,30 @@ export class KafkaTask {
     await this.stream.close(clean);
     if (!clean) this.progress.discardCache();
     await this.progress.close();
-    this.pending = new Map();
-    this.produced = new Map();
+    if (!clean) {
+      this.repartitions.discard();
+      this.output.discard();
+    }
   }
 
   private collect(record: OutputRecord): void {
-    const message: Message = {
+    if (this.repartitions.takes(record.topic)) this.repartitions.add(record);
+    else this.collectOutput(record);
+  }
+
+  private collectOutput(record: OutputRecord): void {
+    this.output.add(record.topic, {
       key: record.key,
       value: record.value,
       timestamp: String(record.timestampMs),
       headers: record.headers as Record<string, string>,
       ...(record.partition === undefined ? {} : { partition: record.partition }),
-    };
-    let messages = this.pending.get(record.topic);
-    if (messages === undefined) {
-      messages = [];
-      this.pending.set(record.topic, messages);
-    }
-    messages.push(message);
-    this.produced.set(record.topic, (this.produced.get(record.topic) ?? 0) + 1);
+    });
   }
 
   /** Counts of records produced since the last call, per topic; call after a successful commit. */
   takeProducedCounts(): Map<string, number> {
-    const counts = this.produced;
-    this.produced = new Map();
-    return counts;
+    return this.output.takeCounts();
   }
 }
 

@@ -23,6 +23,8 @@ export interface TopicPlan {
   readonly sources: ReadonlyMap<string, { readonly logical: string; readonly subtopology: number }>;
   /** Every changelog topic (the progress changelogs included). */
   readonly changelogs: ReadonlySet<string>;
+  /** Physical repartition (internal source) topic → its partition count. */
+  readonly repartitions: ReadonlyMap<string, number>;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function planTopics(admin: Admin, topology: Topology, applicationId
   const tasks: TaskSpec[] = [];
   const sources = new Map<string, { logical: string; subtopology: number }>();
   const changelogs = new Set<string>();
+  const repartitions = new Map<string, number>();
   const wanted: ITopicConfig[] = [];
   for (const sub of topology.subtopologies) {
     const subCounts = sub.sourceTopics.map(countOf);
@@ -58,7 +61,9 @@ export async function planTopics(admin: Admin, topology: Topology, applicationId
     partitions.set(sub.id, count);
     for (const logical of sub.sourceTopics) {
       sources.set(physical(logical), { logical, subtopology: sub.id });
-      if (topology.isInternalTopic(logical)) wanted.push(topicConfig(physical(logical), count, replicationFactor, { 'cleanup.policy': 'delete', 'retention.ms': '-1' }));
+      if (!topology.isInternalTopic(logical)) continue;
+      repartitions.set(physical(logical), count);
+      wanted.push(topicConfig(physical(logical), count, replicationFactor, { 'cleanup.policy': 'delete', 'retention.ms': '-1' }));
     }
     const subChangelogs: string[] = [progressChangelogTopic(applicationId, sub.id)];
     wanted.push(topicConfig(subChangelogs[0] as string, count, replicationFactor, { 'cleanup.policy': 'compact' }));
@@ -77,7 +82,7 @@ export async function planTopics(admin: Admin, topology: Topology, applicationId
     for (let p = 0; p < count; p++) tasks.push({ id: `${sub.id}_${p}`, topics, partition: p });
   }
   await ensureTopics(admin, wanted, existing);
-  return { partitions, tasks, sources, changelogs };
+  return { partitions, tasks, sources, changelogs, repartitions };
 }
 
 function topicConfig(topic: string, numPartitions: number, replicationFactor: number, config: Record<string, string>): ITopicConfig {

@@ -1,0 +1,89 @@
+/**
+ * The metering (and rating) pipeline's own CPU cost, without Kafka: the same
+ * topology and input as the broker benchmarks, run through the in-process
+ * test driver with LevelDB stores. What is left of an event's cost on a real
+ * broker beyond this is the client's (kafkajs) and the broker's. Repeatable
+ * on a busy machine, so hot-path changes are measured here first.
+ *
+ *   npm run bench:pipeline-core -- --events 200000 --subjects 10000 --rating --commit-every 1000 --profile /tmp
+ *
+ * --commit-every N flushes every N input events (1 000 ≈ a 100 ms commit
+ * interval at 10 000 events/s); --keyed-by-subject skips the repartition;
+ * --rating adds customers and plans; --profile DIR writes a CPU profile.
+ */
+import { parseArgs } from 'node:util';
+import { buildMeteringTopology, customerTableRecords } from '../processors/index.js';
+import { parseConfig } from '../schemas/index.js';
+import { TopologyTestDriver } from '../topology/index.js';
+import { startCpuProfile, summarizeProfile } from './cpu-profile.js';
+import { benchConfig, benchMessages, type BenchEventOptions } from './metering-events.js';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '200000' },
+    subjects: { type: 'string', default: '10000' },
+    duplicates: { type: 'string', default: '0.05' },
+    'commit-every': { type: 'string', default: '1000' },
+    'keyed-by-subject': { type: 'boolean', default: false },
+    rating: { type: 'boolean', default: false },
+    profile: { type: 'string' },
+  },
+});
+
+const nowMs = Date.now();
+const input: BenchEventOptions = {
+  events: Number(args.events),
+  subjects: Number(args.subjects),
+  duplicateShare: Number(args.duplicates),
+  fromMs: Math.floor((nowMs - 40 * 60_000) / 60_000) * 60_000,
+  spanMs: 30 * 60_000,
+  keyBySubject: args['keyed-by-subject'],
+};
+console.log(`$ ${['node', ...process.argv.slice(1)].join(' ')}`);
+const config = parseConfig(
+  JSON.stringify(
+    benchConfig({
+      appId: 'core',
+      stateDir: '/unused',
+      brokers: ['127.0.0.1:9'],
+      guarantee: 'exactly_once',
+      events: 'usage-events',
+      keyedBySubject: input.keyBySubject,
+      commitIntervalMs: 100,
+      ...(args.rating ? { ratedSubjects: input.subjects } : {}),
+    }),
+  ),
+  'bench tally.yaml',
+);
+const topology = buildMeteringTopology(config, { wallClockMs: () => nowMs });
+const records = new Map<string, number>();
+const driver = await TopologyTestDriver.create(topology, {
+  initialWallClockMs: nowMs,
+  commitEveryRecords: Number(args['commit-every']),
+  retainRecords: false,
+  onRecord: (r) => records.set(r.topic, (records.get(r.topic) ?? 0) + 1),
+});
+if (args.rating) for (const { key, value } of customerTableRecords(config)) await driver.pipeRaw(config.topics.customers, Buffer.from(key), Buffer.from(JSON.stringify(value)));
+records.clear();
+
+const batches: { key: Buffer | null; value: Buffer | null }[][] = [];
+for (let i = 0; i < input.events; i += 10_000) {
+  batches.push((await benchMessages(i, 10_000, input)).map((m) => ({ key: m.key === undefined || m.key === null ? null : Buffer.from(m.key), value: m.value as Buffer })));
+}
+const profiler = args.profile === undefined ? undefined : await startCpuProfile();
+const cpuBefore = process.cpuUsage();
+const started = performance.now();
+for (const batch of batches) for (const { key, value } of batch) await driver.pipeRaw(config.topics.events, key, value);
+await driver.commit();
+const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
+const profile = profiler === undefined ? undefined : await profiler.stop(`${args.profile}/pipeline-core-${Date.now().toString(36)}.cpuprofile`);
+await driver.close();
+
+const perEvent = [...records].map(([topic, n]) => `${topic} ${(n / input.events).toFixed(2)}`).join(', ');
+console.log(`records written per event: ${perEvent}`);
+console.log(
+  `${args.rating ? 'metering + rating' : 'metering'}, ${input.keyBySubject ? 'keyed by subject' : 'with repartition'}, ${input.subjects} subjects, flush every ${args['commit-every']} events: ` +
+    `${Math.round(input.events / seconds).toLocaleString('en-US')} events/s, ${((cpu.user + cpu.system) / input.events).toFixed(1)} µs CPU per event`,
+);
+if (profile !== undefined) console.log(summarizeProfile(profile));

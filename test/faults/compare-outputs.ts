@@ -1,0 +1,167 @@
+/**
+ * Compares what the pipeline committed with the reference, and lists every
+ * difference in words (key, expected, got, where), so a failing scenario can
+ * be debugged from its message alone:
+ *
+ * - `tally-meters`: the last record per key (compaction's view) equals the
+ *   reference, every expected key present, no other key; a key's event count
+ *   never goes back, and no update follows its final;
+ * - `tally-billing-details`: the latest revision per key has the reference's
+ *   quantity and amount; revisions run 1, 2, 3… with no repeat or gap;
+ * - `tally-late-events`: each expected late record once, reason `window-closed`;
+ * - `tally-dead-letter`: each poison record once, with its reason and bytes.
+ */
+import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
+import type { DeadLetterRecord, LateEventRecord, MeterRecord } from '../../schemas/records.js';
+import type { Expected } from './reference.js';
+import { sha256 } from './reference.js';
+
+export interface OutputRecord {
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** Records of each output topic, per partition in offset order. */
+export interface ObservedOutputs {
+  readonly meters: readonly OutputRecord[];
+  readonly billing: readonly OutputRecord[];
+  readonly late: readonly OutputRecord[];
+  readonly deadLetters: readonly OutputRecord[];
+}
+
+export interface Mismatch {
+  readonly text: string;
+  /**
+   * Committed output that nothing later can take back (a repeat, a count that
+   * went back, a record that should not exist): waiting longer cannot fix it.
+   * Otherwise the output may still be on its way (a missing or smaller value).
+   */
+  readonly permanent: boolean;
+}
+
+class Findings {
+  readonly list: Mismatch[] = [];
+  /** Output still missing or short: it may yet arrive. */
+  pending(text: string): void {
+    this.list.push({ text, permanent: false });
+  }
+  /** Output that is wrong for good. */
+  wrong(text: string): void {
+    this.list.push({ text, permanent: true });
+  }
+}
+
+const at = (r: OutputRecord): string => `partition ${r.partition} offset ${r.offset}`;
+const short = (text: string, max = 160): string => (text.length > max ? `${text.slice(0, max)}… (${text.length} chars)` : text);
+
+/** Last value per key, tombstones removing the key; `check(before, now, record)` sees every step. */
+function latestByKey<T>(topic: string, records: readonly OutputRecord[], problems: Findings, check: (before: T | undefined, now: T, r: OutputRecord) => void): Map<string, T> {
+  const latest = new Map<string, T>();
+  for (const r of records) {
+    if (r.key === null) {
+      problems.wrong(`${topic}: a record without a key at ${at(r)}`);
+    } else if (r.value === null) {
+      latest.delete(r.key);
+    } else {
+      const value = JSON.parse(r.value) as T;
+      check(latest.get(r.key), value, r);
+      latest.set(r.key, value);
+    }
+  }
+  return latest;
+}
+
+function compareMeters(expected: Expected, records: readonly OutputRecord[], problems: Findings): void {
+  const latest = latestByKey<MeterRecord>('meters', records, problems, (before, now, r) => {
+    if (before === undefined) return;
+    const replayed = now.count < before.count || (now.count === before.count && !now.final) || (before.final && !now.final);
+    if (replayed) problems.wrong(`meters: ${r.key} went from count ${before.count}${before.final ? ' (final)' : ''} to ${now.count}${now.final ? ' (final)' : ''} at ${at(r)}`);
+  });
+  for (const [key, want] of expected.meters) {
+    const got = latest.get(key);
+    if (got === undefined) problems.pending(`meters: missing ${key} (expected value ${want.value}, count ${want.count})`);
+    else if (got.value !== want.value || got.count !== want.count) problems.pending(`meters: ${key} is value ${got.value}, count ${got.count}; expected value ${want.value}, count ${want.count}`);
+  }
+  for (const [key, got] of latest) if (!expected.meters.has(key)) problems.wrong(`meters: unexpected ${key} (value ${got.value}, count ${got.count})`);
+}
+
+function compareBilling(expected: Expected, records: readonly OutputRecord[], problems: Findings): void {
+  const latest = latestByKey<BillingDetailRecord>('billing', records, problems, (before, now, r) => {
+    const wanted = (before?.revision ?? 0) + 1;
+    if (now.revision !== wanted) problems.wrong(`billing: ${r.key} revision ${now.revision} after ${before?.revision ?? 'none'} at ${at(r)} (expected ${wanted})`);
+  });
+  for (const [key, want] of expected.billing) {
+    const got = latest.get(key);
+    if (got === undefined) problems.pending(`billing: missing ${key} (expected quantity ${want.quantity}, amount ${want.amount})`);
+    else if (got.quantity !== want.quantity || got.amount !== want.amount || got.status !== expected.billingStatus) {
+      problems.pending(`billing: ${key} is quantity ${got.quantity}, amount ${got.amount}, ${got.status} (revision ${got.revision}); expected quantity ${want.quantity}, amount ${want.amount}, ${expected.billingStatus}`);
+    }
+  }
+  for (const [key, got] of latest) if (!expected.billing.has(key)) problems.wrong(`billing: unexpected ${key} (quantity ${got.quantity}, amount ${got.amount})`);
+}
+
+/** Groups records by a name; names seen once with the right content pass, the rest are listed. */
+function compareOnce<T>(
+  topic: string,
+  records: readonly OutputRecord[],
+  problems: Findings,
+  nameOf: (value: T) => string,
+  expectedNames: Iterable<string>,
+  checkOne: (name: string, value: T) => string | undefined,
+): void {
+  const byName = new Map<string, { value: T; record: OutputRecord }[]>();
+  for (const record of records) {
+    const value = JSON.parse(record.value ?? 'null') as T;
+    const name = nameOf(value);
+    byName.set(name, [...(byName.get(name) ?? []), { value, record }]);
+  }
+  const expected = new Set(expectedNames);
+  for (const name of expected) {
+    const found = byName.get(name) ?? [];
+    if (found.length === 0) problems.pending(`${topic}: ${name} appears 0 times; expected once`);
+    if (found.length > 1) problems.wrong(`${topic}: ${name} appears ${found.length} times (${found.map((f) => at(f.record)).join('; ')}); expected once`);
+    const wrong = found.length > 0 ? checkOne(name, (found[0] as { value: T }).value) : undefined;
+    if (wrong !== undefined) problems.wrong(`${topic}: ${name}: ${wrong}`);
+  }
+  for (const [name, found] of byName) if (!expected.has(name)) problems.wrong(`${topic}: unexpected ${short(name)} ×${found.length}: ${short(found[0]?.record.value ?? 'null', 300)}`);
+}
+
+function compareLate(expected: Expected, records: readonly OutputRecord[], problems: Findings): void {
+  compareOnce<LateEventRecord>('late', records, problems, (v) => `${v.meter}|${v.event.id}`, expected.late, (_name, v) => (v.reason === 'window-closed' ? undefined : `reason ${v.reason}; expected window-closed`));
+}
+
+function compareDeadLetters(expected: Expected, records: readonly OutputRecord[], problems: Findings): void {
+  const inputKey = (d: DeadLetterRecord) => (d.key === null ? '(no key)' : Buffer.from(d.key, 'base64').toString('utf8'));
+  compareOnce<DeadLetterRecord>('dead-letter', records, problems, inputKey, expected.deadLetters.keys(), (key, d) => {
+    const want = expected.deadLetters.get(key);
+    if (want === undefined) return undefined;
+    const valueSha = sha256(d.value === null ? null : Buffer.from(d.value, 'base64'));
+    if (d.reason !== want.reason) return `${want.label}: reason ${d.reason} (${short(d.message)}); expected ${want.reason}`;
+    if (valueSha !== want.valueSha) return `${want.label}: the dead letter does not carry the original bytes`;
+    return undefined;
+  });
+}
+
+/** Every difference between the outputs and the reference; empty when they agree exactly. */
+export function compareOutputs(expected: Expected, observed: ObservedOutputs): Mismatch[] {
+  const problems = new Findings();
+  compareMeters(expected, observed.meters, problems);
+  compareBilling(expected, observed.billing, problems);
+  compareLate(expected, observed.late, problems);
+  compareDeadLetters(expected, observed.deadLetters, problems);
+  return problems.list;
+}
+
+/** How many mismatches per output topic, then the first `limit`, one per line. */
+export function describeMismatches(mismatches: readonly Mismatch[], limit = 25): string {
+  const perTopic = new Map<string, number>();
+  for (const { text } of mismatches) {
+    const topic = text.slice(0, text.indexOf(':'));
+    perTopic.set(topic, (perTopic.get(topic) ?? 0) + 1);
+  }
+  const summary = [...perTopic].map(([topic, n]) => `${topic} ${n}`).join(', ');
+  const more = mismatches.length > limit ? `\n… and ${mismatches.length - limit} more` : '';
+  return `${mismatches.length} mismatch(es) (${summary}):\n${mismatches.slice(0, limit).map((m) => m.text).join('\n')}${more}`;
+}

@@ -1,0 +1,110 @@
+/**
+ * The reference and the comparison on their own, without a pipeline: the
+ * fault scenarios are only as good as these, so each kind of wrong output
+ * must be caught and named.
+ */
+import { describe, expect, it } from 'vitest';
+import { compareOutputs, type ObservedOutputs, type OutputRecord } from './compare-outputs.js';
+import { createWorkload, eventsOf, interleaveCopies, lateRecords, onTimeRecords, poisonRecords, type SentRecord } from './fault-inputs.js';
+import { expectedOutcome, type Expected } from './reference.js';
+
+const workload = createWorkload('reference', Date.parse('2024-03-10T12:00:00Z'));
+const onTime = onTimeRecords(workload, { count: 200, seed: 1, idPrefix: 'ref' });
+const poison = poisonRecords(workload, { idPrefix: 'ref', withRegistry: false, twins: eventsOf(onTime).slice(0, 2) });
+const late = lateRecords(workload, { count: 5, seed: 2, idPrefix: 'ref-late' });
+const sent: SentRecord[] = [...interleaveCopies(onTime, 3, 10, 3), ...poison, ...interleaveCopies(late, 2, 3, 4)];
+const expected = expectedOutcome(sent, workload.customers);
+
+const mismatchTexts = (want: Expected, observed: ObservedOutputs): string[] => compareOutputs(want, observed).map((m) => m.text);
+
+let offset = 0;
+const record = (key: string | null, value: unknown): OutputRecord => ({ key, value: value === null ? null : JSON.stringify(value), partition: 0, offset: offset++ });
+
+/** What a correct pipeline would have committed for `expected`. */
+function perfectOutputs(want: Expected): ObservedOutputs {
+  return {
+    meters: [...want.meters].map(([key, { value, count }]) => record(key, { value, count, final: false })),
+    billing: [...want.billing].map(([key, { quantity, amount }]) => record(key, { quantity, amount, status: 'provisional', revision: 1 })),
+    late: [...want.late].map((name) => record(null, { reason: 'window-closed', meter: name.split('|')[0], event: { id: name.split('|')[1] } })),
+    deadLetters: poison.map((p) => record(null, { reason: p.kind === 'poison' ? p.reason : '', message: '', key: Buffer.from(p.key).toString('base64'), value: p.value?.toString('base64') ?? null })),
+  };
+}
+
+describe('the reference', () => {
+  it('counts each (source, id) once, and neither late nor poisoned events, whatever their copies', () => {
+    expect(expected.counts).toEqual({ eventsIn: 200 * 3 + poison.length + 5 * 2, duplicates: 200 * 2 + 5, late: 5, deadLettered: poison.length });
+    expect(expectedOutcome(onTime, workload.customers).meters).toEqual(expected.meters);
+    // Every distinct event is counted by exactly one of api_requests and tokens.
+    const counted = [...expected.meters].filter(([key]) => !key.startsWith('peak|')).reduce((n, [, m]) => n + m.count, 0);
+    expect(counted).toBe(200);
+    expect(expected.late.size).toBe(eventsOf(late).reduce((n, e) => n + (e.type === 'llm.tokens' ? 2 : 1), 0));
+    expect(expected.deadLettersByReason['invalid-encoding']).toBe(7);
+    expect(expected.billing.size).toBe(workload.customers.length * 2);
+  });
+
+  it('refuses a late storm whose lateness would depend on the processing order', () => {
+    const tooRecent = lateRecords({ ...workload, lateFromMs: workload.fromMs - 30 * 60_000 }, { count: 3, seed: 5, idPrefix: 'recent' });
+    expect(() => expectedOutcome([...onTime, ...tooRecent], workload.customers)).toThrow(/not past grace/);
+    const first = onTime[0] as SentRecord & { kind: 'on-time' };
+    expect(() => expectedOutcome([...onTime, { ...first, kind: 'late' }], workload.customers)).toThrow(/shares its identity/);
+  });
+});
+
+describe('the comparison', () => {
+  it('finds nothing wrong with exactly the expected outputs', () => {
+    expect(mismatchTexts(expected, perfectOutputs(expected))).toEqual([]);
+  });
+
+  it('names a missing, a wrong, an extra and a replayed meter', () => {
+    const outputs = perfectOutputs(expected);
+    const [first, second, third] = outputs.meters as OutputRecord[];
+    const meters = [...outputs.meters.slice(3), record(second?.key ?? '', { value: '1', count: 10_000, final: false }), record('tokens|nobody|{}|x', { value: '1', count: 1 })];
+    meters.push(third as OutputRecord, record(third?.key ?? '', { ...JSON.parse(third?.value ?? '{}'), final: false }));
+    const mismatches = mismatchTexts(expected, { ...outputs, meters });
+    expect(mismatches).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(`meters: missing ${first?.key}`),
+        expect.stringContaining(`meters: ${second?.key} is value 1, count 10000`),
+        expect.stringContaining('meters: unexpected tokens|nobody|{}|x'),
+        expect.stringContaining(`meters: ${third?.key} went from count`),
+      ]),
+    );
+  });
+
+  it('names a wrong amount and a skipped or repeated revision', () => {
+    const outputs = perfectOutputs(expected);
+    const [first] = outputs.billing as OutputRecord[];
+    const detail = JSON.parse(first?.value ?? '{}') as Record<string, unknown>;
+    const billing = [...outputs.billing, record(first?.key ?? '', { ...detail, amount: '0.01', revision: 3 })];
+    const mismatches = mismatchTexts(expected, { ...outputs, billing });
+    expect(mismatches).toEqual(expect.arrayContaining([expect.stringContaining('revision 3 after 1'), expect.stringContaining('amount 0.01')]));
+  });
+
+  it('names a late record twice, a dead letter with the wrong reason or bytes, and an unexpected dead letter', () => {
+    const outputs = perfectOutputs(expected);
+    const [firstLate] = outputs.late;
+    const [truncatedJson, plainText, ...deadLetters] = outputs.deadLetters;
+    const wrongReason = { ...(JSON.parse(truncatedJson?.value ?? '{}') as object), reason: 'too-large' };
+    const wrongBytes = { ...(JSON.parse(plainText?.value ?? '{}') as object), value: 'AAAA' };
+    const unrated = { reason: 'unrated', message: 'no customer owns subject x', key: Buffer.from('tokens|x|{}|w').toString('base64'), value: null };
+    const mismatches = mismatchTexts(expected, {
+      ...outputs,
+      late: [...outputs.late, firstLate as OutputRecord],
+      deadLetters: [record(null, wrongReason), record(null, wrongBytes), ...deadLetters, record(null, unrated)],
+    });
+    expect(mismatches).toHaveLength(4);
+    expect(mismatches.join('\n')).toMatch(/late: .* appears 2 times/);
+    expect(mismatches.join('\n')).toMatch(/reason too-large .* expected invalid-encoding/);
+    expect(mismatches.join('\n')).toMatch(/does not carry the original bytes/);
+    expect(mismatches.join('\n')).toMatch(/unexpected tokens\|x\|\{\}\|w ×1: .*unrated/);
+  });
+
+  it('tells output that may still arrive from output that is wrong for good', () => {
+    const outputs = perfectOutputs(expected);
+    const unrated = { reason: 'unrated', message: '', key: Buffer.from('tokens|x|{}|w').toString('base64'), value: null };
+    const missingOnly = compareOutputs(expected, { ...outputs, meters: outputs.meters.slice(1), late: outputs.late.slice(1) });
+    expect(missingOnly.map((m) => m.permanent)).toEqual([false, false]);
+    const withExtra = compareOutputs(expected, { ...outputs, meters: outputs.meters.slice(1), deadLetters: [...outputs.deadLetters, record(null, unrated)] });
+    expect(withExtra.map((m) => m.permanent)).toEqual([false, true]);
+  });
+});

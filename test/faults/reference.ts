@@ -1,0 +1,112 @@
+/**
+ * The reference: what the read_committed outputs must hold after a scenario,
+ * computed from the labelled input alone — plain maps and BigInt fixed point
+ * (metering-truth.ts and rating-truth.ts), never the pipeline's code.
+ *
+ * - meters: every on-time event's first copy (by source and id), per meter,
+ *   subject, group-by and window; late and poison records count for nothing;
+ * - billing: the customers' token totals, priced by hand, per customer,
+ *   charge and period — provisional, since every period ends weeks after the run;
+ * - late: one `window-closed` record per meter reading each distinct late event;
+ * - dead letters: each poison record once, with its reason and its original bytes.
+ *
+ * It also refuses a scenario whose outcome would depend on the processing
+ * interleaving (a late event sharing an identity with an on-time one, or one
+ * not far enough behind its subject's on-time usage to be late in every order).
+ */
+import { createHash } from 'node:crypto';
+import type { DeadLetterReason } from '../../schemas/records.js';
+import { lateTruth, meterTruth, windowMs, type CloudEvent, type MeterValue } from '../kafka/metering-truth.js';
+import { ratingTruth, type DetailTruth, type TestCustomer } from '../kafka/rating-truth.js';
+import { allowedLatenessMs, type SentRecord } from './fault-inputs.js';
+
+export interface ExpectedDeadLetter {
+  readonly reason: DeadLetterReason;
+  readonly label: string;
+  /** SHA-256 of the original value, hex; null for a tombstone. */
+  readonly valueSha: string | null;
+}
+
+export interface ScenarioCounts {
+  /** Records sent to the input topic. */
+  readonly eventsIn: number;
+  /** Copies of a valid or late event beyond its first (same source and id). */
+  readonly duplicates: number;
+  /** Distinct late events. */
+  readonly late: number;
+  /** Poison records: each must be dead-lettered once. */
+  readonly deadLettered: number;
+}
+
+export interface Expected {
+  /** `meter|subject|groupBy|windowStart` → value and event count. */
+  readonly meters: ReadonlyMap<string, MeterValue>;
+  /** `customer|charge|periodStart` → quantity and amount. */
+  readonly billing: ReadonlyMap<string, DetailTruth>;
+  readonly billingStatus: 'provisional';
+  /** `meter|eventId`, one late record each. */
+  readonly late: ReadonlySet<string>;
+  /** The poison record's Kafka key → what its dead letter must say. */
+  readonly deadLetters: ReadonlyMap<string, ExpectedDeadLetter>;
+  readonly deadLettersByReason: Readonly<Record<string, number>>;
+  readonly counts: ScenarioCounts;
+}
+
+export function sha256(value: Buffer | null): string | null {
+  return value === null ? null : createHash('sha256').update(value).digest('hex');
+}
+
+const identity = (e: CloudEvent): string => `${e.source}\u0000${e.id}`;
+
+function firstCopies(events: readonly CloudEvent[]): CloudEvent[] {
+  const seen = new Set<string>();
+  const first: CloudEvent[] = [];
+  for (const e of events) {
+    if (seen.has(identity(e))) continue;
+    seen.add(identity(e));
+    first.push(e);
+  }
+  return first;
+}
+
+/** Throws unless every late event is late whatever order the pipeline reads the input in. */
+function checkLatenessIsUnambiguous(onTime: readonly CloudEvent[], late: readonly CloudEvent[]): void {
+  const onTimeIds = new Set(onTime.map(identity));
+  const earliestOnTimeMs = new Map<string, number>();
+  for (const e of onTime) earliestOnTimeMs.set(e.subject, Math.min(earliestOnTimeMs.get(e.subject) ?? Infinity, Date.parse(e.time)));
+  for (const e of late) {
+    if (onTimeIds.has(identity(e))) throw new Error(`test design: late event ${e.id} shares its identity with an on-time event; which copy counts would depend on the order`);
+    // Scenarios send a late storm only once the outputs show on-time usage of every subject processed,
+    // so its task's stream time is at least the subject's earliest on-time event, whatever was read first.
+    const closesAtMs = Math.floor(Date.parse(e.time) / windowMs) * windowMs + windowMs + allowedLatenessMs;
+    const streamTimeMs = earliestOnTimeMs.get(e.subject);
+    if (streamTimeMs === undefined || closesAtMs > streamTimeMs) throw new Error(`test design: late event ${e.id} (${e.time}, ${e.subject}) is not past grace behind its subject's on-time usage`);
+  }
+}
+
+export function expectedOutcome(sent: readonly SentRecord[], customers: readonly TestCustomer[]): Expected {
+  const events = (kind: 'on-time' | 'late') => sent.flatMap((r) => (r.kind === kind ? [r.event] : []));
+  const onTime = events('on-time');
+  const late = firstCopies(events('late'));
+  checkLatenessIsUnambiguous(onTime, late);
+
+  const deadLetters = new Map<string, ExpectedDeadLetter>();
+  const deadLettersByReason: Record<string, number> = {};
+  for (const r of sent) {
+    if (r.kind !== 'poison') continue;
+    if (deadLetters.has(r.key)) throw new Error(`test design: two poison records under key ${r.key}`);
+    deadLetters.set(r.key, { reason: r.reason, label: r.label, valueSha: sha256(r.value) });
+    deadLettersByReason[r.reason] = (deadLettersByReason[r.reason] ?? 0) + 1;
+  }
+
+  const valid = onTime.length + events('late').length;
+  return {
+    meters: meterTruth(onTime),
+    billing: ratingTruth(onTime.filter((e) => e.type === 'llm.tokens'), customers),
+    billingStatus: 'provisional',
+    late: new Set(lateTruth(late)),
+    deadLetters,
+    deadLettersByReason,
+    counts: { eventsIn: sent.length, duplicates: valid - firstCopies(onTime).length - late.length, late: late.length, deadLettered: deadLetters.size },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * A task's output on its way to the broker, in chunks. A chunk holds at most
+ * `maxRecordsPerTopic` records of any one topic and about `maxChunkBytes`:
+ * the broker refuses requests over 1 MB, and kafkajs groups a topic's records
+ * by partition in time quadratic in their number (it copies the partition's
+ * array for every record), which made large commits spend more time there
+ * than in encoding.
+ *
+ * Chunks are sent one after another, never side by side: a retried chunk
+ * cannot overtake the next one, so each partition keeps the order in which
+ * records were produced, which compacted changelogs depend on. A commit
+ * calls `drain()`; it resolves once every chunk is acknowledged and rejects
+ * with the first failure.
+ *
+ * When a full chunk goes out depends on `sendWhileProcessing`:
+ * - true (at-least-once): at once, in the background, while the task goes on
+ *   processing, as Kafka Streams' record collector does;
+ * - false (exactly-once): only at the commit. Sending earlier needs the
+ *   task's transaction open while it processes, so every task of an instance
+ *   would hold an open transaction all the time; a crash then leaves several
+ *   aborted transactions interleaved in each repartition and output
+ *   partition, and kafkajs's read_committed filter mishandles exactly that
+ *   (it starts ignoring one aborted producer per record read, so at the start
+ *   of a fetch it lets aborted records through and later drops committed
+ *   ones; see docs/kafka-runtime.md). Sent at the commit, in waves of tasks
+ *   that wrote no common partition (commit.ts), an instance never has two
+ *   open transactions in one partition.
+ */
+import type { Message, TopicMessages } from 'kafkajs';
+
+/** Hands one chunk to the producer; resolves when the broker acknowledged all of it. */
+export type ChunkSender = (chunk: TopicMessages[]) => Promise<void>;
+
+export interface TaskOutputOptions {
+  readonly sendWhileProcessing: boolean;
+  readonly maxRecordsPerTopic?: number;
+  readonly maxChunkBytes?: number;
+}
+
+/** Bytes a record adds to a produce request besides its key and value (an estimate). */
+const recordOverheadBytes = 64;
+
+export class TaskOutput {
+  private readonly maxRecordsPerTopic: number;
+  private readonly maxChunkBytes: number;
+  private chunk = new Map<string, Message[]>();
+  private chunkBytes = 0;
+  private chunkMaxTopicRecords = 0;
+  /** Full chunks waiting for the commit (when not sending while processing). */
+  private held: TopicMessages[][] = [];
+  /** The last send in the chain; rejects when any send failed (later ones are then skipped). */
+  private sending: Promise<void> = Promise.resolve();
+  private sendFailure: { error: unknown } | undefined;
+  /** Records per topic since the last `takeCounts()` (what a successful commit made durable). */
+  private counts = new Map<string, number>();
+  private total = 0;
+  /** Partitions written since the last `takeCounts()`, per topic; null: any (the producer picks by key). */
+  private written = new Map<string, Set<number> | null>();
+
+  constructor(
+    private readonly sendChunk: ChunkSender,
+    private readonly options: TaskOutputOptions,
+  ) {
+    this.maxRecordsPerTopic = options.maxRecordsPerTopic ?? 256;
+    this.maxChunkBytes = options.maxChunkBytes ?? 512 * 1024;
+  }
+
+  /** Records added since the last commit (sent, in flight or still gathered). */
+  get recordCount(): number {
+    return this.total;
+  }
+
+  add(topic: string, message: Message): void {
+    let messages = this.chunk.get(topic);
+    if (messages === undefined) {
+      messages = [];
+      this.chunk.set(topic, messages);
+    }
+    messages.push(message);
+    this.counts.set(topic, (this.counts.get(topic) ?? 0) + 1);
+    this.total++;
+    this.noteWritten(topic, message.partition);
+    this.chunkBytes += (message.key?.length ?? 0) + (message.value?.length ?? 0) + recordOverheadBytes;
+    if (messages.length > this.chunkMaxTopicRecords) this.chunkMaxTopicRecords = messages.length;
+    if (this.chunkMaxTopicRecords < this.maxRecordsPerTopic && this.chunkBytes < this.maxChunkBytes) return;
+    if (this.options.sendWhileProcessing) this.dispatch(this.takeChunk());
+    else this.held.push(this.takeChunk());
+  }
+
+  /** Sends everything gathered, then waits for every send; rejects with the first send's error. */
+  async drain(): Promise<void> {
+    for (const chunk of this.held.splice(0)) this.dispatch(chunk);
+    if (this.chunk.size > 0) this.dispatch(this.takeChunk());
+    await this.sending;
+    if (this.sendFailure !== undefined) throw this.sendFailure.error;
+  }
+
+  /** Waits for sends in flight to settle, ignoring their outcome (before aborting a transaction). */
+  async settle(): Promise<void> {
+    await this.sending.catch(() => undefined);
+  }
+
+  /** Counts of records per topic since the last call; call after a successful commit. */
+  takeCounts(): Map<string, number> {
+    const counts = this.counts;
+    this.counts = new Map();
+    this.total = 0;
+    this.written = new Map();
+    return counts;
+  }
+
+  /**
+   * True when this output and `other` may have written the same partition
+   * since their last commits (a topic written by key counts as all its partitions).
+   */
+  overlaps(other: TaskOutput): boolean {
+    for (const [topic, partitions] of this.written) {
+      if (!other.written.has(topic)) continue;
+      const others = other.written.get(topic) as Set<number> | null;
+      if (partitions === null || others === null) return true;
+      for (const partition of partitions) if (others.has(partition)) return true;
+    }
+    return false;
+  }
+
+  /** Forgets gathered records and counts (a dirty close); sends in flight are left to fail or finish. */
+  discard(): void {
+    this.takeChunk();
+    this.held = [];
+    this.counts = new Map();
+    this.total = 0;
+    this.written = new Map();
+  }
+
+  private noteWritten(topic: string, partition: number | undefined): void {
+    const partitions = this.written.get(topic);
+    if (partitions === null) return;
+    if (partition === undefined) this.written.set(topic, null);
+    else if (partitions === undefined) this.written.set(topic, new Set([partition]));
+    else partitions.add(partition);
+  }
+
+  private takeChunk(): TopicMessages[] {
+    const chunk = [...this.chunk].map(([topic, messages]) => ({ topic, messages }));
+    this.chunk = new Map();
+    this.chunkBytes = 0;
+    this.chunkMaxTopicRecords = 0;
+    return chunk;
+  }
+
+  private dispatch(chunk: TopicMessages[]): void {
+    this.sending = this.sending.then(() =>
+      this.sendChunk(chunk).catch((error: unknown) => {
+        this.sendFailure ??= { error };
+        throw error;
+      }),
+    );
+    // Failures are reported by drain(); never as an unhandled rejection.
+    this.sending.catch(() => undefined);
+  }
+}
