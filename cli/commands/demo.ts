@@ -4,6 +4,7 @@
  */
 import { runDemo, type DemoArgs } from '../demo/run-demo.js';
 import { parseOptions, UsageError } from './cli-args.js';
+import { commandWithUsage } from './command-with-usage.js';
 
 export const demoHelp = `Usage: tally demo [--config FILE] [--brokers HOST:PORT[,HOST:PORT]] [--no-avro] [--keep]
 
@@ -48,18 +49,12 @@ export function parseDemoArgs(args: readonly string[]): DemoArgs {
   return { configPath, brokers, avro: !switches.has('--no-avro'), keep: switches.has('--keep') };
 }
 
-export const demoCommand = {
+export const demoCommand = commandWithUsage({
+  name: 'demo',
   summary: 'run the pipeline on a sample stream (starts a local Kafka if none is configured)',
   help: demoHelp,
-  async run(args: readonly string[]): Promise<number> {
-    let parsed: DemoArgs;
-    try {
-      parsed = parseDemoArgs(args);
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      process.stderr.write(`tally demo: ${error.message}\n\n${demoHelp}\n`);
-      return 2;
-    }
+  parse: parseDemoArgs,
+  async run(parsed: DemoArgs): Promise<number> {
     // Ctrl-C (or SIGTERM) once: stop and clean up; twice: leave now (child processes are killed on exit).
     const stop = new AbortController();
     const onSignal = (): void => {
@@ -76,4 +71,4 @@ export const demoCommand = {
       process.off('SIGTERM', onSignal);
     }
   },
-};
+});

@@ -27,7 +27,8 @@ import {
 } from '../../processors/index.js';
 import { parseMeterQuery, queryErrorBody, runMeterQuery, type MeterQuery } from '../../processors/query/index.js';
 import { readLines } from './read-lines.js';
-import { parseReplayArgs, UsageError, type ReplayArgs } from './replay-args.js';
+import { commandWithUsage } from './command-with-usage.js';
+import { parseReplayArgs, type ReplayArgs } from './replay-args.js';
 
 export const replayHelp = `Usage: tally replay --config FILE --input EVENTS.jsonl [--now ISO] [--query QUERY] [--commit-every N]
 
@@ -218,18 +219,12 @@ function processIo(): ReplayIo {
   };
 }
 
-export const replayCommand = {
+export const replayCommand = commandWithUsage({
+  name: 'replay',
   summary: 'replay a file of events through the metering and rating pipeline in process (no Kafka)',
   help: replayHelp,
-  async run(args: readonly string[]): Promise<number> {
-    let parsed: ReplayArgs;
-    try {
-      parsed = parseReplayArgs(args);
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      process.stderr.write(`tally replay: ${error.message}\n\n${replayHelp}\n`);
-      return 2;
-    }
+  parse: parseReplayArgs,
+  async run(parsed: ReplayArgs): Promise<number> {
     const io = processIo();
     try {
       return await runReplay(parsed, io);
@@ -241,4 +236,4 @@ export const replayCommand = {
       if (io.progress !== undefined) process.stderr.write('\n');
     }
   },
-};
+});

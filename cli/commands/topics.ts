@@ -8,6 +8,7 @@ import type { TallyConfig } from '../../schemas/config-types.js';
 import { TallyError } from '../../schemas/errors.js';
 import { ensureTopics, topicSpecs, type TopicCheckReport } from '../../service/topics/index.js';
 import { parseOptions, requiredOption, UsageError } from './cli-args.js';
+import { commandWithUsage } from './command-with-usage.js';
 import { createProgressLine, type ProgressTarget } from './progress-line.js';
 
 export const topicsHelp = `Usage: tally topics --config FILE [--check] [--partitions N] [--replication-factor N]
@@ -109,18 +110,10 @@ export async function runTopics(args: TopicsArgs, stdout: (line: string) => void
   }
 }
 
-export const topicsCommand = {
+export const topicsCommand = commandWithUsage({
+  name: 'topics',
   summary: 'create or check the Kafka topics (partitions, cleanup policies)',
   help: topicsHelp,
-  async run(args: readonly string[]): Promise<number> {
-    let parsed: TopicsArgs;
-    try {
-      parsed = parseTopicsArgs(args);
-    } catch (e) {
-      if (!(e instanceof UsageError)) throw e;
-      process.stderr.write(`tally topics: ${e.message}\n\n${topicsHelp}\n`);
-      return 2;
-    }
-    return runTopics(parsed, (line) => process.stdout.write(`${line}\n`), process.stderr);
-  },
-};
+  parse: parseTopicsArgs,
+  run: (parsed: TopicsArgs) => runTopics(parsed, (line) => process.stdout.write(`${line}\n`), process.stderr),
+});
