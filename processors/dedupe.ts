@@ -66,12 +66,12 @@ export function dedupeProcessor(options: DedupeOptions): ProcessorSupplier<strin
     let context: ProcessorContext<string, IngestedEvent>;
     let store: WindowStore<DedupeEntry> & { readonly observedTimeMs?: number };
 
-    async function seenBefore(key: string, ownBucketMs: number): Promise<boolean> {
-      if ((await store.fetch(key, ownBucketMs)) !== undefined) return true;
+    function seenBefore(key: string, ownBucketMs: number): boolean {
+      if (store.fetch(key, ownBucketMs) !== undefined) return true;
       // Every bucket ever written is <= the store's observed time and <= this task's stream time.
       const newestMs = bucketOf(Math.max(ownBucketMs, context.streamTimeMs, store.observedTimeMs ?? -1));
       for (let candidateMs = newestMs; candidateMs > newestMs - retentionMs && candidateMs >= 0; candidateMs -= bucketMs) {
-        if (candidateMs !== ownBucketMs && (await store.fetch(key, candidateMs)) !== undefined) return true;
+        if (candidateMs !== ownBucketMs && store.fetch(key, candidateMs) !== undefined) return true;
       }
       return false;
     }
@@ -81,16 +81,16 @@ export function dedupeProcessor(options: DedupeOptions): ProcessorSupplier<strin
         context = ctx;
         store = ctx.getWindowStore<DedupeEntry>(dedupeStoreName);
       },
-      async process(record) {
+      process(record) {
         const { event } = record.value;
         const key = dedupeKey(event.source, event.id);
         const ownBucketMs = bucketOf(event.timeMs);
-        if (await seenBefore(key, ownBucketMs)) {
+        if (seenBefore(key, ownBucketMs)) {
           options.counters.duplicates++;
           return;
         }
-        await store.put(key, ownBucketMs, event.timeMs, record.timestampMs);
-        await context.forward(record);
+        store.put(key, ownBucketMs, event.timeMs, record.timestampMs);
+        context.forward(record);
       },
     };
   };

@@ -12,7 +12,9 @@
  *   every advance), or the wall clock does for an idle partition (a
  *   wall-clock punctuator). The close bound lives in `meter-close-state`, so
  *   finals neither repeat nor vanish across restarts; an update for a window
- *   already finalized is never emitted after its final.
+ *   already finalized is never emitted after its final. The windows to close
+ *   come from an in-memory index of open windows (see open-windows.ts),
+ *   rebuilt from the stores when the task starts: closing never scans.
  *
  * An event for a closed window (by stream time, or finalized by either clock)
  * goes to `lateChild`, once per meter it would have counted for.
@@ -35,6 +37,8 @@ import { readGroupBy, readMeterValue, type MeterPlan, type MeterPlans } from './
 import { lateEventRecord, meterRecord } from './meter-records.js';
 import { closedStartBoundMs, isOpenByStreamTime, windowStartOf, type MeterWindowing } from './meter-windows.js';
 import type { MeteringCounters } from './metering-counters.js';
+import { compareCodePoints } from './code-point-order.js';
+import { OpenWindowIndex, type OpenWindow } from './open-windows.js';
 import { usageChange, type MeterDelta } from './rating/index.js';
 
 /** How often (ms) the wall-clock punctuator checks for windows an idle partition left open. */
@@ -46,6 +50,8 @@ export interface MeterAggregateOptions {
   readonly metersChild: string;
   readonly lateChild: string;
   readonly counters: MeteringCounters;
+  /** The meter stores' segment span (ms): finals go out in store order (segment, key, window start). */
+  readonly segmentIntervalMs: number;
   /** Where usage for rating goes (`MeterDelta`, key = subject), for the meters in `meters`; absent: no rating. */
   readonly deltas?: { readonly child: string; readonly meters: ReadonlySet<string> };
 }
@@ -57,36 +63,41 @@ type MeterStore = WindowStore<MeterWindowValue> & {
 type Output = MeterRecord | LateEventRecord | MeterDelta;
 
 export function meterAggregateProcessor(options: MeterAggregateOptions): ProcessorSupplier<string, IngestedEvent, string, Output> {
-  const { plans, windowing, metersChild, lateChild, counters, deltas } = options;
+  const { plans, windowing, metersChild, lateChild, counters, deltas, segmentIntervalMs } = options;
+  const segmentOf = (windowStartMs: number): number => windowStartMs - (windowStartMs % segmentIntervalMs);
+  /** The stores' order: segment, then key (code point order is the encoded keys' byte order), then start. */
+  const storeOrder = (left: OpenWindow<MeterPlan>, right: OpenWindow<MeterPlan>): number =>
+    segmentOf(left.windowStartMs) - segmentOf(right.windowStartMs) || compareCodePoints(left.key, right.key) || left.windowStartMs - right.windowStartMs;
   const { sizeMs, allowedLatenessMs } = windowing;
   return () => {
     let context: ProcessorContext<string, Output>;
     let stores: Map<MeterPlan, MeterStore>;
     let closeStore: KeyValueStore<MeterCloseState>;
     let closeState: MeterCloseState;
+    const openWindows = new OpenWindowIndex<MeterPlan>();
 
     /** Forwards to a sink child: synchronous up to the sink, so flush listeners may call it. */
-    function emit(key: string, value: Output, timestampMs: number, child: string): Promise<void> {
-      return context.forward(new StreamRecord({ key, value, timestampMs }), child);
+    function emit(key: string, value: Output, timestampMs: number, child: string): void {
+      context.forward(new StreamRecord({ key, value, timestampMs }), child);
     }
 
-    function emitWindow(plan: MeterPlan, storeKey: string, windowStartMs: number, window: MeterWindowValue, final: boolean): Promise<void> {
+    function emitWindow(plan: MeterPlan, storeKey: string, windowStartMs: number, window: MeterWindowValue, final: boolean): void {
       const { subject, groupBy } = parseMeterStoreKey(storeKey);
       const value = meterRecord(plan, subject, groupBy, windowStartMs, sizeMs, window, final);
       if (final) counters.meterFinals++;
       else counters.meterUpdates++;
       // Every record of a window carries the window's last instant: an event time, never ahead of the data.
-      return emit(meterRecordKey(plan.slug, subject, groupBy, windowStartMs), value, windowStartMs + sizeMs - 1, metersChild);
+      emit(meterRecordKey(plan.slug, subject, groupBy, windowStartMs), value, windowStartMs + sizeMs - 1, metersChild);
     }
 
     /** Rating's share of a window change: usage added since the previous flush (see MeterDelta). */
-    function emitDelta(plan: MeterPlan, storeKey: string, windowStartMs: number, newValue: MeterWindowValue, oldValue: MeterWindowValue | undefined): Promise<void> {
+    function emitDelta(plan: MeterPlan, storeKey: string, windowStartMs: number, newValue: MeterWindowValue, oldValue: MeterWindowValue | undefined): void {
       const change = usageChange(plan.aggregationName, newValue, oldValue);
-      if (change === undefined || deltas === undefined) return Promise.resolve();
+      if (change === undefined || deltas === undefined) return;
       const { subject, groupBy } = parseMeterStoreKey(storeKey);
       const windowEndMs = windowStartMs + sizeMs;
       const delta: MeterDelta = { meter: plan.slug, aggregation: plan.aggregationName, subject, groupBy, windowStartMs, windowEndMs, change };
-      return emit(subject, delta, windowEndMs - 1, deltas.child);
+      emit(subject, delta, windowEndMs - 1, deltas.child);
     }
 
     function isClosed(windowStartMs: number): boolean {
@@ -94,15 +105,26 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
     }
 
     /** Emits the final record of every window that `timeMs` closes and moves the durable bound. */
-    async function closeWindows(timeMs: number): Promise<void> {
+    function closeWindows(timeMs: number): void {
       const boundMs = closedStartBoundMs(timeMs, windowing);
-      const fromMs = closeState.closedBeforeStartMs;
-      if (boundMs <= fromMs) return;
-      for (const [plan, store] of stores) {
-        for await (const entry of store.fetchAll(fromMs, boundMs - 1)) await emitWindow(plan, entry.key, entry.windowStartMs, entry.value, true);
+      if (boundMs <= closeState.closedBeforeStartMs) return;
+      for (const [plan, windows] of openWindows.takeBefore(boundMs, stores.keys())) {
+        const store = stores.get(plan) as MeterStore;
+        if (windows.length > 1) windows.sort(storeOrder);
+        for (const { key, windowStartMs } of windows) {
+          const value = store.fetch(key, windowStartMs);
+          if (value !== undefined) emitWindow(plan, key, windowStartMs, value, true);
+        }
       }
       closeState = { closedBeforeStartMs: boundMs, closedAtMs: timeMs };
-      await saveCloseState(closeStore, closeState, timeMs);
+      saveCloseState(closeStore, closeState, timeMs);
+    }
+
+    /** After restoration: every window at or after the close bound is open. */
+    async function indexOpenWindows(): Promise<void> {
+      for (const [plan, store] of stores) {
+        for await (const entry of store.fetchAll(closeState.closedBeforeStartMs, Number.MAX_SAFE_INTEGER)) openWindows.add(plan, entry.key, entry.windowStartMs);
+      }
     }
 
     function listenForUpdates(plan: MeterPlan, store: MeterStore): void {
@@ -110,13 +132,12 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
         throw new TallyError('store-not-cached', `meter store ${plan.storeName} has no cache: meter updates are emitted when the cache flushes`);
       }
       const rated = deltas !== undefined && deltas.meters.has(plan.slug);
-      // The store awaits the listener: the delta's children (join, repartition) read stores.
-      store.setFlushListener(async (entry) => {
+      store.setFlushListener((entry) => {
         const { windowStartMs, newValue, oldValue } = entry;
         if (newValue === undefined || windowStartMs === undefined) return;
         // A finalized window already went out with this value, marked final: never follow it with an update.
-        if (windowStartMs >= closeState.closedBeforeStartMs) await emitWindow(plan, entry.key, windowStartMs, newValue, false);
-        if (rated) await emitDelta(plan, entry.key, windowStartMs, newValue, oldValue);
+        if (windowStartMs >= closeState.closedBeforeStartMs) emitWindow(plan, entry.key, windowStartMs, newValue, false);
+        if (rated) emitDelta(plan, entry.key, windowStartMs, newValue, oldValue);
       });
     }
 
@@ -126,13 +147,14 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
         stores = new Map(plans.all.map((plan) => [plan, ctx.getWindowStore<MeterWindowValue>(plan.storeName) as MeterStore]));
         for (const [plan, store] of stores) listenForUpdates(plan, store);
         closeStore = ctx.getKeyValueStore<MeterCloseState>(meterCloseStateStoreName);
-        closeState = await loadCloseState(closeStore);
+        closeState = loadCloseState(closeStore);
+        await indexOpenWindows();
         // Interval 1 ms: runs after every record that advances stream time.
         ctx.schedule(1, 'stream-time', closeWindows);
         ctx.schedule(meterWallClockCloseIntervalMs, 'wall-clock', closeWindows);
       },
 
-      async process(record) {
+      process(record) {
         const { event, offset } = record.value;
         const meters = plans.byEventType.get(event.type);
         if (meters === undefined) return;
@@ -142,7 +164,7 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
           for (const plan of meters) {
             counters.lateEvents++;
             const late = lateEventRecord(plan, event, windowStartMs, sizeMs, allowedLatenessMs, closedAtMs);
-            await emit(meterRecordKey(plan.slug, event.subject, readGroupBy(plan, event.data), windowStartMs), late, record.timestampMs, lateChild);
+            emit(meterRecordKey(plan.slug, event.subject, readGroupBy(plan, event.data), windowStartMs), late, record.timestampMs, lateChild);
           }
           return;
         }
@@ -152,16 +174,17 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
           if (!read.ok) continue;
           const store = stores.get(plan) as MeterStore;
           const key = meterStoreKey(event.subject, readGroupBy(plan, event.data));
-          const current = await store.fetch(key, windowStartMs);
+          const current = store.fetch(key, windowStartMs);
           const acc = plan.aggregation.add(current === undefined ? plan.aggregation.initial() : current.acc, {
             value: read.value,
             timeMs: event.timeMs,
             offset,
             id: event.id,
           });
-          await store.put(key, windowStartMs, { acc, count: (current?.count ?? 0) + 1 }, record.timestampMs);
+          if (store.put(key, windowStartMs, { acc, count: (current?.count ?? 0) + 1 }, record.timestampMs) && current === undefined) openWindows.add(plan, key, windowStartMs);
         }
       },
     };
   };
 }
+

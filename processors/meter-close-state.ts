@@ -23,10 +23,10 @@ export function meterCloseStateStoreSpec(): StoreSpec<MeterCloseState> {
   return { name: meterCloseStateStoreName, kind: 'keyValue', persistent: true, caching: true, logging: true, valueSerde: jsonSerde<MeterCloseState>() };
 }
 
-export async function loadCloseState(store: KeyValueStore<MeterCloseState>): Promise<MeterCloseState> {
-  return (await store.get(stateKey)) ?? initialCloseState;
+export function loadCloseState(store: KeyValueStore<MeterCloseState>): MeterCloseState {
+  return store.get(stateKey) ?? initialCloseState;
 }
 
-export function saveCloseState(store: KeyValueStore<MeterCloseState>, state: MeterCloseState, timestampMs: number): Promise<void> {
-  return store.put(stateKey, state, timestampMs);
+export function saveCloseState(store: KeyValueStore<MeterCloseState>, state: MeterCloseState, timestampMs: number): void {
+  store.put(stateKey, state, timestampMs);
 }

@@ -86,6 +86,11 @@ export interface MeteringTopologyOptions {
   readonly ratingCounters?: RatingCounters;
 }
 
+/** The meter stores' segment span: half the retention (at least a minute), the window stores' usual default. */
+function meterSegmentIntervalMs(config: TallyConfig): number {
+  return Math.max(Math.floor(config.windows.retentionMs / 2), 60_000);
+}
+
 function meterStoreSpec(plan: MeterPlan, config: TallyConfig): StoreSpec<MeterWindowValue> {
   return {
     name: plan.storeName,
@@ -96,6 +101,7 @@ function meterStoreSpec(plan: MeterPlan, config: TallyConfig): StoreSpec<MeterWi
     valueSerde: jsonSerde<MeterWindowValue>(),
     retentionMs: config.windows.retentionMs,
     windowSizeMs: config.windows.sizeMs,
+    segmentIntervalMs: meterSegmentIntervalMs(config),
   };
 }
 
@@ -146,6 +152,8 @@ export function buildMeteringTopology(config: TallyConfig, options: MeteringTopo
   builder.addSource<Buffer | null, RawEventValue | null>(nodes.eventsSource, [config.topics.events], {
     keySerde: bufferSerde,
     valueSerde: rawEventValueSerde,
+    // Avro writer schemas a batch needs are fetched before it is processed: the per-record path is synchronous.
+    ...(settings.decoder.prepare === undefined ? {} : { prepare: settings.decoder.prepare.bind(settings.decoder) }),
     timestampExtractor: ingestClock !== undefined && keyedBySubject ? classifyingExtractor(settings, ingestClock) : () => null,
   });
   const acceptedChild = keyedBySubject ? nodes.dedupe : nodes.repartitionSink;
@@ -167,7 +175,7 @@ export function buildMeteringTopology(config: TallyConfig, options: MeteringTopo
   const windowing = { sizeMs: config.windows.sizeMs, allowedLatenessMs: config.ingest.allowedLatenessMs };
   const rating = ratingEnabled(config) ? compileRatingPlans(config) : undefined;
   const deltas = rating === undefined ? {} : { deltas: { child: ratingNodes.join, meters: rating.chargedMeters } };
-  builder.addProcessor(nodes.aggregate, meterAggregateProcessor({ plans, windowing, metersChild: nodes.metersSink, lateChild: nodes.lateSink, counters, ...deltas }), [nodes.dedupe]);
+  builder.addProcessor(nodes.aggregate, meterAggregateProcessor({ plans, windowing, metersChild: nodes.metersSink, lateChild: nodes.lateSink, counters, segmentIntervalMs: meterSegmentIntervalMs(config), ...deltas }), [nodes.dedupe]);
   for (const plan of plans.all) builder.addStateStore(meterStoreSpec(plan, config), nodes.aggregate);
   builder.addStateStore(meterCloseStateStoreSpec(), nodes.aggregate);
   builder.addSink(nodes.metersSink, config.topics.meters, [nodes.aggregate], { keySerde: stringSerde, valueSerde: jsonSerde() });

@@ -14,19 +14,16 @@ import type { KeyValue, KeyValueStore } from './types.js';
 export class LayeredKeyValueStore<V> extends StoreCore<V> implements KeyValueStore<V> {
   readonly kind = 'keyValue' as const;
 
-  async get(key: string): Promise<V | undefined> {
-    if (this.cache === undefined) return this.readBytes(encodeKey(key));
+  get(key: string): V | undefined {
     return this.readCached(keyCacheKey(key), key, undefined);
   }
 
-  put(key: string, value: V, timestampMs: number = this.currentTimestampMs()): Promise<void> {
-    if (this.cache === undefined) return this.writeThrough(encodeKey(key), value, timestampMs);
-    return this.writeCached(keyCacheKey(key), key, undefined, value, timestampMs);
+  put(key: string, value: V, timestampMs: number = this.currentTimestampMs()): void {
+    this.writeCached(keyCacheKey(key), key, undefined, value, timestampMs);
   }
 
-  delete(key: string, timestampMs: number = this.currentTimestampMs()): Promise<void> {
-    if (this.cache === undefined) return this.writeThrough(encodeKey(key), undefined, timestampMs);
-    return this.writeCached(keyCacheKey(key), key, undefined, undefined, timestampMs);
+  delete(key: string, timestampMs: number = this.currentTimestampMs()): void {
+    this.writeCached(keyCacheKey(key), key, undefined, undefined, timestampMs);
   }
 
   /** Keys in [from, to) by UTF-8 byte order, including un-flushed writes. */

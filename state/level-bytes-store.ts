@@ -64,7 +64,7 @@ export class LevelBytesStore implements BytesStore {
     this.#db = db;
   }
 
-  async get(key: Buffer): Promise<Buffer | undefined> {
+  get(key: Buffer): Buffer | undefined {
     // Synchronous like RocksDB gets in Kafka Streams: a cache miss mostly hits LevelDB's block
     // cache, and skipping the thread-pool round trip halves the cost of a miss.
     return this.#openDb().getSync(prefixed(dataPrefix, key));

@@ -27,7 +27,7 @@ export class MemoryBytesStore implements BytesStore {
     this.#isOpen = true;
   }
 
-  async get(key: Buffer): Promise<Buffer | undefined> {
+  get(key: Buffer): Buffer | undefined {
     this.#checkOpen();
     return this.#values.get(key.toString('latin1'));
   }

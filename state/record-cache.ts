@@ -62,6 +62,11 @@ export class RecordCache<V> {
     return this.#entries.size > this.maxEntries;
   }
 
+  /** Entries that hold no unflushed write. */
+  get cleanCount(): number {
+    return this.#entries.size - this.#dirty.size;
+  }
+
   /** The entry for `cacheKey`, marked as recently used. */
   get(cacheKey: string): CacheEntry<V> | undefined {
     const entry = this.#entries.get(cacheKey);
@@ -106,11 +111,10 @@ export class RecordCache<V> {
   }
 
   /**
-   * The entries that must leave for the cache to shrink to `targetSize`:
-   * the oldest unmarked ones (marked ones lose their mark and move to the
-   * back, to be passed again after every other entry). They stay cached (so
-   * reads stay correct) until `remove` is called after the dirty ones are
-   * written through.
+   * The clean entries that must leave for the cache to shrink to
+   * `targetSize`: the oldest unmarked ones (marked ones lose their mark and
+   * move to the back, to be passed again after every other entry). Dirty
+   * entries are skipped: they leave only once a flush has written them.
    */
   victims(targetSize: number): CacheEntry<V>[] {
     const victims: CacheEntry<V>[] = [];
@@ -118,6 +122,7 @@ export class RecordCache<V> {
     // A Map iterator visits entries re-inserted during the walk again, at the end: each at most twice.
     for (const entry of this.#entries.values()) {
       if (excess <= 0) break;
+      if (entry.dirty) continue;
       if (entry.referenced) {
         entry.referenced = false;
         this.#entries.delete(entry.cacheKey);

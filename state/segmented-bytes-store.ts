@@ -127,7 +127,7 @@ export class SegmentedBytesStore implements BytesStore {
     for (const seq of seqs) if (seq !== undefined && seq > this.#metaSeq) this.#metaSeq = seq;
   }
 
-  async get(key: Buffer): Promise<Buffer | undefined> {
+  get(key: Buffer): Buffer | undefined {
     this.#checkOpen();
     const segment = this.#segments.get(this.segmentStartOf(windowStartOf(key)));
     return segment === undefined ? undefined : segment.store.get(key);

@@ -5,6 +5,7 @@
  */
 import type { Serde } from '../schemas/index.js';
 import { ChangelogBatchWriter, expandChangelogBatches } from './changelog-batch.js';
+import { StateStoreError } from '../schemas/index.js';
 import { RecordCache, type CacheEntry } from './record-cache.js';
 import type {
   BytesStore,
@@ -31,21 +32,30 @@ export interface StoreCoreOptions<V> {
   readonly logBatches?: boolean;
 }
 
-/** Eviction frees this share of the capacity at once, so evicted dirty entries are written in batches. */
+/** Capacity of the write buffer of a store without caching: only dirty entries live there, until the flush. */
+const uncachedMaxEntries = 1_000_000;
+
+/** Eviction frees this share of the capacity at once. */
 const evictionFreeFraction = 0.1;
 
 /**
- * A store is driven by one task, one call at a time: await each call before
- * the next (the flush listener may put into the store; those writes land in
- * the next flush).
+ * The per-record calls (`get`, `fetch`, `put`, `delete`) are synchronous: a
+ * read goes through the cache, then LevelDB's synchronous get; a write lands
+ * in the cache. Bytes reach the bytes store only at `flush`, asynchronously
+ * and in one batch. Without caching, every write is still buffered until the
+ * flush, but is logged to the changelog at once (each write its own change)
+ * and no flush listener is called. A store is driven by one task, one call at
+ * a time; `flush` must not overlap other calls.
  */
 export abstract class StoreCore<V> implements StateStore {
   abstract readonly kind: StoreKind;
   readonly name: string;
   readonly persistent: boolean;
+  /** True when writes are coalesced per flush and a flush listener may be set. */
+  readonly caching: boolean;
   protected readonly bytes: BytesStore;
   protected readonly valueSerde: Serde<V>;
-  protected readonly cache: RecordCache<V> | undefined;
+  protected readonly cache: RecordCache<V>;
   protected readonly currentTimestampMs: () => number;
   readonly #changelog: ChangelogWriter | undefined;
   readonly #batchWriter: ChangelogBatchWriter | undefined;
@@ -56,7 +66,8 @@ export abstract class StoreCore<V> implements StateStore {
     this.persistent = options.persistent;
     this.bytes = options.bytes;
     this.valueSerde = options.valueSerde;
-    this.cache = options.cacheMaxEntries === undefined ? undefined : new RecordCache<V>(options.cacheMaxEntries);
+    this.caching = options.cacheMaxEntries !== undefined;
+    this.cache = new RecordCache<V>(options.cacheMaxEntries ?? uncachedMaxEntries);
     this.currentTimestampMs = options.currentTimestampMs;
     this.#changelog = options.changelog;
     this.#batchWriter = options.logBatches === true && options.changelog !== undefined ? new ChangelogBatchWriter(options.changelog) : undefined;
@@ -67,7 +78,15 @@ export abstract class StoreCore<V> implements StateStore {
    * called when the store has no cache (every put is then its own change).
    */
   setFlushListener(listener: CacheFlushListener<V> | undefined): void {
+    if (!this.caching && listener !== undefined) {
+      throw new StateStoreError('store-not-cached', `store ${this.name} has no cache, so it has no coalesced changes to report; build it with caching`);
+    }
     this.#listener = listener;
+  }
+
+  /** True when dirty entries exceed the cache's capacity: the owner should commit (flush) soon. */
+  get needsFlush(): boolean {
+    return this.cache.isOverCapacity;
   }
 
   open(): Promise<void> {
@@ -84,7 +103,7 @@ export abstract class StoreCore<V> implements StateStore {
    * 4. mark them clean, 5. call the flush listener per entry in write order.
    */
   async flush(meta?: ReadonlyMap<string, Buffer>): Promise<void> {
-    if (this.cache === undefined || this.cache.dirtyCount === 0) {
+    if (this.cache.dirtyCount === 0) {
       if (meta !== undefined && meta.size > 0) await this.bytes.write([], meta);
       return;
     }
@@ -94,61 +113,55 @@ export abstract class StoreCore<V> implements StateStore {
   /** Writes straight to the bytes store (batch records expanded): no cache, no changelog, no listener. */
   async restore(changelogRecords: readonly BytesWrite[], meta?: ReadonlyMap<string, Buffer>): Promise<void> {
     const records = expandChangelogBatches(changelogRecords);
-    if (this.cache !== undefined && this.cache.size > 0) {
+    if (this.cache.size > 0) {
       for (const record of records) this.cache.delete(record.key.toString('latin1'));
     }
     await this.bytes.write(records, meta);
   }
 
   discardCache(): void {
-    this.cache?.discardDirty();
+    this.cache.discardDirty();
   }
 
   /** Does not flush: a clean close calls `flush(meta)` first; dirty entries are dropped. */
   async close(): Promise<void> {
-    this.cache?.clear();
+    this.cache.clear();
     await this.bytes.close();
   }
 
   async destroy(): Promise<void> {
-    this.cache?.clear();
+    this.cache.clear();
     await this.bytes.destroy();
   }
 
-  /** Point read through the cache; a miss is read from the bytes store and cached. */
-  protected async readCached(cacheKey: string, key: string, windowStartMs: number | undefined): Promise<V | undefined> {
-    const cache = this.cache as RecordCache<V>;
-    const entry = cache.get(cacheKey);
+  /** Point read through the cache; a miss is read from the bytes store (synchronously) and cached. */
+  protected readCached(cacheKey: string, key: string, windowStartMs: number | undefined): V | undefined {
+    const entry = this.cache.get(cacheKey);
     if (entry !== undefined) return entry.value;
-    const value = await this.readBytes(Buffer.from(cacheKey, 'latin1'));
-    cache.putClean(cacheKey, key, windowStartMs, value);
-    if (cache.isOverCapacity) await this.#evict();
+    const value = this.readBytes(Buffer.from(cacheKey, 'latin1'));
+    if (this.caching) {
+      this.cache.putClean(cacheKey, key, windowStartMs, value);
+      if (this.cache.isOverCapacity) this.#evict();
+    }
     return value;
   }
 
-  protected async readBytes(keyBytes: Buffer): Promise<V | undefined> {
-    const bytes = await this.bytes.get(keyBytes);
+  protected readBytes(keyBytes: Buffer): V | undefined {
+    const bytes = this.bytes.get(keyBytes);
     return bytes === undefined ? undefined : this.valueSerde.deserialize(bytes);
   }
 
-  /** A write into the cache (`undefined` deletes); evicts, writing through, past capacity. */
-  protected async writeCached(
-    cacheKey: string,
-    key: string,
-    windowStartMs: number | undefined,
-    value: V | undefined,
-    timestampMs: number,
-  ): Promise<void> {
-    const cache = this.cache as RecordCache<V>;
-    cache.putDirty(cacheKey, key, windowStartMs, value, timestampMs);
-    if (cache.isOverCapacity) await this.#evict();
-  }
-
-  /** A write with no cache: changelog, then a one-entry batch. */
-  protected async writeThrough(keyBytes: Buffer, value: V | undefined, timestampMs: number): Promise<void> {
-    const valueBytes = value === undefined ? null : this.valueSerde.serialize(value);
-    this.#changelog?.append(keyBytes, valueBytes, timestampMs);
-    await this.bytes.write([{ key: keyBytes, value: valueBytes }]);
+  /**
+   * A write into the cache (`undefined` deletes). Without caching, it is
+   * logged now, as its own change. Past capacity, clean entries are evicted;
+   * dirty ones stay until the flush (`needsFlush` asks for it).
+   */
+  protected writeCached(cacheKey: string, key: string, windowStartMs: number | undefined, value: V | undefined, timestampMs: number): void {
+    if (!this.caching && this.#changelog !== undefined) {
+      this.#changelog.append(Buffer.from(cacheKey, 'latin1'), value === undefined ? null : this.valueSerde.serialize(value), timestampMs);
+    }
+    this.cache.putDirty(cacheKey, key, windowStartMs, value, timestampMs);
+    if (this.cache.isOverCapacity) this.#evict();
   }
 
   /**
@@ -165,12 +178,10 @@ export abstract class StoreCore<V> implements StateStore {
     fromCache: (entry: CacheEntry<V>, value: V) => R,
   ): AsyncGenerator<R> {
     const pending: { keyBytes: Buffer; entry: CacheEntry<V>; value: V | undefined }[] = [];
-    if (this.cache !== undefined) {
-      for (const entry of this.cache.dirtyEntries()) {
-        if (inRange(entry)) pending.push({ keyBytes: Buffer.from(entry.cacheKey, 'latin1'), entry, value: entry.value });
-      }
-      pending.sort((left, right) => compare(left.keyBytes, right.keyBytes));
+    for (const entry of this.cache.dirtyEntries()) {
+      if (inRange(entry)) pending.push({ keyBytes: Buffer.from(entry.cacheKey, 'latin1'), entry, value: entry.value });
     }
+    pending.sort((left, right) => compare(left.keyBytes, right.keyBytes));
     let next = 0;
     for await (const [key, value] of stored) {
       let order = 1;
@@ -192,20 +203,21 @@ export abstract class StoreCore<V> implements StateStore {
     }
   }
 
-  async #evict(): Promise<void> {
-    const cache = this.cache as RecordCache<V>;
-    const victims = cache.victims(cache.maxEntries - Math.floor(cache.maxEntries * evictionFreeFraction));
-    const dirty = victims.filter((entry) => entry.dirty);
-    if (dirty.length > 0) await this.#writeEntries(dirty, undefined);
-    cache.remove(victims);
+  /** Drops the least recently used clean entries; dirty ones cannot leave before the flush writes them. */
+  #evict(): void {
+    const cache = this.cache;
+    const freeCount = Math.max(1, Math.floor(cache.maxEntries * evictionFreeFraction));
+    // Too few clean entries to be worth a walk: the cache grows until the flush (see needsFlush).
+    if (cache.cleanCount < freeCount) return;
+    cache.remove(cache.victims(cache.maxEntries - freeCount));
   }
 
   async #writeEntries(entries: readonly CacheEntry<V>[], meta: ReadonlyMap<string, Buffer> | undefined): Promise<void> {
     const listener = this.#listener;
-    if (listener !== undefined) await this.#loadOldValues(entries);
-    // 1-2. Serialize and log, in write order.
+    if (listener !== undefined) this.#loadOldValues(entries);
+    // 1-2. Serialize and log, in write order (an uncached store logged each write already).
     const writes: BytesWrite[] = new Array<BytesWrite>(entries.length);
-    const perKeyLog = this.#batchWriter === undefined ? this.#changelog : undefined;
+    const perKeyLog = this.#batchWriter === undefined && this.caching ? this.#changelog : undefined;
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index] as CacheEntry<V>;
       const key = Buffer.from(entry.cacheKey, 'latin1');
@@ -218,18 +230,19 @@ export abstract class StoreCore<V> implements StateStore {
     await this.bytes.write(writes, meta);
     // 4. Capture the changes before marking clean overwrites the old values.
     const changes = listener === undefined ? undefined : entries.map(toFlushEntry);
-    (this.cache as RecordCache<V>).markClean(entries);
+    this.cache.markClean(entries);
+    // Without caching nothing is kept after it is written: the buffer only bridges writes to the flush.
+    if (!this.caching) this.cache.clear();
     // 5. Forward, after the state is consistent, so the listener may write to this store again.
-    if (changes !== undefined) for (const change of changes) await (listener as CacheFlushListener<V>)(change);
+    if (changes !== undefined) for (const change of changes) (listener as CacheFlushListener<V>)(change);
   }
 
-  async #loadOldValues(entries: readonly CacheEntry<V>[]): Promise<void> {
-    const unknown = entries.filter((entry) => !entry.oldValueKnown);
-    const values = await Promise.all(unknown.map((entry) => this.readBytes(Buffer.from(entry.cacheKey, 'latin1'))));
-    unknown.forEach((entry, index) => {
-      entry.oldValue = values[index];
+  #loadOldValues(entries: readonly CacheEntry<V>[]): void {
+    for (const entry of entries) {
+      if (entry.oldValueKnown) continue;
+      entry.oldValue = this.readBytes(Buffer.from(entry.cacheKey, 'latin1'));
       entry.oldValueKnown = true;
-    });
+    }
   }
 }
 

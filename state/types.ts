@@ -31,7 +31,8 @@ export interface BytesRange {
 export interface BytesStore {
   readonly location: string | undefined;
   open(): Promise<void>;
-  get(key: Buffer): Promise<Buffer | undefined>;
+  /** Synchronous point read (LevelDB's getSync): reads run on the per-record path. */
+  get(key: Buffer): Buffer | undefined;
   /** Applies every write and every metadata entry atomically (one LevelDB batch). */
   write(writes: readonly BytesWrite[], meta?: ReadonlyMap<string, Buffer>): Promise<void>;
   readMeta(name: string): Promise<Buffer | undefined>;
@@ -63,8 +64,8 @@ export interface CacheFlushEntry<V> {
   readonly timestampMs: number;
 }
 
-/** Called per flushed entry, in write order; a returned promise is awaited before the next. */
-export type CacheFlushListener<V> = (entry: CacheFlushEntry<V>) => void | Promise<void>;
+/** Called per flushed entry, in write order, synchronously (it forwards downstream like a processor). */
+export type CacheFlushListener<V> = (entry: CacheFlushEntry<V>) => void;
 
 export interface KeyValue<V> {
   readonly key: string;
@@ -80,7 +81,8 @@ export interface WindowEntry<V> {
 /** Queries and interactive-query callers get this; it cannot write. */
 export interface ReadOnlyKeyValueStore<V> {
   readonly name: string;
-  get(key: string): Promise<V | undefined>;
+  /** Synchronous: through the cache, then the bytes store. */
+  get(key: string): V | undefined;
   /** Keys in [from, to) by UTF-8 byte order; an absent bound is open. */
   range(from?: string, to?: string): AsyncIterable<KeyValue<V>>;
   prefixScan(prefix: string): AsyncIterable<KeyValue<V>>;
@@ -92,14 +94,15 @@ export interface KeyValueStore<V> extends ReadOnlyKeyValueStore<V> {
    * `timestampMs` is the time of the write (the record's timestamp) and goes
    * to the changelog; it defaults to the store's current time context.
    */
-  put(key: string, value: V, timestampMs?: number): Promise<void>;
-  delete(key: string, timestampMs?: number): Promise<void>;
+  put(key: string, value: V, timestampMs?: number): void;
+  delete(key: string, timestampMs?: number): void;
 }
 
 export interface ReadOnlyWindowStore<V> {
   readonly name: string;
   readonly retentionMs: number;
-  fetch(key: string, windowStartMs: number): Promise<V | undefined>;
+  /** Synchronous: through the cache, then the bytes store. */
+  fetch(key: string, windowStartMs: number): V | undefined;
   /** One key's windows with start in [fromStartMs, toStartMs] (both inclusive), by time. */
   fetchRange(key: string, fromStartMs: number, toStartMs: number): AsyncIterable<WindowEntry<V>>;
   /** Every key's windows with start in [fromStartMs, toStartMs] (both inclusive). */
@@ -113,7 +116,7 @@ export interface WindowStore<V> extends ReadOnlyWindowStore<V> {
    * is already past retention (by the store's observed time) is ignored and
    * returns false.
    */
-  put(key: string, windowStartMs: number, value: V | undefined, timestampMs?: number): Promise<boolean>;
+  put(key: string, windowStartMs: number, value: V | undefined, timestampMs?: number): boolean;
 }
 
 /** What a task drives; processors never see it. */
@@ -128,6 +131,8 @@ export interface StateStore {
    * flush listener for each entry in write order.
    */
   flush(meta?: ReadonlyMap<string, Buffer>): Promise<void>;
+  /** True when the cache holds more entries than its capacity that only a flush can release: commit soon. */
+  readonly needsFlush: boolean;
   readMeta(name: string): Promise<Buffer | undefined>;
   /** Applies changelog records directly to the bytes store (no cache, no changelog). */
   restore(records: readonly BytesWrite[], meta?: ReadonlyMap<string, Buffer>): Promise<void>;

@@ -3,7 +3,7 @@
  * segmented bytes store, with an optional write-back cache and changelog hook.
  */
 import { TallyError } from '../schemas/index.js';
-import { decodeWindowKey, encodeWindowKey, windowCacheKey, windowKeyRange, windowStartOf } from './key-codec.js';
+import { decodeWindowKey, windowCacheKey, windowKeyRange, windowStartOf } from './key-codec.js';
 import type { CacheEntry } from './record-cache.js';
 import type { SegmentedBytesStore } from './segmented-bytes-store.js';
 import { StoreCore, type StoreCoreOptions } from './store-core.js';
@@ -41,11 +41,7 @@ export class LayeredWindowStore<V> extends StoreCore<V> implements WindowStore<V
     return this.#segments.observedTimeMs;
   }
 
-  async fetch(key: string, windowStartMs: number): Promise<V | undefined> {
-    if (this.cache === undefined) {
-      const keyBytes = encodeWindowKey(key, windowStartMs);
-      return this.#segments.isExpired(windowStartMs) ? undefined : this.readBytes(keyBytes);
-    }
+  fetch(key: string, windowStartMs: number): V | undefined {
     const cacheKey = windowCacheKey(key, windowStartMs);
     if (this.#segments.isExpired(windowStartMs)) return undefined;
     // Nothing was ever written to that segment: only the cache can hold the window, and a miss is
@@ -55,17 +51,11 @@ export class LayeredWindowStore<V> extends StoreCore<V> implements WindowStore<V
   }
 
   /** Returns false (and stores nothing) when the window is already past retention. */
-  async put(key: string, windowStartMs: number, value: V | undefined, timestampMs: number = this.currentTimestampMs()): Promise<boolean> {
-    if (this.cache === undefined) {
-      const keyBytes = encodeWindowKey(key, windowStartMs);
-      if (!this.#segments.observe(windowStartMs)) return false;
-      await this.writeThrough(keyBytes, value, timestampMs);
-      return true;
-    }
+  put(key: string, windowStartMs: number, value: V | undefined, timestampMs: number = this.currentTimestampMs()): boolean {
     // Encoding first validates windowStartMs before it can move observed time.
     const cacheKey = windowCacheKey(key, windowStartMs);
     if (!this.#segments.observe(windowStartMs)) return false;
-    await this.writeCached(cacheKey, key, windowStartMs, value, timestampMs);
+    this.writeCached(cacheKey, key, windowStartMs, value, timestampMs);
     return true;
   }
 

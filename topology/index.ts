@@ -2,7 +2,7 @@
 export * from './record.js';
 export * from './processor.js';
 export { TopologyBuilder } from './topology-builder.js';
-export type { ConsumedRecord, InternalTopicOptions, SinkOptions, SinkPartitioner, SourceOptions, TimestampExtractor } from './topology-builder.js';
+export type { ConsumedRecord, InternalTopicOptions, SinkOptions, SinkPartitioner, SourceOptions, SourcePrepare, TimestampExtractor } from './topology-builder.js';
 export { Topology } from './topology.js';
 export type { NodeDef, Subtopology } from './topology.js';
 export { StreamsBuilder } from './dsl/streams-builder.js';

@@ -1,7 +1,12 @@
 /**
  * The Processor API: what a processor implements and what its context offers.
- * Processing is sequential within a task; `forward` runs the children before
- * it resolves, so awaiting it keeps state and output in order.
+ * The per-record path is synchronous, as in Kafka Streams: `process`,
+ * `forward` and store reads and writes return plain values, and `forward` has
+ * run every child when it returns. I/O happens around it: stores write their
+ * bytes when the task commits, sinks hand records to a collector that sends
+ * them in bulk, and what a record needs fetched first (an Avro writer schema)
+ * is fetched for the whole batch by the source's `prepare` before any of it
+ * is processed.
  */
 import type { KeyValueStore, WindowStore } from '../state/index.js';
 import type { StreamRecord } from './record.js';
@@ -9,7 +14,12 @@ import type { StreamRecord } from './record.js';
 export const punctuationTypes = ['stream-time', 'wall-clock'] as const;
 export type PunctuationType = (typeof punctuationTypes)[number];
 
-/** Called with the current stream time or wall-clock time, in epoch ms. */
+/**
+ * Called with the current stream time or wall-clock time, in epoch ms.
+ * Stream-time punctuators run on the per-record path and must be
+ * synchronous; wall-clock punctuators may return a promise (e.g. to scan a
+ * store), which the task awaits before anything else runs.
+ */
 export type Punctuator = (timestampMs: number) => void | Promise<void>;
 
 export interface Cancellable {
@@ -29,8 +39,8 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown> {
   readonly streamTimeMs: number;
   /** The task's wall clock (simulated in the test driver). */
   readonly wallClockMs: number;
-  /** Forwards to every child, or only to `childName`. Await it. */
-  forward(record: StreamRecord<KOut, VOut>, childName?: string): Promise<void>;
+  /** Forwards to every child, or only to `childName`; the children have run when it returns. */
+  forward(record: StreamRecord<KOut, VOut>, childName?: string): void;
   getKeyValueStore<V>(name: string): KeyValueStore<V>;
   getWindowStore<V>(name: string): WindowStore<V>;
   /**
@@ -42,8 +52,10 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown> {
 }
 
 export interface Processor<KIn = unknown, VIn = unknown, KOut = unknown, VOut = unknown> {
+  /** Runs once the task's stores are restored; may be async (e.g. to load an index from a store). */
   init?(context: ProcessorContext<KOut, VOut>): void | Promise<void>;
-  process(record: StreamRecord<KIn, VIn>): void | Promise<void>;
+  /** Synchronous: a returned promise is an error (the record would not be finished when the next one starts). */
+  process(record: StreamRecord<KIn, VIn>): void;
   close?(): void | Promise<void>;
 }
 

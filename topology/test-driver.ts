@@ -97,7 +97,9 @@ export class TopologyTestDriver {
     const raw = this.log.append(topic, key, value, options.timestampMs ?? this.wallClock, options.headers ?? {}, options.partition);
     await this.processAndDrain(topic, raw);
     this.pipedSinceCommit++;
-    if (this.commitEveryRecords > 0 && this.pipedSinceCommit >= this.commitEveryRecords) await this.commit();
+    const due = this.commitEveryRecords > 0 && this.pipedSinceCommit >= this.commitEveryRecords;
+    // A cache that outgrew its capacity asks for an early commit, as on Kafka.
+    if (due || this.tasks.some((tasks) => tasks.some((task) => task.needsCommit))) await this.commit();
   }
 
   /** A typed handle for piping into one topic. */
@@ -239,10 +241,14 @@ export class TopologyTestDriver {
     }
   }
 
+  /** As the Kafka runner does per batch: `prepare` (awaited when it fetches), then the synchronous `process`. */
   private async processOne(physical: string, raw: RawRecord): Promise<void> {
     const reader = this.readers.get(physical);
     if (reader === undefined) return;
-    await this.taskAt(reader.subtopology, raw.partition).process(reader.logical, raw);
+    const task = this.taskAt(reader.subtopology, raw.partition);
+    const preparing = task.prepare(reader.logical, [raw]);
+    if (preparing !== undefined) await preparing;
+    task.process(reader.logical, raw);
   }
 
   private taskAt(subtopology: number, partition: number): StreamTask {

@@ -26,6 +26,15 @@ export interface ConsumedRecord<K, V> {
  */
 export type TimestampExtractor<K, V> = (record: ConsumedRecord<K, V>) => number | null;
 
+/**
+ * Fetches what a record's value needs before it can be processed
+ * synchronously (e.g. an Avro writer schema), given its raw bytes; undefined
+ * when nothing is missing. The runtime calls it for every record of a batch
+ * and awaits them all before processing the batch. It rejects only when the
+ * fetch cannot be done now (a retriable error: the batch is retried).
+ */
+export type SourcePrepare = (value: Buffer | null) => Promise<void> | undefined;
+
 export interface SourceOptions<K, V> {
   readonly keySerde?: Serde<K>;
   readonly valueSerde?: Serde<V>;
@@ -35,6 +44,8 @@ export interface SourceOptions<K, V> {
    * `tally.error.*` headers). Without it a bad record fails the task loudly.
    */
   readonly deadLetterTopic?: string;
+  /** See `SourcePrepare`. */
+  readonly prepare?: SourcePrepare;
   /**
    * A table's source: whenever a task starts, its partition of these topics is
    * read up to the end offset of that moment before any other source of the
@@ -95,6 +106,7 @@ export class TopologyBuilder {
       valueSerde: (options.valueSerde ?? bufferSerde) as Serde<unknown>,
       timestampExtractor: options.timestampExtractor as TimestampExtractor<unknown, unknown> | undefined,
       deadLetterTopic: options.deadLetterTopic,
+      prepare: options.prepare,
       bootstrap: options.bootstrap === true,
     };
     this.nodes.set(name, node);

@@ -7,7 +7,7 @@
 import { TopologyError, type Serde } from '../schemas/index.js';
 import type { StoreSpec } from '../state/index.js';
 import type { ProcessorSupplier } from './processor.js';
-import type { InternalTopicOptions, SinkPartitioner, TimestampExtractor } from './topology-builder.js';
+import type { InternalTopicOptions, SinkPartitioner, SourcePrepare, TimestampExtractor } from './topology-builder.js';
 
 export interface SourceNodeDef {
   readonly kind: 'source';
@@ -17,6 +17,7 @@ export interface SourceNodeDef {
   readonly valueSerde: Serde<unknown>;
   readonly timestampExtractor: TimestampExtractor<unknown, unknown> | undefined;
   readonly deadLetterTopic: string | undefined;
+  readonly prepare: SourcePrepare | undefined;
   /** Read to its end offset at task start before the task's other sources (see SourceOptions). */
   readonly bootstrap: boolean;
 }

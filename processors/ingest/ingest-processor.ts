@@ -4,11 +4,13 @@
  * subject and stamped with their event time to `acceptedChild`, events that
  * match no meter nowhere (counted). Invalid events never reach dedupe.
  *
- * A record whose decoding needs a writer schema that is not cached waits for
- * the decoder to fetch it (`EventDecoder.prepare`): the task stalls, in order,
- * rather than guessing. If the registry stays down, `prepare` rejects with a
- * retriable error and the record is processed again later — never dropped,
- * never dead-lettered for the registry's sake.
+ * A record whose decoding needs a writer schema that is not cached is never
+ * guessed at: the source's `prepare` (the decoder's) fetches the schemas a
+ * whole batch needs before the batch is processed. If the registry stays
+ * down, it rejects with a retriable error and the batch is processed again
+ * later — never dropped, never dead-lettered for the registry's sake. A
+ * record still pending here (its schema evicted in between) fails the same
+ * retriable way, before anything of it is forwarded.
  */
 import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../../topology/index.js';
 import { TallyError } from '../../schemas/errors.js';
@@ -39,18 +41,12 @@ export function ingestProcessor(
         context = ctx;
         now = options.wallClockMs ?? (() => ctx.wallClockMs);
       },
-      async process(record) {
+      process(record) {
         const raw = record.value;
         const bytes = raw?.bytes ?? null;
         // The timestamp extractor may have classified it already (input keyed by subject).
         let outcome = raw?.outcome;
-        if (outcome === undefined || outcome.kind === 'pending') {
-          // Fetch what the decoder lacks (an Avro writer schema) before deciding; nothing has
-          // been forwarded yet, so a registry outage rejecting here leaves no trace of the record.
-          const preparing = settings.decoder.prepare?.(bytes);
-          if (preparing !== undefined) await preparing;
-          outcome = classifyEvent(bytes, now(), settings);
-        }
+        if (outcome === undefined || outcome.kind === 'pending') outcome = classifyEvent(bytes, now(), settings);
         if (outcome.kind === 'pending') {
           throw new TallyError('schema-unresolved', `the writer schema ${outcome.schemaId} of ${record.topic}-${record.partition}@${record.offset} is still not cached after fetching it; the record is retried`, {
             retriable: true,
@@ -61,7 +57,7 @@ export function ingestProcessor(
         if (outcome.kind === 'dead-letter') {
           counters.deadLetters[outcome.failure.reason]++;
           const value = deadLetterRecord({ ...record, value: bytes }, outcome.failure);
-          await context.forward(record.withValue(value), deadLetterChild);
+          context.forward(record.withValue(value), deadLetterChild);
           return;
         }
         if (outcome.kind === 'unmatched') {
@@ -79,7 +75,7 @@ export function ingestProcessor(
           partition: record.partition,
           offset: record.offset,
         });
-        await context.forward(accepted, acceptedChild);
+        context.forward(accepted, acceptedChild);
       },
     };
   };

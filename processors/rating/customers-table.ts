@@ -112,24 +112,24 @@ export function customersTableProcessor(options: CustomersTableOptions): Process
   return () => {
     let context: ProcessorContext<string | null, DeadLetterRecord>;
     let store: KeyValueStore<CustomerRecord>;
-    async function refuse(record: StreamRecord<string | null, RawCustomerValue | null>, reason: DeadLetterReason, problem: string): Promise<void> {
+    function refuse(record: StreamRecord<string | null, RawCustomerValue | null>, reason: DeadLetterReason, problem: string): void {
       ratingCounters.customersRefused++;
       meteringCounters.deadLetters[reason]++;
-      await context.forward(new StreamRecord({ key: record.key, value: refusal(record, reason, problem), timestampMs: record.timestampMs }), deadLetterChild);
+      context.forward(new StreamRecord({ key: record.key, value: refusal(record, reason, problem), timestampMs: record.timestampMs }), deadLetterChild);
     }
     return {
       init(ctx) {
         context = ctx;
         store = ctx.getKeyValueStore<CustomerRecord>(customersStoreName);
       },
-      async process(record) {
+      process(record) {
         if (record.key === null || record.key === '') return refuse(record, 'missing-field', 'has no key (the key must be the subject)');
         if (record.value === null) return store.delete(record.key, record.timestampMs);
         const { json } = record.value;
         if (!json.ok) return refuse(record, 'invalid-encoding', json.problem);
         const parsed = parseCustomerRecord(json.value);
         if (!parsed.ok) return refuse(record, 'invalid-field', `is invalid: ${parsed.problem}`);
-        await store.put(record.key, parsed.record, record.timestampMs);
+        store.put(record.key, parsed.record, record.timestampMs);
       },
     };
   };

@@ -36,11 +36,10 @@ import { planAtPeriodStart } from './customers-table.js';
 import { intervalIndexAt, rateCharge } from './models/index.js';
 import type { RatingCounters } from './rating-counters.js';
 import type { RatingPlans } from './rating-plans.js';
+import { OpenDetailIndex } from './open-details.js';
 import {
-  closeAtOfOpenKey,
   loadRatingCloseState,
   openDetailKey,
-  openDetailsDueBound,
   periodTermsKey,
   ratingStoreNames,
   saveRatingCloseState,
@@ -87,8 +86,8 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
     let savedFinalizedThroughMs: number;
     /** Details whose revision was raised since the last flush: further changes before the flush share it. */
     const revisedSinceFlush = new Set<string>();
-    /** Earliest close time among open details (Infinity: none; undefined: unknown, scan): skips the index scan on most advances. */
-    let earliestOpenCloseAtMs: number | undefined;
+    /** Open details by close time, loaded from `rating-open-details` when the task starts. */
+    const openIndex = new OpenDetailIndex();
 
     function nextRevision(key: string, previous: BillingDetailRecord | undefined): number {
       if (previous === undefined) {
@@ -101,29 +100,29 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
     }
 
     /** Emits a detail whose revision changed since the previous flush. */
-    const onFlush: CacheFlushListener<DetailState> = async (entry) => {
+    const onFlush: CacheFlushListener<DetailState> = (entry) => {
       revisedSinceFlush.delete(entry.key);
       const next = entry.newValue;
       if (next === undefined || next.detail.revision === entry.oldValue?.detail.revision) return;
       counters.billingRecords++;
       // Stamped with the period's last instant: an event time, never ahead of the data.
-      await context.forward(new StreamRecord<string, Output>({ key: entry.key, value: next.detail, timestampMs: next.periodEndMs - 1 }), billingChild);
+      context.forward(new StreamRecord<string, Output>({ key: entry.key, value: next.detail, timestampMs: next.periodEndMs - 1 }), billingChild);
     };
 
     /** The terms the customer's period started with, recorded with its first usage. */
-    async function termsOf(usage: CustomerUsage, period: BillingPeriod, timestampMs: number): Promise<PeriodTerms> {
+    function termsOf(usage: CustomerUsage, period: BillingPeriod, timestampMs: number): PeriodTerms {
       const { customer } = usage;
       const key = periodTermsKey(customer.id, period.start);
-      const known = await periods.get(key);
+      const known = periods.get(key);
       if (known !== undefined) return known;
       const terms: PeriodTerms = { plan: planAtPeriodStart(customer, period.startMs), currency: customer.currency, timezone: customer.timezone };
-      await periods.put(key, terms, timestampMs);
+      periods.put(key, terms, timestampMs);
       return terms;
     }
 
-    async function rateInto(charge: ChargeConfig, usage: CustomerUsage, period: BillingPeriod, terms: PeriodTerms, timestampMs: number): Promise<void> {
+    function rateInto(charge: ChargeConfig, usage: CustomerUsage, period: BillingPeriod, terms: PeriodTerms, timestampMs: number): void {
       const key = detailKey(usage.customer.id, charge.key, period.start);
-      const previous = await details.get(key);
+      const previous = details.get(key);
       const aggregation = plans.aggregations.get(usage.meter) ?? usage.aggregation;
       const intervalIndex = charge.model === 'time_of_day' ? intervalIndexAt(charge.intervals ?? [], usage.windowStartMs, terms.timezone) : undefined;
       const chargeUsage = applyUsageChange(previous?.usage ?? initialChargeUsage(charge, aggregation), usage.change, aggregation, intervalIndex);
@@ -150,41 +149,35 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
         detail = billingDetailRecord({ ...fields, revision: nextRevision(key, previous?.detail) });
         if (final) counters.billingCorrections++;
       }
-      await details.put(key, { usage: chargeUsage, detail, periodEndMs: period.endMs, closeAtMs }, timestampMs);
+      details.put(key, { usage: chargeUsage, detail, periodEndMs: period.endMs, closeAtMs }, timestampMs);
       if (previous === undefined && !final) {
-        await openDetails.put(openDetailKey(closeAtMs, key), key, timestampMs);
-        if (earliestOpenCloseAtMs !== undefined) earliestOpenCloseAtMs = Math.min(earliestOpenCloseAtMs, closeAtMs);
+        const openKey = openDetailKey(closeAtMs, key);
+        openDetails.put(openKey, key, timestampMs);
+        openIndex.add(openKey, key);
       }
     }
 
     /** Finalizes every open detail whose close time `timeMs` (stream time or wall clock) has reached. */
-    async function finalizeThrough(timeMs: number): Promise<void> {
+    function finalizeThrough(timeMs: number): void {
       if (timeMs <= closeState.finalizedThroughMs) return;
-      const due = earliestOpenCloseAtMs === undefined || earliestOpenCloseAtMs <= timeMs;
-      if (due) await finalizeDue(timeMs);
+      const due = openIndex.earliestCloseAtMs <= timeMs;
+      if (due) finalizeDue(timeMs);
       closeState = { finalizedThroughMs: timeMs };
       if (due || Math.floor(timeMs / closeStateSaveStepMs) !== Math.floor(savedFinalizedThroughMs / closeStateSaveStepMs)) {
         savedFinalizedThroughMs = timeMs;
-        await saveRatingCloseState(closeStore, closeState, timeMs);
+        saveRatingCloseState(closeStore, closeState, timeMs);
       }
     }
 
-    async function finalizeDue(timeMs: number): Promise<void> {
-      const due: { openKey: string; key: string }[] = [];
-      for await (const entry of openDetails.range(undefined, openDetailsDueBound(timeMs))) due.push({ openKey: entry.key, key: entry.value });
-      for (const { openKey, key } of due) {
-        const state = await details.get(key);
+    function finalizeDue(timeMs: number): void {
+      for (const { openKey, key } of openIndex.takeDue(timeMs)) {
+        const state = details.get(key);
         if (state !== undefined && state.detail.status !== 'final') {
           const detail: BillingDetailRecord = { ...state.detail, status: 'final', revision: nextRevision(key, state.detail) };
-          await details.put(key, { ...state, detail }, state.periodEndMs - 1);
+          details.put(key, { ...state, detail }, state.periodEndMs - 1);
           counters.billingFinals++;
         }
-        await openDetails.delete(openKey, timeMs);
-      }
-      earliestOpenCloseAtMs = Infinity;
-      for await (const entry of openDetails.range(openDetailsDueBound(timeMs))) {
-        earliestOpenCloseAtMs = closeAtOfOpenKey(entry.key);
-        break;
+        openDetails.delete(openKey, timeMs);
       }
     }
 
@@ -197,28 +190,29 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
         periods = ctx.getKeyValueStore<PeriodTerms>(ratingStoreNames.periods);
         openDetails = ctx.getKeyValueStore<string>(ratingStoreNames.openDetails);
         closeStore = ctx.getKeyValueStore<RatingCloseState>(ratingStoreNames.closeState);
-        closeState = await loadRatingCloseState(closeStore);
+        closeState = loadRatingCloseState(closeStore);
+        for await (const entry of openDetails.all()) openIndex.add(entry.key, entry.value);
         savedFinalizedThroughMs = closeState.finalizedThroughMs;
         // Interval 1 ms: runs after every record that advances stream time.
         ctx.schedule(1, 'stream-time', finalizeThrough);
         ctx.schedule(ratingWallClockCloseIntervalMs, 'wall-clock', finalizeThrough);
       },
 
-      async process(record) {
+      process(record) {
         const usage = record.value;
         const { customer } = usage;
         const period = billingPeriodAt(usage.windowStartMs, customer.timezone, customer.billingAnchor);
-        const terms = await termsOf(usage, period, record.timestampMs);
+        const terms = termsOf(usage, period, record.timestampMs);
         const byMeter = plans.byPlan.get(terms.plan);
         if (byMeter === undefined) {
           options.meteringCounters.deadLetters.unrated++;
           const why = `customer ${customer.id}'s period from ${period.start} is on plan ${JSON.stringify(terms.plan)}, which the config no longer declares; declare it again to bill this period`;
-          await context.forward(record.withValue<Output>(unratedDeadLetter(usage, why, metersTopic, context.partition)), deadLetterChild);
+          context.forward(record.withValue<Output>(unratedDeadLetter(usage, why, metersTopic, context.partition)), deadLetterChild);
           return;
         }
         const charges = byMeter.get(usage.meter) ?? [];
         if (charges.length === 0) counters.usageNotCharged++;
-        for (const charge of charges) await rateInto(charge, usage, period, terms, record.timestampMs);
+        for (const charge of charges) rateInto(charge, usage, period, terms, record.timestampMs);
       },
     };
   };

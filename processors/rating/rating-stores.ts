@@ -78,15 +78,10 @@ export function closeAtOfOpenKey(openKey: string): number {
   return Number(openKey.slice(0, closeDigits));
 }
 
-/** Exclusive upper bound of the open details due at `timeMs` (closeAtMs ≤ timeMs). */
-export function openDetailsDueBound(timeMs: number): string {
-  return String(timeMs + 1).padStart(closeDigits, '0');
+export function loadRatingCloseState(store: KeyValueStore<RatingCloseState>): RatingCloseState {
+  return store.get(closeStateKey) ?? { finalizedThroughMs: -1 };
 }
 
-export async function loadRatingCloseState(store: KeyValueStore<RatingCloseState>): Promise<RatingCloseState> {
-  return (await store.get(closeStateKey)) ?? { finalizedThroughMs: -1 };
-}
-
-export function saveRatingCloseState(store: KeyValueStore<RatingCloseState>, state: RatingCloseState, timestampMs: number): Promise<void> {
-  return store.put(closeStateKey, state, timestampMs);
+export function saveRatingCloseState(store: KeyValueStore<RatingCloseState>, state: RatingCloseState, timestampMs: number): void {
+  store.put(closeStateKey, state, timestampMs);
 }

@@ -71,10 +71,10 @@ export function usageJoinProcessor(options: UsageJoinOptions): ProcessorSupplier
     let context: ProcessorContext<string, CustomerUsage | DeadLetterRecord>;
     let customers: KeyValueStore<CustomerRecord>;
 
-    function unrated(record: StreamRecord<string, MeterDelta>, why: string): Promise<void> {
+    function unrated(record: StreamRecord<string, MeterDelta>, why: string): void {
       meteringCounters.deadLetters.unrated++;
       const key = meterRecordKey(record.value.meter, record.value.subject, record.value.groupBy, record.value.windowStartMs);
-      return context.forward(record.withKey(key).withValue<CustomerUsage | DeadLetterRecord>(unratedDeadLetter(record.value, why, metersTopic, context.partition)), deadLetterChild);
+      context.forward(record.withKey(key).withValue<CustomerUsage | DeadLetterRecord>(unratedDeadLetter(record.value, why, metersTopic, context.partition)), deadLetterChild);
     }
 
     return {
@@ -82,8 +82,8 @@ export function usageJoinProcessor(options: UsageJoinOptions): ProcessorSupplier
         context = ctx;
         customers = ctx.getKeyValueStore<CustomerRecord>(customersStoreName);
       },
-      async process(record) {
-        const customer = await customers.get(record.value.subject);
+      process(record) {
+        const customer = customers.get(record.value.subject);
         if (customer === undefined) {
           return unrated(record, `no customer owns subject ${JSON.stringify(record.value.subject)} in the customers table; add it to a customer's subjects (usage from then on is billed)`);
         }
@@ -93,7 +93,7 @@ export function usageJoinProcessor(options: UsageJoinOptions): ProcessorSupplier
         ratingCounters.usageJoined++;
         const { subjects: _subjects, ...terms } = customer;
         const usage: CustomerUsage = { ...record.value, customer: terms };
-        await context.forward(new StreamRecord<string, CustomerUsage | DeadLetterRecord>({ key: customer.id, value: usage, timestampMs: record.timestampMs }), usageChild);
+        context.forward(new StreamRecord<string, CustomerUsage | DeadLetterRecord>({ key: customer.id, value: usage, timestampMs: record.timestampMs }), usageChild);
       },
     };
   };

@@ -60,7 +60,7 @@ export function remoteWindowStore(name: string, entries: readonly WindowEntryJso
   return {
     name,
     retentionMs: Number.POSITIVE_INFINITY,
-    fetch: async (key, windowStartMs) => sorted.find((e) => e.key === key && e.windowStartMs === windowStartMs)?.value,
+    fetch: (key, windowStartMs) => sorted.find((e) => e.key === key && e.windowStartMs === windowStartMs)?.value,
     fetchRange: (key, from, to) => iterate((e) => e.key === key && e.windowStartMs >= from && e.windowStartMs <= to),
     fetchAll: (from, to) => iterate((e) => e.windowStartMs >= from && e.windowStartMs <= to),
     all: () => iterate(() => true),

@@ -234,22 +234,30 @@ describe('the record cache', () => {
     expect(keys).toEqual(['a', 'c', 'b']);
   });
 
-  it('writes an evicted dirty entry through to the changelog, the store and the listener', async () => {
+  it('keeps dirty entries past capacity until the flush, asking for it, and evicts clean ones', async () => {
     const changelog = recordingChangelog();
     const store = await openStore({ caching: true, cacheMaxEntries: 2 }, changelog);
     const changes: string[] = [];
     store.setFlushListener((change) => {
       changes.push(change.key);
     });
-    await store.put('a', { count: 1 });
-    await store.put('b', { count: 2 });
+    store.put('a', { count: 1 });
+    store.put('b', { count: 2 });
+    expect(store.needsFlush).toBe(false);
+    store.put('c', { count: 3 });
+    // Nothing is written between flushes: the per-record path never waits for I/O.
     expect(changelog.records).toEqual([]);
-    await store.put('c', { count: 3 });
-    expect(changelog.records.map((record) => record.value)).toEqual([{ count: 1 }]);
-    expect(changes).toEqual(['a']);
+    expect(changes).toEqual([]);
+    expect(store.needsFlush).toBe(true);
+    await store.flush();
+    expect(changelog.records.map((record) => record.value)).toEqual([{ count: 1 }, { count: 2 }, { count: 3 }]);
+    expect(changes).toEqual(['a', 'b', 'c']);
+    // Clean entries past capacity are evicted on the next write; reads still find them in the store.
+    store.put('d', { count: 4 });
+    expect(store.needsFlush).toBe(false);
     store.discardCache();
-    expect(await store.get('a')).toEqual({ count: 1 });
-    expect(await store.get('c')).toBeUndefined();
+    expect(store.get('a')).toEqual({ count: 1 });
+    expect(store.get('d')).toBeUndefined();
   });
 
   it('lets scans see dirty entries and hides deleted ones', async () => {
@@ -303,20 +311,26 @@ describe('store factory', () => {
 });
 
 describe('flush listeners', () => {
-  it('awaits an async listener for each entry before the next, and before flush resolves', async () => {
+  it('calls the listener for each entry in write order, after the batch is written and before flush resolves', async () => {
     const store = createKeyValueStore(spec({ caching: true, logging: false }), { taskId: '0_0', currentTimestampMs: () => 0 });
     await store.open();
     const events: string[] = [];
-    store.setFlushListener(async (change) => {
-      events.push(`start ${change.key}`);
-      await new Promise((r) => setTimeout(r, 5));
-      events.push(`end ${change.key}`);
+    store.setFlushListener((change) => {
+      // The state is consistent when the listener runs: the store reads the flushed value.
+      events.push(`${change.key}=${JSON.stringify(store.get(change.key))}`);
     });
-    await store.put('a', { count: 1 });
-    await store.put('b', { count: 2 });
-    await store.flush();
+    store.put('b', { count: 2 });
+    store.put('a', { count: 1 });
+    const flushing = store.flush();
+    events.push('flush started');
+    await flushing;
     events.push('flushed');
-    expect(events).toEqual(['start a', 'end a', 'start b', 'end b', 'flushed']);
+    expect(events).toEqual(['flush started', 'b={"count":2}', 'a={"count":1}', 'flushed']);
     await store.close();
+  });
+
+  it('refuses a listener on a store without caching, saying why', async () => {
+    const store = createKeyValueStore(spec({ caching: false, logging: false }), { taskId: '0_0', currentTimestampMs: () => 0 });
+    expect(() => store.setFlushListener(() => undefined)).toThrow(/has no cache/);
   });
 });

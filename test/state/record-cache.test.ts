@@ -16,7 +16,7 @@ describe('the record cache', () => {
   it('gives an entry read or written since then a second chance, behind every other entry', () => {
     const cache = filled(['a', 'b', 'c', 'd']);
     cache.get('a');
-    cache.putDirty('b', 'b', undefined, 10, 0);
+    cache.get('b');
     const victims = cache.victims(2);
     expect(victims.map((e) => e.key)).toEqual(['c', 'd']);
     cache.remove(victims);
@@ -24,6 +24,13 @@ describe('the record cache', () => {
     cache.putClean('f', 'f', undefined, 6);
     // Their mark is spent: now they are the oldest unmarked entries.
     expect(cache.victims(2).map((e) => e.key)).toEqual(['a', 'b']);
+  });
+
+  it('never picks a dirty entry: it leaves only after a flush wrote it', () => {
+    const cache = filled(['a', 'b', 'c']);
+    cache.putDirty('a', 'a', undefined, 10, 0);
+    expect(cache.victims(1).map((e) => e.key)).toEqual(['b', 'c']);
+    expect(cache.cleanCount).toBe(2);
   });
 
   it('evicts marked entries too when nothing else is left', () => {

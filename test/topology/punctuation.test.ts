@@ -15,10 +15,10 @@ function scheduling(type: 'stream-time' | 'wall-clock', intervalMs: number, fire
       return {
         init(ctx) {
           context = ctx;
-          const schedule = ctx.schedule(intervalMs, type, async (timestampMs) => {
+          const schedule = ctx.schedule(intervalMs, type, (timestampMs) => {
             fired.push(timestampMs);
             if (cancelAfter !== undefined && fired.length >= cancelAfter) schedule.cancel();
-            await context.forward(new StreamRecord({ key: null, value: Buffer.from(String(timestampMs)), timestampMs }));
+            context.forward(new StreamRecord({ key: null, value: Buffer.from(String(timestampMs)), timestampMs }));
           });
         },
         process: () => undefined,
@@ -54,5 +54,57 @@ describe('punctuation', () => {
     driver = await TopologyTestDriver.create(scheduling('wall-clock', 10, fired, 2));
     for (let i = 0; i < 5; i++) await driver.advanceWallClockTime(10);
     expect(fired).toEqual([10, 20]);
+  });
+});
+
+describe('the synchronous per-record path', () => {
+  it('refuses a stream-time punctuator that returns a promise, saying what may be async instead', async () => {
+    const topology = new TopologyBuilder()
+      .addSource('in', ['in'])
+      .addProcessor('slow', () => ({
+        init(ctx) {
+          ctx.schedule(1, 'stream-time', async () => undefined);
+        },
+        process: () => undefined,
+      }), ['in'])
+      .build();
+    driver = await TopologyTestDriver.create(topology);
+    await expect(driver.inputTopic('in').pipe(null, 'x', { timestampMs: 5 })).rejects.toThrow(/stream-time punctuators run on the per-record path and must be synchronous/);
+  });
+
+  it('refuses a processor whose process() returns a promise', async () => {
+    const topology = new TopologyBuilder()
+      .addSource('in', ['in'])
+      .addProcessor('slow', () => ({ process: (() => Promise.resolve()) as () => void }), ['in'])
+      .build();
+    driver = await TopologyTestDriver.create(topology);
+    await expect(driver.inputTopic('in').pipe(null, 'x')).rejects.toThrow(/returned a promise from process\(\); process\(\) must be synchronous/);
+  });
+
+  it('runs a source prepare step, and waits for it, before the record is processed', async () => {
+    const prepared = new Set<string>();
+    const seen: string[] = [];
+    const topology = new TopologyBuilder()
+      .addSource('in', ['in'], {
+        prepare: (value) => {
+          const text = value?.toString() ?? '';
+          if (prepared.has(text)) return undefined;
+          return new Promise<void>((resolve) => setTimeout(() => {
+            prepared.add(text);
+            resolve();
+          }, 5));
+        },
+      })
+      .addProcessor('check', () => ({
+        process: (record) => {
+          const text = (record.value as Buffer).toString();
+          seen.push(`${text}:${prepared.has(text) ? 'ready' : 'missing'}`);
+        },
+      }), ['in'])
+      .build();
+    driver = await TopologyTestDriver.create(topology);
+    await driver.inputTopic('in').pipe(null, 'a');
+    await driver.inputTopic('in').pipe(null, 'a');
+    expect(seen).toEqual(['a:ready', 'a:ready']);
   });
 });

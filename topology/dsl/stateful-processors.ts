@@ -11,7 +11,7 @@ import type { TimeWindows } from './windows.js';
 
 /** Store flush listeners can be attached by the DSL; plain stores may not support them. */
 interface ListenableStore<V> {
-  setFlushListener?(listener: (entry: CacheFlushEntry<V>) => void | Promise<void>): void;
+  setFlushListener?(listener: (entry: CacheFlushEntry<V>) => void): void;
 }
 
 /** Header names on records sent to a windowed aggregate's late output. */
@@ -30,9 +30,12 @@ function requireKey(record: StreamRecord<unknown, unknown>, node: string): strin
 }
 
 /** Forwards to every child but `excluded` (a side output such as the late records sink). */
-async function forwardExcept<K, V>(context: ProcessorContext<K, V>, record: StreamRecord<K, V>, excluded: string | undefined): Promise<void> {
-  if (excluded === undefined) return context.forward(record);
-  for (const child of context.childNames) if (child !== excluded) await context.forward(record, child);
+function forwardExcept<K, V>(context: ProcessorContext<K, V>, record: StreamRecord<K, V>, excluded: string | undefined): void {
+  if (excluded === undefined) {
+    context.forward(record);
+    return;
+  }
+  for (const child of context.childNames) if (child !== excluded) context.forward(record, child);
 }
 
 /** Forwards the store's changes downstream when its cache flushes on commit. */
@@ -65,12 +68,12 @@ export function tableSourceProcessor<V>(storeName: string, cached: boolean): Pro
         store = ctx.getKeyValueStore<V>(storeName);
         if (cached) forwardOnFlush(ctx, store as ListenableStore<V>, (e) => e.key);
       },
-      async process(record) {
+      process(record) {
         const key = requireKey(record, context.nodeName);
-        const oldValue = cached ? undefined : await store.get(key);
-        if (record.value === null || record.value === undefined) await store.delete(key, record.timestampMs);
-        else await store.put(key, record.value, record.timestampMs);
-        if (!cached) await context.forward(record.withValue({ newValue: record.value ?? undefined, oldValue }));
+        const oldValue = cached ? undefined : store.get(key);
+        if (record.value === null || record.value === undefined) store.delete(key, record.timestampMs);
+        else store.put(key, record.value, record.timestampMs);
+        if (!cached) context.forward(record.withValue({ newValue: record.value ?? undefined, oldValue }));
       },
     };
     return processor;
@@ -92,12 +95,12 @@ export function aggregateProcessor<V, A>(
         store = ctx.getKeyValueStore<A>(storeName);
         if (cached) forwardOnFlush(ctx, store as ListenableStore<A>, (e) => e.key);
       },
-      async process(record) {
+      process(record) {
         const key = requireKey(record, context.nodeName);
-        const oldValue = await store.get(key);
+        const oldValue = store.get(key);
         const newValue = aggregator(key, record.value, oldValue ?? initializer());
-        await store.put(key, newValue, record.timestampMs);
-        if (!cached) await context.forward(record.withValue({ newValue, oldValue }));
+        store.put(key, newValue, record.timestampMs);
+        if (!cached) context.forward(record.withValue({ newValue, oldValue }));
       },
     };
   };
@@ -128,12 +131,12 @@ export function windowedAggregateProcessor<V, A>(
           forwardOnFlush(ctx as ProcessorContext<Windowed<string>, Change<A>>, store as ListenableStore<A>, (e) => windowedKey(e.key, e.windowStartMs ?? 0), lateChild);
         }
       },
-      async process(record) {
+      process(record) {
         const key = requireKey(record, context.nodeName);
         const streamTimeMs = context.streamTimeMs;
         for (const window of windows.windowsFor(record.timestampMs)) {
           if (!windows.isOpen(window, streamTimeMs)) {
-            await context.forward(
+            context.forward(
               record.withHeaders({
                 [lateHeaders.windowStart]: String(window.startMs),
                 [lateHeaders.windowEnd]: String(window.endMs),
@@ -144,10 +147,10 @@ export function windowedAggregateProcessor<V, A>(
             );
             continue;
           }
-          const oldValue = await store.fetch(key, window.startMs);
+          const oldValue = store.fetch(key, window.startMs);
           const newValue = aggregator(key, record.value, oldValue ?? initializer());
-          await store.put(key, window.startMs, newValue, record.timestampMs);
-          if (!cached) await forwardExcept(context, record.withKey<unknown>(windowedKey(key, window.startMs)).withValue<unknown>({ newValue, oldValue }), lateChild);
+          store.put(key, window.startMs, newValue, record.timestampMs);
+          if (!cached) forwardExcept(context, record.withKey<unknown>(windowedKey(key, window.startMs)).withValue<unknown>({ newValue, oldValue }), lateChild);
         }
       },
     };
@@ -168,11 +171,11 @@ export function streamTableJoinProcessor<V, T, R>(
         context = ctx;
         table = ctx.getKeyValueStore<T>(storeName);
       },
-      async process(record) {
+      process(record) {
         const key = requireKey(record, context.nodeName);
-        const tableValue = await table.get(key);
+        const tableValue = table.get(key);
         if (tableValue === undefined && !left) return;
-        await context.forward(record.withValue(joiner(record.value, tableValue, key)));
+        context.forward(record.withValue(joiner(record.value, tableValue, key)));
       },
     };
   };

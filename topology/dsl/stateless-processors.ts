@@ -11,7 +11,7 @@ export interface KeyValuePair<K, V> {
 }
 
 function stateless<KIn, VIn, KOut, VOut>(
-  handle: (record: StreamRecord<KIn, VIn>, context: ProcessorContext<KOut, VOut>) => Promise<void> | void,
+  handle: (record: StreamRecord<KIn, VIn>, context: ProcessorContext<KOut, VOut>) => void,
 ): ProcessorSupplier<KIn, VIn, KOut, VOut> {
   return () => {
     let context: ProcessorContext<KOut, VOut>;
@@ -19,7 +19,9 @@ function stateless<KIn, VIn, KOut, VOut>(
       init: (ctx) => {
         context = ctx;
       },
-      process: (record) => handle(record, context),
+      process: (record) => {
+        handle(record, context);
+      },
     };
     return processor;
   };
@@ -41,8 +43,8 @@ export const selectKeyProcessor = <K, V, K2>(selector: (key: K, value: V) => K2)
   stateless<K, V, K2, V>((record, context) => context.forward(record.withKey(selector(record.key, record.value))));
 
 export const flatMapProcessor = <K, V, K2, V2>(mapper: (key: K, value: V) => Iterable<KeyValuePair<K2, V2>>) =>
-  stateless<K, V, K2, V2>(async (record, context) => {
-    for (const { key, value } of mapper(record.key, record.value)) await context.forward(record.withKey(key).withValue(value));
+  stateless<K, V, K2, V2>((record, context) => {
+    for (const { key, value } of mapper(record.key, record.value)) context.forward(record.withKey(key).withValue(value));
   });
 
 export const peekProcessor = <K, V>(action: (key: K, value: V) => void) =>

@@ -33,13 +33,27 @@ export class PunctuationQueue {
     };
   }
 
-  /** Fires every schedule due at `nowMs`, in the order they were added. */
+  /** Fires every schedule due at `nowMs`, in the order they were added, awaiting each. */
   async fireDue(nowMs: number): Promise<void> {
     if (this.schedules.length === 0) return;
     for (const schedule of [...this.schedules]) {
       if (schedule.cancelled || schedule.dueMs > nowMs) continue;
       schedule.dueMs = nextMultiple(nowMs, schedule.intervalMs);
       await schedule.punctuator(nowMs);
+    }
+  }
+
+  /** Fires every schedule due at `nowMs`, in the order they were added; the punctuators are synchronous. */
+  fireDueSync(nowMs: number): void {
+    const schedules = this.schedules;
+    if (schedules.length === 0) return;
+    let anyDue = false;
+    for (let index = 0; index < schedules.length; index++) if ((schedules[index] as Schedule).dueMs <= nowMs) anyDue = true;
+    if (!anyDue) return;
+    for (const schedule of [...schedules]) {
+      if (schedule.cancelled || schedule.dueMs > nowMs) continue;
+      schedule.dueMs = nextMultiple(nowMs, schedule.intervalMs);
+      void schedule.punctuator(nowMs);
     }
   }
 

@@ -30,6 +30,8 @@ export class RuntimeNode implements ProcessorContext {
   readonly children: RuntimeNode[] = [];
   private readonly task: TaskServices;
   private processor: Processor | undefined;
+  #childNames: readonly string[] | undefined;
+  #childrenByName: Map<string, RuntimeNode> | undefined;
 
   constructor(def: NodeDef, task: TaskServices) {
     this.def = def;
@@ -51,13 +53,16 @@ export class RuntimeNode implements ProcessorContext {
   }
 
   /** Entry point for a record: runs the processor (or sink) and wraps failures with coordinates. */
-  async process(record: StreamRecord<unknown, unknown>): Promise<void> {
+  process(record: StreamRecord<unknown, unknown>): void {
     if (this.def.kind === 'sink') {
       this.sendToSink(this.def, record);
       return;
     }
     try {
-      await this.processor?.process(record);
+      const result: unknown = this.processor?.process(record);
+      if (isThenable(result)) {
+        throw new TopologyError('processor-not-synchronous', `processor "${this.name}" returned a promise from process(); process() must be synchronous — fetch what it needs in init(), a source's prepare, or a wall-clock punctuator`);
+      }
     } catch (error) {
       if (error instanceof TallyError) throw error;
       throw new TallyError('processing-failed', `processor "${this.name}" failed on record ${record.topic}-${record.partition}@${record.offset}: ${(error as Error).message}`, {
@@ -68,8 +73,8 @@ export class RuntimeNode implements ProcessorContext {
   }
 
   /** A source node has no processor: it hands the record to its children. */
-  forwardFromSource(record: StreamRecord<unknown, unknown>): Promise<void> {
-    return this.forward(record);
+  forwardFromSource(record: StreamRecord<unknown, unknown>): void {
+    this.forward(record);
   }
 
   // --- ProcessorContext ---
@@ -91,7 +96,7 @@ export class RuntimeNode implements ProcessorContext {
   }
 
   get childNames(): readonly string[] {
-    return this.children.map((c) => c.name);
+    return (this.#childNames ??= this.children.map((c) => c.name));
   }
 
   get streamTimeMs(): number {
@@ -102,16 +107,18 @@ export class RuntimeNode implements ProcessorContext {
     return this.task.wallClockMs;
   }
 
-  async forward(record: StreamRecord<unknown, unknown>, childName?: string): Promise<void> {
+  forward(record: StreamRecord<unknown, unknown>, childName?: string): void {
     if (childName === undefined) {
-      for (const child of this.children) await child.process(record);
+      const children = this.children;
+      for (let index = 0; index < children.length; index++) (children[index] as RuntimeNode).process(record);
       return;
     }
-    const child = this.children.find((c) => c.name === childName);
+    this.#childrenByName ??= new Map(this.children.map((c) => [c.name, c]));
+    const child = this.#childrenByName.get(childName);
     if (child === undefined) {
       throw new TopologyError('forward-unknown-child', `processor "${this.name}" forwarded to "${childName}", which is not one of its children (${this.children.map((c) => c.name).join(', ') || 'none'})`);
     }
-    await child.process(record);
+    child.process(record);
   }
 
   getKeyValueStore<V>(name: string): KeyValueStore<V> {
@@ -127,9 +134,15 @@ export class RuntimeNode implements ProcessorContext {
   }
 
   schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator): Cancellable {
-    return type === 'stream-time'
-      ? this.task.streamTimePunctuations.schedule(intervalMs, Math.max(this.task.streamTimeMs, -1), punctuator)
-      : this.task.wallClockPunctuations.schedule(intervalMs, this.task.wallClockMs, punctuator);
+    if (type === 'stream-time') {
+      const name = this.name;
+      const synchronous: Punctuator = (timestampMs) => {
+        const result: unknown = punctuator(timestampMs);
+        if (isThenable(result)) throw new TopologyError('punctuator-not-synchronous', `a stream-time punctuator of processor "${name}" returned a promise; stream-time punctuators run on the per-record path and must be synchronous (a wall-clock punctuator may be async)`);
+      };
+      return this.task.streamTimePunctuations.schedule(intervalMs, Math.max(this.task.streamTimeMs, -1), synchronous);
+    }
+    return this.task.wallClockPunctuations.schedule(intervalMs, this.task.wallClockMs, punctuator);
   }
 
   private sendToSink(sink: SinkNodeDef, record: StreamRecord<unknown, unknown>): void {
@@ -139,4 +152,8 @@ export class RuntimeNode implements ProcessorContext {
     const partition = sink.partitioner?.(record.key, record.value, this.task.partitionCount(topic));
     this.task.send({ topic, key, value, timestampMs: record.timestampMs, headers: record.headers, partition });
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -125,16 +125,48 @@ export class StreamTask implements TaskServices {
     if (streamTimeMs > this.streamTime) this.streamTime = streamTimeMs;
   }
 
-  /** Processes one record from a logical source topic, then fires due stream-time punctuators. */
-  async process(logicalTopic: string, raw: RawRecord): Promise<void> {
-    const source = this.sourcesByTopic.get(logicalTopic);
-    if (source === undefined || source.def.kind !== 'source') {
+  /** True when the source of `logicalTopic` has a `prepare` step (see `prepare`). */
+  hasPrepare(logicalTopic: string): boolean {
+    return this.sourceFor(logicalTopic).prepare !== undefined;
+  }
+
+  /**
+   * Fetches what the records of a batch need before they can be processed
+   * (the source's `prepare`, e.g. Avro writer schemas), all at once.
+   * Undefined when nothing is missing: the common case has no promise.
+   */
+  prepare(logicalTopic: string, raws: readonly RawRecord[]): Promise<void> | undefined {
+    const prepare = this.sourceFor(logicalTopic).prepare;
+    if (prepare === undefined) return undefined;
+    let pending: Promise<void>[] | undefined;
+    for (const raw of raws) {
+      const promise = prepare(raw.value);
+      if (promise !== undefined) (pending ??= []).push(promise);
+    }
+    return pending === undefined ? undefined : Promise.all(pending).then(() => undefined);
+  }
+
+  /** Processes one record from a logical source topic, then fires due stream-time punctuators. Synchronous. */
+  process(logicalTopic: string, raw: RawRecord): void {
+    const source = this.sourceFor(logicalTopic);
+    const record = this.deserialize(source, logicalTopic, raw);
+    if (record === undefined) return;
+    (this.sourcesByTopic.get(logicalTopic) as RuntimeNode).forwardFromSource(record);
+    if (this.streamTime >= 0) this.streamTimePunctuations.fireDueSync(this.streamTime);
+  }
+
+  /** True when a store's cache holds more unflushed writes than its capacity: commit soon. */
+  get needsCommit(): boolean {
+    for (const store of this.stores.values()) if (store.needsFlush) return true;
+    return false;
+  }
+
+  private sourceFor(logicalTopic: string): SourceNodeDef {
+    const def = this.sourcesByTopic.get(logicalTopic)?.def;
+    if (def === undefined || def.kind !== 'source') {
       throw new TopologyError('task-unknown-topic', `task ${this.id} has no source for topic "${logicalTopic}"`);
     }
-    const record = this.deserialize(source.def, logicalTopic, raw);
-    if (record === undefined) return;
-    await source.forwardFromSource(record);
-    await this.punctuateStreamTime();
+    return def;
   }
 
   /** Fires wall-clock punctuators that are due at `nowMs`. */
@@ -178,10 +210,6 @@ export class StreamTask implements TaskServices {
       throw new TopologyError('task-store-not-connected', `processor "${nodeName}" asked for store "${storeName}", which is not connected to it: connect it in the topology`);
     }
     return store;
-  }
-
-  private async punctuateStreamTime(): Promise<void> {
-    if (this.streamTime >= 0) await this.streamTimePunctuations.fireDue(this.streamTime);
   }
 
   private deserialize(source: SourceNodeDef, topic: string, raw: RawRecord): StreamRecord<unknown, unknown> | undefined {

@@ -379,6 +379,12 @@ class KafkaTopologyApp implements KafkaApp {
     // The last offset handled; resolved once, after the loop (a record kafkajs delivers again is skipped).
     let handled: string | undefined;
     const messages = batch.messages;
+    // What the batch needs fetched (Avro writer schemas) is fetched before any of it is processed.
+    if (task.stream.hasPrepare(source.logical)) {
+      const preparing = task.stream.prepare(source.logical, messages.map((message) => toRawRecord(message, batch.partition)));
+      if (preparing !== undefined) await preparing;
+    }
+    const stream = task.stream;
     for (let index = 0; index < messages.length; index++) {
       // Stop when the batch is stale. kafkajs's checks cost a lookup each: every few records
       // suffice, as records of a stale batch are still this task's to process.
@@ -390,12 +396,13 @@ class KafkaTopologyApp implements KafkaApp {
       const offset = Number(message.offset);
       if (position === undefined || offset >= position) {
         const records = expandRepartitionBatch(toRawRecord(message, batch.partition));
-        for (const raw of records) await task.stream.process(source.logical, raw);
+        for (const raw of records) stream.process(source.logical, raw);
         task.processed(batch.topic, offset);
         processed += records.length;
       }
       handled = message.offset;
-      if (this.config.wallClockMs() - this.lastCommitMs < this.config.commitIntervalMs) continue;
+      // A cache that outgrew its capacity asks for an early commit: dirty entries leave only by a flush.
+      if (this.config.wallClockMs() - this.lastCommitMs < this.config.commitIntervalMs && (index % stalenessCheckInterval !== 0 || !stream.needsCommit)) continue;
       await this.commitAll();
       // A commit that found this task fenced closed it: nothing more of this batch is ours.
       if (this.tasks.get(task.id) !== task) {
