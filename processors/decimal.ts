@@ -39,6 +39,15 @@ const jsonNumberPattern = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 /** `problem` reads after the value's name: "is missing", "is null, not a number". */
 export type NumericParse = { readonly ok: true; readonly value: string } | { readonly ok: false; readonly problem: string };
 
+/**
+ * Integers of at most 15 digits: their sums and comparisons are exact in
+ * doubles, so the hot path skips decimal.js for them. Canonical inputs only
+ * (no leading zeros), which is what stored values and validated meter values are.
+ */
+const smallInteger = /^-?\d{1,15}$/;
+/** A canonical integer of at most 15 digits as an input string: no leading zero, no "-0". */
+const smallCanonicalInteger = /^(0|-?[1-9]\d{0,14})$/;
+
 /** Canonical string of a decimal: plain notation, no trailing zeros, zero is "0". */
 export function canonicalDecimal(value: Decimal): string {
   return value.isZero() ? '0' : value.toFixed();
@@ -72,10 +81,13 @@ function checkedCanonical(text: string, raw: unknown): NumericParse {
 export function parseNumericValue(raw: unknown): NumericParse {
   if (raw === undefined) return { ok: false, problem: 'is missing' };
   if (typeof raw === 'number') {
+    // Fast path: a safe integer's decimal string is already canonical (and -0 prints "0").
+    if (Number.isSafeInteger(raw)) return { ok: true, value: String(raw) };
     if (!Number.isFinite(raw)) return { ok: false, problem: `is ${describe(raw)}, not a finite number` };
     return checkedCanonical(String(raw), raw);
   }
   if (typeof raw === 'string') {
+    if (smallCanonicalInteger.test(raw)) return { ok: true, value: raw };
     if (!jsonNumberPattern.test(raw)) return { ok: false, problem: `is ${describe(raw)}, not a number (write it as a JSON number, e.g. "12", "-0.5" or "1e3")` };
     return checkedCanonical(raw, raw);
   }
@@ -85,11 +97,14 @@ export function parseNumericValue(raw: unknown): NumericParse {
 /** Compares two canonical decimal strings: negative, zero or positive. */
 export function compareDecimals(left: string, right: string): number {
   if (left === right) return 0;
+  if (smallInteger.test(left) && smallInteger.test(right)) return Number(left) - Number(right);
   return new Decimal(left).comparedTo(right);
 }
 
 /** Exact sum of two decimal strings, canonical. */
 export function addDecimals(left: string, right: string): string {
+  // Fast path: integers of at most 15 digits add exactly as doubles (the sum stays below 2^53).
+  if (smallInteger.test(left) && smallInteger.test(right)) return String(Number(left) + Number(right));
   if (left === '0') return canonicalDecimal(new Decimal(right));
   return canonicalDecimal(new Decimal(left).plus(right));
 }

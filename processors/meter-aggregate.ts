@@ -174,7 +174,8 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
           if (!read.ok) continue;
           const store = stores.get(plan) as MeterStore;
           const key = meterStoreKey(event.subject, readGroupBy(plan, event.data));
-          const current = store.fetch(key, windowStartMs);
+          // An open window the index does not hold was never written: no store read (and no LevelDB miss).
+          const current = openWindows.has(plan, key, windowStartMs) ? store.fetch(key, windowStartMs) : undefined;
           const acc = plan.aggregation.add(current === undefined ? plan.aggregation.initial() : current.acc, {
             value: read.value,
             timeMs: event.timeMs,

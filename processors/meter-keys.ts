@@ -6,8 +6,10 @@ import { windowIso } from './meter-windows.js';
 
 /** Group-by values with their names sorted, so equal groups always encode equally. */
 export function canonicalGroupBy(groupBy: Readonly<Record<string, string>>): string {
+  const names = Object.keys(groupBy);
+  if (names.length === 0) return '{}';
   const sorted: Record<string, string> = {};
-  for (const name of Object.keys(groupBy).sort()) sorted[name] = groupBy[name] as string;
+  for (const name of names.sort()) sorted[name] = groupBy[name] as string;
   return JSON.stringify(sorted);
 }
 

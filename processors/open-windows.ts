@@ -22,6 +22,11 @@ export class OpenWindowIndex<P> {
     return this.#starts.length;
   }
 
+  /** True when the window is indexed: for a window not yet closed, that is whether the store holds it. */
+  has(plan: P, key: string, windowStartMs: number): boolean {
+    return this.#byStart.get(windowStartMs)?.get(plan)?.has(key) === true;
+  }
+
   add(plan: P, key: string, windowStartMs: number): void {
     let byPlan = this.#byStart.get(windowStartMs);
     if (byPlan === undefined) {
