@@ -18,6 +18,8 @@ export interface AppConfig {
   readonly stateDir: string;
   readonly processingGuarantee: ProcessingGuarantee;
   readonly commitIntervalMs: number;
+  /** Bytes all record caches of the instance may hold together (estimated). */
+  readonly cacheMaxBytes: number;
 }
 
 export interface KafkaConfig {

@@ -50,6 +50,7 @@ export async function startPipeline(config: TallyConfig, options: PipelineOption
       stateDir: config.app.stateDir,
       processingGuarantee: config.app.processingGuarantee,
       commitIntervalMs: config.app.commitIntervalMs,
+      cacheMaxBytes: config.app.cacheMaxBytes,
       logger,
       observer: options.observer,
       applicationServer: options.applicationServer,

@@ -16,5 +16,6 @@ export {
 } from './store-factory.js';
 export { readOnlyKeyValueStore, readOnlyWindowStore } from './read-only.js';
 export { defaultCacheMaxEntries } from './record-cache.js';
+export { CacheBudget, defaultCacheMaxBytes } from './cache-budget.js';
 export { LevelBytesStore } from './level-bytes-store.js';
 export { MemoryBytesStore } from './memory-bytes-store.js';

@@ -5,6 +5,8 @@
  * flush-listener call, like Kafka Streams' ThreadCache.
  */
 
+import { CacheBudget } from './cache-budget.js';
+
 /** One cached key. Keys are the encoded key bytes as a latin1 string (see key-codec). */
 export interface CacheEntry<V> {
   readonly cacheKey: string;
@@ -22,10 +24,15 @@ export interface CacheEntry<V> {
   timestampMs: number;
   /** Read or written since eviction last passed it: it gets a second chance (see RecordCache). */
   referenced: boolean;
+  /** What the entry counts against the budget, bytes (fixed when it is cached). */
+  sizeBytes: number;
 }
 
-/** Default cache capacity in entries. */
-export const defaultCacheMaxEntries = 10_000;
+/** Bytes an entry costs beyond its key and value: the entry object and its map and set slots. */
+const entryOverheadBytes = 160;
+
+/** Default cache capacity in entries: none; the byte budget bounds the cache. */
+export const defaultCacheMaxEntries = Number.POSITIVE_INFINITY;
 
 /**
  * A bounded map of entries plus the set of dirty keys in order of their last
@@ -38,16 +45,32 @@ export const defaultCacheMaxEntries = 10_000;
  */
 export class RecordCache<V> {
   readonly maxEntries: number;
+  readonly budget: CacheBudget;
+  /** The store's running estimate of a serialized value's size, bytes (see `noteValueBytes`). */
+  #valueBytesEstimate = 64;
+  #bytes = 0;
   /** Iteration order is insertion, refreshed for marked entries when eviction passes them. */
   readonly #entries = new Map<string, CacheEntry<V>>();
   /** Iteration order is the order of last write, which is the flush order. */
   readonly #dirty = new Set<string>();
 
-  constructor(maxEntries: number = defaultCacheMaxEntries) {
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+  /** `budget`: shared with the instance's other caches; default a private unlimited one. */
+  constructor(maxEntries: number = defaultCacheMaxEntries, budget: CacheBudget = new CacheBudget(Number.MAX_SAFE_INTEGER)) {
+    if (maxEntries !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(maxEntries) || maxEntries < 1)) {
       throw new RangeError(`cacheMaxEntries must be an integer >= 1, got ${String(maxEntries)}`);
     }
     this.maxEntries = maxEntries;
+    this.budget = budget;
+  }
+
+  /** Bytes this cache holds, estimated. */
+  get sizeBytes(): number {
+    return this.#bytes;
+  }
+
+  /** Folds the size of a value just serialized into the estimate new entries are charged with. */
+  noteValueBytes(bytes: number): void {
+    this.#valueBytesEstimate += (bytes - this.#valueBytesEstimate) / 16;
   }
 
   get size(): number {
@@ -58,8 +81,9 @@ export class RecordCache<V> {
     return this.#dirty.size;
   }
 
+  /** Past its own entry cap, or the shared byte budget is exhausted. */
   get isOverCapacity(): boolean {
-    return this.#entries.size > this.maxEntries;
+    return this.#entries.size > this.maxEntries || this.budget.isExhausted;
   }
 
   /** Entries that hold no unflushed write. */
@@ -77,14 +101,14 @@ export class RecordCache<V> {
   /** Caches a value read from the bytes store, unless a write got there first. */
   putClean(cacheKey: string, key: string, windowStartMs: number | undefined, value: V | undefined): void {
     if (this.#entries.has(cacheKey)) return;
-    this.#entries.set(cacheKey, { cacheKey, key, windowStartMs, value, oldValue: value, oldValueKnown: true, dirty: false, timestampMs: 0, referenced: false });
+    this.#entries.set(cacheKey, { cacheKey, key, windowStartMs, value, oldValue: value, oldValueKnown: true, dirty: false, timestampMs: 0, referenced: false, sizeBytes: this.#charge(cacheKey) });
   }
 
   /** Records a write (`undefined` deletes); the bytes store sees it at the next flush. */
   putDirty(cacheKey: string, key: string, windowStartMs: number | undefined, value: V | undefined, timestampMs: number): void {
     const entry = this.#entries.get(cacheKey);
     if (entry === undefined) {
-      this.#entries.set(cacheKey, { cacheKey, key, windowStartMs, value, oldValue: undefined, oldValueKnown: false, dirty: true, timestampMs, referenced: false });
+      this.#entries.set(cacheKey, { cacheKey, key, windowStartMs, value, oldValue: undefined, oldValueKnown: false, dirty: true, timestampMs, referenced: false, sizeBytes: this.#charge(cacheKey) });
     } else {
       entry.value = value;
       entry.dirty = true;
@@ -112,16 +136,17 @@ export class RecordCache<V> {
 
   /**
    * The clean entries that must leave for the cache to shrink to
-   * `targetSize`: the oldest unmarked ones (marked ones lose their mark and
+   * `targetSize` entries and give back at least `bytesToFree`: the oldest unmarked ones (marked ones lose their mark and
    * move to the back, to be passed again after every other entry). Dirty
    * entries are skipped: they leave only once a flush has written them.
    */
-  victims(targetSize: number): CacheEntry<V>[] {
+  victims(targetSize: number, bytesToFree = 0): CacheEntry<V>[] {
     const victims: CacheEntry<V>[] = [];
     let excess = this.#entries.size - targetSize;
+    let bytes = bytesToFree;
     // A Map iterator visits entries re-inserted during the walk again, at the end: each at most twice.
     for (const entry of this.#entries.values()) {
-      if (excess <= 0) break;
+      if (excess <= 0 && bytes <= 0) break;
       if (entry.dirty) continue;
       if (entry.referenced) {
         entry.referenced = false;
@@ -131,30 +156,50 @@ export class RecordCache<V> {
       }
       victims.push(entry);
       excess--;
+      bytes -= entry.sizeBytes;
     }
     return victims;
   }
 
   remove(entries: readonly CacheEntry<V>[]): void {
     for (const entry of entries) {
-      if (this.#entries.get(entry.cacheKey) === entry && !entry.dirty) this.#entries.delete(entry.cacheKey);
+      if (this.#entries.get(entry.cacheKey) === entry && !entry.dirty) this.#forget(entry);
     }
   }
 
   /** Forgets one key (restoration rewrote it underneath the cache). */
   delete(cacheKey: string): void {
-    this.#entries.delete(cacheKey);
+    const entry = this.#entries.get(cacheKey);
+    if (entry !== undefined) this.#forget(entry);
     this.#dirty.delete(cacheKey);
   }
 
   /** Drops every dirty entry without writing it; clean entries still match the bytes store. */
   discardDirty(): void {
-    for (const cacheKey of this.#dirty) this.#entries.delete(cacheKey);
+    for (const cacheKey of this.#dirty) {
+      const entry = this.#entries.get(cacheKey);
+      if (entry !== undefined) this.#forget(entry);
+    }
     this.#dirty.clear();
   }
 
   clear(): void {
+    this.budget.add(-this.#bytes);
+    this.#bytes = 0;
     this.#entries.clear();
     this.#dirty.clear();
+  }
+
+  #charge(cacheKey: string): number {
+    const size = cacheKey.length + this.#valueBytesEstimate + entryOverheadBytes;
+    this.#bytes += size;
+    this.budget.add(size);
+    return size;
+  }
+
+  #forget(entry: CacheEntry<V>): void {
+    this.#entries.delete(entry.cacheKey);
+    this.#bytes -= entry.sizeBytes;
+    this.budget.add(-entry.sizeBytes);
   }
 }

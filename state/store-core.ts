@@ -6,6 +6,7 @@
 import type { Serde } from '../schemas/index.js';
 import { ChangelogBatchWriter, expandChangelogBatches } from './changelog-batch.js';
 import { StateStoreError } from '../schemas/index.js';
+import type { CacheBudget } from './cache-budget.js';
 import { RecordCache, type CacheEntry } from './record-cache.js';
 import type {
   BytesStore,
@@ -24,19 +25,20 @@ export interface StoreCoreOptions<V> {
   readonly valueSerde: Serde<V>;
   /** Receives every write that reaches the bytes store; undefined: not logged. */
   readonly changelog: ChangelogWriter | undefined;
-  /** Cache capacity in entries; undefined: no cache, every write goes straight through. */
+  /** Cache capacity in entries; undefined: no cache (writes are still buffered until the flush, see StoreCore). */
   readonly cacheMaxEntries: number | undefined;
+  /** The instance's shared byte budget for caches; default: unlimited. */
+  readonly cacheBudget?: CacheBudget;
   /** Timestamp for writes that do not give one. */
   readonly currentTimestampMs: () => number;
   /** Log each flush as batch records (write-once keys; see changelog-batch) instead of one record per key. */
   readonly logBatches?: boolean;
 }
 
-/** Capacity of the write buffer of a store without caching: only dirty entries live there, until the flush. */
-const uncachedMaxEntries = 1_000_000;
-
 /** Eviction frees this share of the capacity at once. */
 const evictionFreeFraction = 0.1;
+/** Below this share of clean entries, eviction is not worth a walk of the cache: a flush is. */
+const minCleanShareToEvict = 0.1;
 
 /**
  * The per-record calls (`get`, `fetch`, `put`, `delete`) are synchronous: a
@@ -67,7 +69,8 @@ export abstract class StoreCore<V> implements StateStore {
     this.bytes = options.bytes;
     this.valueSerde = options.valueSerde;
     this.caching = options.cacheMaxEntries !== undefined;
-    this.cache = new RecordCache<V>(options.cacheMaxEntries ?? uncachedMaxEntries);
+    // A store without caching buffers writes until the flush only: it never evicts, so no budget.
+    this.cache = this.caching ? new RecordCache<V>(options.cacheMaxEntries, options.cacheBudget) : new RecordCache<V>();
     this.currentTimestampMs = options.currentTimestampMs;
     this.#changelog = options.changelog;
     this.#batchWriter = options.logBatches === true && options.changelog !== undefined ? new ChangelogBatchWriter(options.changelog) : undefined;
@@ -84,9 +87,10 @@ export abstract class StoreCore<V> implements StateStore {
     this.#listener = listener;
   }
 
-  /** True when dirty entries exceed the cache's capacity: the owner should commit (flush) soon. */
+  /** True when the cache is over capacity and mostly dirty, so only a flush can shrink it: commit soon. */
   get needsFlush(): boolean {
-    return this.cache.isOverCapacity;
+    const cache = this.cache;
+    return cache.isOverCapacity && cache.cleanCount < cache.size * minCleanShareToEvict;
   }
 
   open(): Promise<void> {
@@ -203,13 +207,20 @@ export abstract class StoreCore<V> implements StateStore {
     }
   }
 
-  /** Drops the least recently used clean entries; dirty ones cannot leave before the flush writes them. */
+  /**
+   * Drops the least recently used clean entries: enough to get a tenth below
+   * the entry cap and below the byte budget. Dirty entries cannot leave
+   * before a flush writes them; when they are most of the cache, eviction is
+   * not tried (each try walks the cache) and `needsFlush` asks for a commit.
+   */
   #evict(): void {
     const cache = this.cache;
-    const freeCount = Math.max(1, Math.floor(cache.maxEntries * evictionFreeFraction));
-    // Too few clean entries to be worth a walk: the cache grows until the flush (see needsFlush).
-    if (cache.cleanCount < freeCount) return;
-    cache.remove(cache.victims(cache.maxEntries - freeCount));
+    if (cache.cleanCount < cache.size * minCleanShareToEvict) return;
+    const overEntries = cache.size > cache.maxEntries;
+    const targetSize = overEntries ? cache.maxEntries - Math.max(1, Math.floor(cache.maxEntries * evictionFreeFraction)) : cache.size;
+    const budget = cache.budget;
+    const bytesToFree = budget.isExhausted ? budget.usedBytes - budget.maxBytes + Math.floor(budget.maxBytes * evictionFreeFraction) : 0;
+    cache.remove(cache.victims(targetSize, bytesToFree));
   }
 
   async #writeEntries(entries: readonly CacheEntry<V>[], meta: ReadonlyMap<string, Buffer> | undefined): Promise<void> {
@@ -222,6 +233,7 @@ export abstract class StoreCore<V> implements StateStore {
       const entry = entries[index] as CacheEntry<V>;
       const key = Buffer.from(entry.cacheKey, 'latin1');
       const value = entry.value === undefined ? null : this.valueSerde.serialize(entry.value);
+      if (value !== null) this.cache.noteValueBytes(value.length);
       perKeyLog?.append(key, value, entry.timestampMs);
       writes[index] = { key, value };
     }

@@ -7,6 +7,7 @@ import { StateStoreError } from '../schemas/index.js';
 import { LayeredKeyValueStore } from './key-value-store.js';
 import { LevelBytesStore } from './level-bytes-store.js';
 import { MemoryBytesStore } from './memory-bytes-store.js';
+import type { CacheBudget } from './cache-budget.js';
 import { defaultCacheMaxEntries } from './record-cache.js';
 import { SegmentedBytesStore } from './segmented-bytes-store.js';
 import type { CacheFlushListener, ChangelogWriter, KeyValueStore, StateStore, StoreSpec, WindowStore } from './types.js';
@@ -22,6 +23,8 @@ export interface StoreContext {
   readonly changelog?: ChangelogWriter;
   /** Timestamp (ms) for writes that do not pass one: the current record's timestamp. */
   readonly currentTimestampMs: () => number;
+  /** The byte budget the caches of every store of the instance share; default: unlimited. */
+  readonly cacheBudget?: CacheBudget;
 }
 
 export interface FlushListenerTarget<V> {
@@ -69,7 +72,7 @@ export function storeLocation(spec: StoreSpec<unknown>, context: StoreContext): 
 
 function commonOptions<V>(spec: StoreSpec<V>, context: StoreContext) {
   const cacheMaxEntries = spec.caching ? (spec.cacheMaxEntries ?? defaultCacheMaxEntries) : undefined;
-  if (cacheMaxEntries !== undefined && !isPositiveInteger(cacheMaxEntries)) {
+  if (cacheMaxEntries !== undefined && cacheMaxEntries !== Number.POSITIVE_INFINITY && !isPositiveInteger(cacheMaxEntries)) {
     throw invalid(spec, `cacheMaxEntries must be an integer >= 1, got ${String(cacheMaxEntries)}`);
   }
   if (spec.logging && context.changelog === undefined) {
@@ -85,6 +88,7 @@ function commonOptions<V>(spec: StoreSpec<V>, context: StoreContext) {
     valueSerde: spec.valueSerde,
     changelog: spec.logging ? context.changelog : undefined,
     cacheMaxEntries,
+    ...(context.cacheBudget === undefined ? {} : { cacheBudget: context.cacheBudget }),
     currentTimestampMs: context.currentTimestampMs,
   };
 }

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TopologyError, stringSerde, type Serde } from '../schemas/index.js';
-import type { KeyValueStore, WindowStore } from '../state/index.js';
+import { CacheBudget, type KeyValueStore, type WindowStore } from '../state/index.js';
 import type { Headers } from './record.js';
 import type { Topology } from './topology.js';
 import { createTaskStores } from './internal/task-stores.js';
@@ -29,6 +29,8 @@ export interface TestDriverOptions {
   readonly initialWallClockMs?: number;
   /** Commit (flush caches) after every N piped records; 0 = only on commit(). Default 1. */
   readonly commitEveryRecords?: number;
+  /** Bytes every task's record caches may hold together (as `app.cacheMaxBytes`); default 64 MiB. */
+  readonly cacheMaxBytes?: number;
   /** Keep every record written to a topic for reading back (default true); false for large runs. */
   readonly retainRecords?: boolean;
   /** Sees every record written to any topic (input, output, internal, changelog), in order. */
@@ -60,6 +62,7 @@ export class TopologyTestDriver {
   private readonly readers = new Map<string, { logical: string; subtopology: number }>();
   private readonly pending: { physical: string; raw: RawRecord }[] = [];
   private readonly commitEveryRecords: number;
+  private readonly cacheBudget: CacheBudget;
   private readonly ownsStateDir: boolean;
   private readonly stateDir: string;
   private wallClock: number;
@@ -70,6 +73,7 @@ export class TopologyTestDriver {
     this.applicationId = options.applicationId ?? 'test-app';
     this.wallClock = options.initialWallClockMs ?? 0;
     this.commitEveryRecords = options.commitEveryRecords ?? 1;
+    this.cacheBudget = new CacheBudget(options.cacheMaxBytes);
     this.stateDir = stateDir;
     this.ownsStateDir = ownsStateDir;
     this.log = new TopicLog((topic) => this.partitionsOf(topic, options.partitions ?? {}), options.retainRecords ?? true, options.onRecord);
@@ -206,6 +210,7 @@ export class TopologyTestDriver {
           send: (record) => this.collect(record),
           partition,
           currentTimestampMs: () => this.wallClock,
+          cacheBudget: this.cacheBudget,
         });
         const task = new StreamTask({
           applicationId: this.applicationId,

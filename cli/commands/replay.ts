@@ -156,6 +156,7 @@ export async function runReplay(args: ReplayArgs, io: ReplayIo): Promise<number>
     applicationId: config.app.id,
     initialWallClockMs: nowMs - closeIntervalMs,
     commitEveryRecords: args.commitEveryRecords,
+    cacheMaxBytes: config.app.cacheMaxBytes,
     retainRecords: false,
     onRecord,
   });

@@ -32,7 +32,7 @@ export interface ConfigOverrides {
 
 export function meteringConfig(overrides: ConfigOverrides = {}): TallyConfig {
   return {
-    app: { id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100 },
+    app: { id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 64 * 1024 * 1024 },
     kafka: { brokers: ['127.0.0.1:9092'] },
     topics,
     ingest: {

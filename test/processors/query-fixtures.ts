@@ -26,7 +26,7 @@ export const meters: readonly MeterConfig[] = [
 /** The configuration with base windows of `windowSizeMs`. */
 export function configWith(windowSizeMs: number): TallyConfig {
   return {
-    app: { id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100 },
+    app: { id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 64 * 1024 * 1024 },
     kafka: { brokers: ['127.0.0.1:9092'] },
     topics: { events: 'e', meters: 'm', billing: 'b', late: 'l', deadLetter: 'd', customers: 'c' },
     ingest: { allowedLatenessMs: hourMs, maxFutureSkewMs: 5 * minuteMs, dedupeRetentionMs: 35 * dayMs },

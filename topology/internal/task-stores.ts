@@ -3,7 +3,7 @@
  * changelog hook (each logged write becomes a record on the store's changelog
  * topic, on the task's partition). Shared by the test driver and the Kafka runner.
  */
-import { createKeyValueStore, createWindowStore, type StoreSpec } from '../../state/index.js';
+import { createKeyValueStore, createWindowStore, type CacheBudget, type StoreSpec } from '../../state/index.js';
 import type { OutputRecord, TaskStore } from './stream-task.js';
 
 export interface TaskStoreOptions {
@@ -16,6 +16,8 @@ export interface TaskStoreOptions {
   readonly changelogTopic: (storeName: string) => string;
   readonly send: (record: OutputRecord) => void;
   readonly currentTimestampMs: () => number;
+  /** Shared by every cached store of the instance (see CacheBudget). */
+  readonly cacheBudget: CacheBudget;
 }
 
 export function createTaskStores(specs: readonly StoreSpec[], options: TaskStoreOptions): Map<string, TaskStore> {
@@ -32,7 +34,7 @@ export function createTaskStores(specs: readonly StoreSpec[], options: TaskStore
             options.send({ topic, key, value, timestampMs: options.currentTimestampMs(), headers: {}, partition: options.partition }),
         }
       : undefined;
-    const context = { stateDir: options.stateDir, taskId: options.taskId, changelog, currentTimestampMs: options.currentTimestampMs };
+    const context = { stateDir: options.stateDir, taskId: options.taskId, changelog, currentTimestampMs: options.currentTimestampMs, cacheBudget: options.cacheBudget };
     const store = spec.kind === 'window' ? createWindowStore(spec, context) : createKeyValueStore(spec, context);
     stores.set(spec.name, store as unknown as TaskStore);
   }

@@ -4,6 +4,7 @@
 import type { SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import { ConfigError } from '../../schemas/index.js';
+import { defaultCacheMaxBytes } from '../../state/index.js';
 import type { AppObserver } from './app-observer.js';
 
 export const processingGuarantees = ['exactly_once', 'at_least_once'] as const;
@@ -23,6 +24,8 @@ export interface KafkaAppConfig {
   readonly stateDir: string;
   readonly processingGuarantee?: ProcessingGuarantee;
   readonly commitIntervalMs?: number;
+  /** Bytes the record caches of all tasks of this instance may hold together (estimated); default 64 MiB. */
+  readonly cacheMaxBytes?: number;
   /** Must exceed commitIntervalMs (an open transaction must outlive a commit interval). */
   readonly transactionTimeoutMs?: number;
   readonly sessionTimeoutMs?: number;
@@ -61,6 +64,7 @@ export function resolveAppConfig(config: KafkaAppConfig): ResolvedAppConfig {
   const resolved: ResolvedAppConfig = {
     processingGuarantee: 'exactly_once',
     commitIntervalMs: 100,
+    cacheMaxBytes: defaultCacheMaxBytes,
     transactionTimeoutMs: 60_000,
     sessionTimeoutMs: 30_000,
     rebalanceTimeoutMs: 60_000,
@@ -81,6 +85,7 @@ export function resolveAppConfig(config: KafkaAppConfig): ResolvedAppConfig {
   if (resolved.transactionTimeoutMs <= resolved.commitIntervalMs) {
     problems.push(`transactionTimeoutMs (${resolved.transactionTimeoutMs}) must exceed app.commitIntervalMs (${resolved.commitIntervalMs}): a transaction stays open for a whole commit interval`);
   }
+  if (!(Number.isSafeInteger(resolved.cacheMaxBytes) && resolved.cacheMaxBytes >= 0)) problems.push(`app.cacheMaxBytes: must be a whole number of bytes >= 0, got ${resolved.cacheMaxBytes}`);
   if (resolved.heartbeatIntervalMs >= resolved.sessionTimeoutMs) problems.push(`heartbeatIntervalMs (${resolved.heartbeatIntervalMs}) must be below sessionTimeoutMs (${resolved.sessionTimeoutMs})`);
   if (problems.length > 0) throw new ConfigError(problems);
   return resolved;

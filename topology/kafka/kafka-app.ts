@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { TallyError } from '../../schemas/index.js';
+import { CacheBudget } from '../../state/index.js';
 import { internalTopicName } from '../internal/topic-names.js';
 import type { Topology } from '../topology.js';
 import { resolveAppConfig, type KafkaAppConfig, type ResolvedAppConfig } from './app-config.js';
@@ -65,6 +66,8 @@ class KafkaTopologyApp implements KafkaApp {
   private readonly restorer = new Restorer();
   private readonly bootstrap = new TableBootstrap();
   private readonly tasks = new Map<string, KafkaTask>();
+  /** Every task's caches share it (app.cacheMaxBytes). */
+  private readonly cacheBudget: CacheBudget;
   private readonly eos: boolean;
   private plan: TopicPlan | undefined;
   private admin: Admin | undefined;
@@ -80,6 +83,7 @@ class KafkaTopologyApp implements KafkaApp {
     private readonly config: ResolvedAppConfig,
   ) {
     this.eos = config.processingGuarantee === 'exactly_once';
+    this.cacheBudget = new CacheBudget(config.cacheMaxBytes);
     this.queue = new SerialQueue((label, ms) => config.logger.warn(`${label} has been running for ${Math.round(ms / 1000)} s; everything else waits for it`));
     this.failure = new Promise((resolve) => (this.fail = resolve));
     this.kafka = new kafkajs.Kafka({
@@ -275,6 +279,7 @@ class KafkaTopologyApp implements KafkaApp {
       producer,
       transactional: this.eos,
       repartitions: (this.plan as TopicPlan).repartitions,
+      cacheBudget: this.cacheBudget,
     });
     for (const store of task.allStores) await store.open();
     this.tasks.set(id, task);

@@ -5,7 +5,7 @@
  */
 import type { Producer } from 'kafkajs';
 import { TallyError, jsonSerde } from '../../schemas/index.js';
-import { createKeyValueStore, type KeyValueStore, type StateStore } from '../../state/index.js';
+import { createKeyValueStore, type CacheBudget, type KeyValueStore, type StateStore } from '../../state/index.js';
 import { StreamTask, type OutputRecord, type TaskStore } from '../internal/stream-task.js';
 import { createTaskStores } from '../internal/task-stores.js';
 import { changelogTopicName } from '../internal/topic-names.js';
@@ -41,6 +41,8 @@ export interface KafkaTaskOptions {
   readonly transactional: boolean;
   /** Physical repartition topic → partition count: records for these go out in batches (see repartition-batch). */
   readonly repartitions: ReadonlyMap<string, number>;
+  /** The instance's cache budget, shared by every task. */
+  readonly cacheBudget: CacheBudget;
 }
 
 export class KafkaTask {
@@ -94,6 +96,7 @@ export class KafkaTask {
       // Changelog records carry the time they were written: the broker's time retention on
       // window changelogs must count from then, never from (possibly old) event times.
       currentTimestampMs: options.wallClockMs,
+      cacheBudget: options.cacheBudget,
     });
     this.progress = createProgressStore(options, this.id, send);
     this.stream = new StreamTask({
