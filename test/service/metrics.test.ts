@@ -237,7 +237,9 @@ describe('service metrics', () => {
     const app = 'metrics-backstop';
     const builder = new TopologyBuilder();
     builder.addSource('in-source', ['in'], { keySerde: stringSerde, valueSerde: stringSerde, deadLetterTopic: 'dlq' });
-    builder.addProcessor('fragile', () => ({ process: (record: StreamRecord<unknown, unknown>) => Promise.reject(new Error(`cannot take ${String(record.value)}`)) }), ['in-source']);
+    builder.addProcessor('fragile', () => ({ process: (record: StreamRecord<unknown, unknown>) => {
+      throw new Error(`cannot take ${String(record.value)}`);
+    } }), ['in-source']);
     const driver = await TopologyTestDriver.create(builder.build(), { applicationId: app });
     await driver.inputTopic<string, string>('in').pipe('k', 'anything');
     await driver.close();
