@@ -44,7 +44,6 @@ const app = record('app', {
     description: 'exactly_once: outputs, changelog writes and input offsets commit in one Kafka transaction. at_least_once: faster, may re-emit after a crash.',
   },
   commitIntervalMs: { node: integer(1, 3_600_000), default: 100, description: 'How often each task commits, in milliseconds.' },
-<<<<<<< HEAD
   cacheMaxBytes: {
     node: integer(0, Number.MAX_SAFE_INTEGER),
     default: 64 * 1024 * 1024,
@@ -52,8 +51,6 @@ const app = record('app', {
       'Bytes the record caches of every store of this instance may hold together (estimated; Kafka Streams\' statestore.cache.max.bytes). ' +
       'Larger coalesces more updates per commit; 0 turns coalescing across records off. The default, 64 MiB, fits the Helm chart\'s 512 MiB memory request.',
   },
-});
-=======
   shutdownTimeout: {
     node: duration(),
     output: 'shutdownTimeoutMs',
@@ -63,7 +60,6 @@ const app = record('app', {
       'and the Kafka clients close in that time, and whatever has not closed by then is logged and left behind (exit 1). Keep it below the orchestrator\'s grace period.',
   },
 }, { check: positiveDurations({ shutdownTimeoutMs: 'shutdownTimeout' }) });
->>>>>>> main
 
 const isSsl = (raw: unknown): raw is boolean | Record<string, unknown> => typeof raw === 'boolean' || (typeof raw === 'object' && raw !== null && !Array.isArray(raw));
 const isSasl = (raw: unknown): raw is Record<string, unknown> => typeof raw === 'object' && raw !== null && !Array.isArray(raw);
