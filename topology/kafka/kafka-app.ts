@@ -13,7 +13,7 @@ import { internalTopicName } from '../internal/topic-names.js';
 import type { Topology } from '../topology.js';
 import { resolveAppConfig, type KafkaAppConfig, type ResolvedAppConfig } from './app-config.js';
 import type { AppSnapshot, LocalStore, TaskSnapshot } from './app-observer.js';
-import { commitAtLeastOnce, commitExactlyOnce, commitExactlyOnceInWaves, isKafkaError } from './commit.js';
+import { commitAtLeastOnce, commitExactlyOnce, commitExactlyOnceSideBySide, isKafkaError } from './commit.js';
 import { KafkaTask, TaskMigratedError } from './kafka-task.js';
 import { createProducer, SerialQueue, toRawRecord, withRetries } from './kafka-io.js';
 import { expandRepartitionBatch } from './repartition-batch.js';
@@ -482,11 +482,9 @@ class KafkaTopologyApp implements KafkaApp {
   }
 
   /**
-   * Commits every task that has work. Under at-least-once side by side (no
-   * transactions: one task's round trips to the broker need not wait for
-   * another's); under exactly-once in waves of tasks whose output shares no
-   * partition, so that no partition ever holds two open transactions of this
-   * instance (see commitExactlyOnceInWaves and task-output.ts for why). Fenced tasks are closed dirty (their new owner rebuilds them). Under
+   * Commits every task that has work, side by side: one task's round trips
+   * to the broker need not wait for another's (see commitExactlyOnceSideBySide
+   * for exactly-once). Fenced tasks are closed dirty (their new owner rebuilds them). Under
    * exactly-once, a task whose commit failed for another Kafka reason (broker
    * down or restarting) is closed dirty and rebuilt here at once; any other
    * failure fails the app.
@@ -497,7 +495,7 @@ class KafkaTopologyApp implements KafkaApp {
     const tasks = [...this.tasks.values()].filter((task) => !this.restorer.isRestoring(task.id));
     const outcomes: PromiseSettledResult<boolean>[] = [];
     if (this.eos) {
-      outcomes.push(...(await commitExactlyOnceInWaves(tasks, this.config.applicationId)));
+      outcomes.push(...(await commitExactlyOnceSideBySide(tasks, this.config.applicationId)));
       outcomes.forEach((outcome, index) => outcome.status === 'fulfilled' && outcome.value && this.reportProduced(tasks[index] as KafkaTask));
     } else outcomes.push(...(await Promise.allSettled(tasks.map((task) => this.commitTask(task, false)))));
     let committed = 0;
