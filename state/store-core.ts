@@ -166,7 +166,7 @@ export abstract class StoreCore<V> implements StateStore {
    * dirty ones stay until the flush (`needsFlush` asks for it).
    */
   protected writeCached(cacheKey: string, key: string, windowStartMs: number | undefined, value: V | undefined, timestampMs: number): void {
-    if (!this.caching && this.#changelog !== undefined) {
+    if (!this.caching && this.#batchWriter === undefined && this.#changelog !== undefined) {
       this.#changelog.append(Buffer.from(cacheKey, 'latin1'), value === undefined ? null : this.valueSerde.serialize(value), timestampMs);
     }
     this.cache.putDirty(cacheKey, key, windowStartMs, value, timestampMs);
