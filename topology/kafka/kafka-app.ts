@@ -13,7 +13,7 @@ import { internalTopicName } from '../internal/topic-names.js';
 import type { Topology } from '../topology.js';
 import { resolveAppConfig, type KafkaAppConfig, type ResolvedAppConfig } from './app-config.js';
 import type { AppSnapshot, LocalStore, TaskSnapshot } from './app-observer.js';
-import { commitAtLeastOnce, commitExactlyOnce, commitExactlyOnceSideBySide, isKafkaError } from './commit.js';
+import { commitAtLeastOnce, commitExactlyOnce, commitExactlyOnceSideBySide, isBrokerUnreachable, isKafkaError, untilBrokerAnswers } from './commit.js';
 import { KafkaTask, TaskMigratedError } from './kafka-task.js';
 import { createProducer, SerialQueue, toRawRecord, withRetries } from './kafka-io.js';
 import { expandRepartitionBatch } from './repartition-batch.js';
@@ -107,8 +107,16 @@ class KafkaTopologyApp implements KafkaApp {
     if (this.state !== 'created') throw new TallyError('app-already-started', `the app is ${this.state}; create a new one to start again`);
     this.state = 'starting';
     this.admin = this.kafka.admin();
-    await this.admin.connect();
-    this.plan = await planTopics(this.admin, this.topology, this.config.applicationId, this.config.replicationFactor);
+    const admin = this.admin;
+    // Started while the broker is away (a restart during an outage): wait for it, saying so.
+    this.plan = await untilBrokerAnswers(
+      async () => {
+        await admin.connect();
+        return planTopics(admin, this.topology, this.config.applicationId, this.config.replicationFactor);
+      },
+      (error, waitMs) => this.config.logger.warn(`Kafka is unreachable at start-up (${error.message}); trying again in ${Math.round(waitMs / 1000)} s`),
+      () => this.state !== 'starting',
+    );
     if (!this.eos) {
       this.sharedProducer = createProducer(this.kafka, { idempotent: true });
       await this.sharedProducer.connect();
@@ -123,12 +131,22 @@ class KafkaTopologyApp implements KafkaApp {
       heartbeatInterval: this.config.heartbeatIntervalMs,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: Math.min(500, this.config.commitIntervalMs * 5),
+      // A broker outage makes kafkajs give up (retries exhausted) and crash the consumer. The
+      // instance stays up: the consumer restarts and rejoins once the broker answers. Any other
+      // crash (a failure of Tally's own processing) still fails the app.
+      retry: {
+        restartOnFailure: async (error: Error) => {
+          const restart = isBrokerUnreachable(error);
+          if (restart) this.config.logger.warn(`Kafka is unreachable (${error.message}); the consumer restarts and rejoins when it is back`);
+          return restart;
+        },
+      },
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.state = 'rebalancing';
       const { memberId, memberAssignment } = event.payload;
-      void this.queue.run('applying a new assignment', () => this.reconcile(memberId, memberAssignment)).catch((e: Error) => this.crash(e));
+      void this.queue.run('applying a new assignment', () => this.reconcile(memberId, memberAssignment)).catch((e: Error) => this.crashUnlessUnreachable(e, 'applying a new assignment'));
     });
     consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
       const { topic, partition, fetchedOffset, lastOffset, highWatermark, batchSize } = event.payload;
@@ -322,11 +340,15 @@ class KafkaTopologyApp implements KafkaApp {
   }
 
   private async closeTask(task: KafkaTask, clean: boolean): Promise<void> {
+    // A task closed before its stores are restored holds part of their changelogs: a checkpoint
+    // at the changelog ends would make the next owner of this state dir trust the missing rest.
+    const restoring = this.restorer.isRestoring(task.id);
+    if (restoring && clean) this.config.logger.info(`task ${task.id}: closed while restoring; no checkpoint is written, so its stores are restored again next time`);
     this.tasks.delete(task.id);
     this.restorer.drop(task.id);
     this.bootstrap.drop(task.id);
     let committed = false;
-    if (clean) {
+    if (clean && !restoring) {
       try {
         await this.commitTask(task, true);
         await this.refreshChangelogEnds(task);
@@ -525,7 +547,15 @@ class KafkaTopologyApp implements KafkaApp {
       this.config.logger.warn(`task ${task.id}: commit failed (${(error as Error).message}); closing it dirty and rebuilding it from its changelogs`);
       await this.closeTask(task, false);
       if (this.state === 'closing' || this.state === 'closed' || this.state === 'failed') continue;
-      await this.openAndRestore(task.id, task.partition);
+      try {
+        await this.openAndRestore(task.id, task.partition);
+      } catch (rebuildError) {
+        if (!isBrokerUnreachable(rebuildError)) throw rebuildError;
+        // The broker is away: the task is rebuilt when the group is joined again (the consumer
+        // rejoins once it can reach the broker), not by failing the instance.
+        this.config.logger.warn(`task ${task.id}: cannot be rebuilt while Kafka is unreachable (${(rebuildError as Error).message}); it is rebuilt when the group is joined again`);
+        this.rejoinRequested = true;
+      }
     }
     if (failure !== undefined) throw failure;
     if (committed > 0) this.config.observer?.committed?.(committed, performance.now() - startedMs);
@@ -595,6 +625,16 @@ class KafkaTopologyApp implements KafkaApp {
 
   private sourceTopicsOf(task: KafkaTask): string[] {
     return [...(this.plan as TopicPlan).sources].filter(([, s]) => `${s.subtopology}_${task.partition}` === task.id).map(([topic]) => topic);
+  }
+
+  /** A broker outage while doing `what` is waited out (the group is joined again later); anything else fails the app. */
+  private crashUnlessUnreachable(error: Error, what: string): void {
+    if (!isBrokerUnreachable(error)) {
+      this.crash(error);
+      return;
+    }
+    this.config.logger.warn(`${what} failed while Kafka is unreachable (${error.message}); the group is joined again when it is back`);
+    this.rejoinRequested = true;
   }
 
   private crash(error: Error): void {
