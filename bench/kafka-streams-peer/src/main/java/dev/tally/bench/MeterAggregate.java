@@ -74,6 +74,7 @@ final class MeterAggregate implements Processor<String, MeteringPeer.CloudEvent,
   private long closedBeforeStartMs;
   private Set<Dirty> dirty = new HashSet<>();
   private long processed, processedAtLastTick = -1;
+  private boolean caughtUp;
 
   @Override
   public void init(ProcessorContext<String, String> context) {
@@ -161,14 +162,15 @@ final class MeterAggregate implements Processor<String, MeteringPeer.CloudEvent,
     closeState.put(CLOSED_BEFORE, boundMs);
   }
 
-  /** The wall clock closes windows only once the task has been idle for a whole tick after working. */
+  /**
+   * The wall clock closes windows only once the task has caught up: its partition fetched to the end
+   * and nothing processed for a whole tick (so nothing fetched is still buffered). Once is enough.
+   */
   private void closeWhenIdle(long wallClockMs) {
-    boolean idle = processed > 0 && processed == processedAtLastTick;
+    boolean idle = processed == processedAtLastTick;
     processedAtLastTick = processed;
-    if (idle) {
-      emitUpdates();
-      closeWindows(wallClockMs);
-    }
+    if (!caughtUp) caughtUp = idle && MeteringPeer.fetchedToEnd(context.taskId().partition());
+    if (caughtUp) closeWindows(wallClockMs);
   }
 
   private void emit(Meter meter, String storeKey, long windowStartMs, String acc, boolean isFinal) {

@@ -4,9 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
@@ -60,6 +63,8 @@ public final class MeteringPeer {
     config.put(StreamsConfig.DEFAULT_TIMESTAMP_EXTRACTOR_CLASS_CONFIG, EventTime.class);
 
     KafkaStreams streams = new KafkaStreams(topology(args[1], args[2], args[3]), config);
+    running = streams;
+    inputTopic = args[1];
     CountDownLatch failed = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> streams.close(Duration.ofSeconds(20))));
     streams.setUncaughtExceptionHandler(error -> {
@@ -70,6 +75,28 @@ public final class MeteringPeer {
     streams.start();
     failed.await();
     System.exit(1);
+  }
+
+  private static volatile KafkaStreams running;
+  private static volatile String inputTopic;
+
+  /**
+   * True when the main consumer has fetched input partition {@code partition} to its end (its
+   * {@code records-lag} metric is 0). Kafka Streams tells a processor nothing of the kind; Tally's
+   * runtime knows it per task ("caught up") and lets the wall clock close windows only after it.
+   */
+  static boolean fetchedToEnd(int partition) {
+    KafkaStreams streams = running;
+    if (streams == null) return false;
+    for (Map.Entry<MetricName, ? extends Metric> entry : streams.metrics().entrySet()) {
+      MetricName name = entry.getKey();
+      if (name.name().equals("records-lag") && name.group().equals("consumer-fetch-manager-metrics")
+          && inputTopic.equals(name.tags().get("topic")) && String.valueOf(partition).equals(name.tags().get("partition"))
+          && !name.tags().getOrDefault("client-id", "").endsWith("restore-consumer")) {
+        return entry.getValue().metricValue() instanceof Double lag && lag == 0.0;
+      }
+    }
+    return false;
   }
 
   static Topology topology(String input, String metersTopic, String lateTopic) {
