@@ -113,7 +113,8 @@ export async function runContender(spec: ContenderSpec, context: ContenderContex
     const endMs = Date.now();
     const app = (await processCpuSeconds(pid)) ?? NaN;
     const broker = await processCpuSeconds(brokerPid);
-    const start = first as NonNullable<typeof first>;
+    if (first === undefined || first.done >= total) throw new Error(`${spec.name} committed the whole input in its first commit: nothing to time, use more --events`);
+    const start = first;
     const events = total - start.done;
     const seconds = (endMs - start.ms) / 1000;
     // 2. Let the wall clock close the last windows: wait until the output has not moved for 5 s (at most 2 min).
