@@ -48,6 +48,16 @@ export function lateRecords(workload: Workload, options: { count: number; seed: 
 }
 
 /**
+ * The records keyed by their event's id (poison records keep their own keys):
+ * each input partition then holds usage of every subject, so every ingest
+ * task writes to every partition of the subject-keyed repartition topic, and
+ * each of those partitions interleaves the transactions of all instances.
+ */
+export function keyedByEventId(records: readonly SentRecord[]): SentRecord[] {
+  return records.map((r) => (r.kind === 'poison' ? r : { ...r, key: r.event.id }));
+}
+
+/**
  * Every record `copies` times, each copy under its own Kafka key (so copies
  * land on different input partitions and race each other), copy c placed up
  * to c × `spread` records after the original. Poison records are sent once.
