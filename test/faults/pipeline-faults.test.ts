@@ -162,6 +162,22 @@ describe('the pipeline under faults (exactly-once, metering + rating, real proce
     await expectExactOutputs(s);
   });
 
+  it('poison-live: the poison stream, three times over, mixed into live usage; no instance stops for it', { timeout }, async () => {
+    const s = (scenario = await FaultScenario.open('poison-live', { supervise: true, budgetMs }));
+    const valid = withRetries(onTimeRecords(s.workload, { count: 2400, seed: 81, idPrefix: 'pl' }), 0.05, 82);
+    const twins = eventsOf(valid);
+    // Three rounds of every pill, spread over the stream: each must become a dead letter, and none may stop an instance.
+    const pills = [1, 2, 3].flatMap((round) => poisonRecords(s.workload, { idPrefix: `pl${round}`, withRegistry: false, twins: twins.slice(2 * round, 2 * round + 2) }));
+    await s.fleet.start('a');
+    await s.fleet.start('b');
+    await Promise.all([s.fleet.waitReady('a'), s.fleet.waitReady('b')]);
+    s.note(`${pills.length} pills among live usage`);
+    await s.send(mixIn(valid, pills, 83), { chunk: 40, intervalMs: 250 });
+    const verdict = await expectExactOutputs(s);
+    // Supervision restarts an instance a pill stopped, so that the counts above could still be checked; but none may stop.
+    expect(s.fleet.unplannedExits, verdict.explanation).toEqual([]);
+  });
+
   it('broker-outage: the broker down for 30 s while the usage client keeps recording; the instances ride it out', { timeout: timeout + 60_000 }, async () => {
     broker = await startLocalKafka({ onProgress: () => undefined });
     const s = (scenario = await FaultScenario.open('broker-outage', { cluster: clusterAt(broker.brokers), supervise: true, budgetMs: budgetMs + 60_000 }));
