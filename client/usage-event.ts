@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { jsonEventDecoder, validateCloudEvent } from '../processors/index.js';
-import type { UsageEvent } from '../schemas/index.js';
+import { checkEventValue, type UsageEvent } from '../schemas/index.js';
 import { InvalidUsageEventError } from './client-errors.js';
 
 /** What an application records; the client adds specversion, source and datacontenttype. */
@@ -89,6 +89,9 @@ export function buildUsageEvent(input: UsageRecordInput, source: string, nowMs: 
     datacontenttype: 'application/json',
     data: input.data ?? {},
   };
+  // The pipeline's own event rules, before JSON.stringify recurses into data (a deep object would overflow the stack).
+  const violation = checkEventValue(cloudEvent);
+  if (violation !== undefined) throw new InvalidUsageEventError(violation.reason, violation.message);
   let text: string;
   try {
     text = JSON.stringify(cloudEvent);

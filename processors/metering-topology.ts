@@ -26,6 +26,11 @@
  * stream time is the largest time of a valid event it has seen — refused
  * events never get there.
  *
+ * Every source names the dead-letter topic: a record whose processing throws
+ * despite the ingest's validation (a bug, or a rule the ingest missed) goes
+ * there with reason `processing-failed` instead of failing the task on every
+ * restart.
+ *
  * When the input is already keyed by subject (`keyedBySubject`), the
  * repartition is skipped and everything runs in one sub-topology. The ingest
  * source's extractor then classifies each event itself (it is the only place
@@ -147,6 +152,8 @@ export function buildMeteringTopology(config: TallyConfig, options: MeteringTopo
     keySerde: bufferSerde,
     valueSerde: rawEventValueSerde,
     timestampExtractor: ingestClock !== undefined && keyedBySubject ? classifyingExtractor(settings, ingestClock) : () => null,
+    // The runtime's backstop: a record whose processing throws is dead-lettered (processing-failed), not a crash loop.
+    deadLetterTopic: config.topics.deadLetter,
   });
   const acceptedChild = keyedBySubject ? nodes.dedupe : nodes.repartitionSink;
   builder.addProcessor(nodes.ingest, ingestProcessor({ settings, wallClockMs: ingestClock, deadLetterChild: nodes.deadLetterSink, acceptedChild, counters }), [nodes.eventsSource]);
@@ -157,7 +164,7 @@ export function buildMeteringTopology(config: TallyConfig, options: MeteringTopo
     builder.addInternalTopic(eventsBySubjectTopic);
     builder.addSink(nodes.repartitionSink, eventsBySubjectTopic, [nodes.ingest], { keySerde: stringSerde, valueSerde: ingestedEventSerde });
     // Default extractor: the record timestamp, which the ingest set to the (valid) event time.
-    builder.addSource(nodes.repartitionSource, [eventsBySubjectTopic], { keySerde: stringSerde, valueSerde: ingestedEventSerde });
+    builder.addSource(nodes.repartitionSource, [eventsBySubjectTopic], { keySerde: stringSerde, valueSerde: ingestedEventSerde, deadLetterTopic: config.topics.deadLetter });
     dedupeParent = nodes.repartitionSource;
   }
 

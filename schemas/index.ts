@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './serde.js';
 export * from './config-types.js';
 export * from './records.js';
+export { checkEventValue, eventLimits, isWellFormedText, utf8Bytes, type EventRuleViolation } from './event-rules.js';
 export * from './billing-detail.js';
 export * from './customer-record.js';
 export { parseConfig, loadConfig, redactConfig, describeConfigSchema, type ParseConfigOptions } from './config.js';

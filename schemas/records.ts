@@ -24,12 +24,14 @@ export const deadLetterReasons = [
   'not-an-object', // JSON that is not an object
   'unsupported-specversion',
   'missing-field', // id, source, type or subject absent or empty
-  'invalid-field', // a field of the wrong type (data not an object, id not a string, ...)
+  'invalid-field', // a field of the wrong type (data not an object, id not a string, ...), or a string a later stage cannot store (see event-rules.ts)
   'invalid-time', // time is not RFC 3339
   'future-time', // time more than maxFutureSkew ahead of the wall clock
   'invalid-value', // valueProperty missing, null, NaN, ±Inf or not numeric for a meter that needs a number
   'too-large', // payload over the size limit
+  'too-deep', // objects and arrays nested deeper than eventLimits.maxDepth
   'unrated', // metered usage of a subject no customer owns (or whose plan is unknown): not billed
+  'processing-failed', // the runtime's backstop: processing this input record threw (see topology/internal/dead-letters.ts)
 ] as const;
 export type DeadLetterReason = (typeof deadLetterReasons)[number];
 

@@ -19,6 +19,7 @@ export type { KeyValuePair } from './dsl/stateless-processors.js';
 export { TopologyTestDriver } from './test-driver.js';
 export type { PipeOptions, TestDriverOptions, TestRecord } from './test-driver.js';
 export { errorHeaders } from './internal/stream-task.js';
+export { processingFailureCount } from './internal/dead-letters.js';
 export type { LoggedRecord } from './internal/topic-log.js';
 export { windowedKeySerde } from './serdes.js';
 export { partitionForKey } from './internal/partitioner.js';

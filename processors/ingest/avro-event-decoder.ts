@@ -15,6 +15,7 @@
  * `prepare(value)` has fetched it.
  */
 import { cloudEventFromAvro, type AvroUsageEvent } from '../../schemas/avro.js';
+import { checkEventValue } from '../../schemas/event-rules.js';
 import { defaultMaxEventBytes, jsonEventDecoder, type DecodedValue, type EventDecoder } from './event-decoder.js';
 import type { WriterSchemaCache } from './writer-schemas.js';
 
@@ -52,11 +53,15 @@ function decodeAvro(value: Buffer, schemas: WriterSchemaCache, maxEventBytes: nu
   } catch (error) {
     return { ok: false, reason: 'invalid-encoding', message: `the Avro body does not decode with schema ${id} (${writer.name}): ${(error as Error).message}` };
   }
+  let candidate: Record<string, unknown>;
   try {
-    return { ok: true, value: cloudEventFromAvro(event) };
+    candidate = cloudEventFromAvro(event);
   } catch (error) {
     return { ok: false, reason: 'invalid-encoding', message: (error as Error).message };
   }
+  // The same rules as JSON input: `data` arrives as JSON text and may nest as deep, or hold lone surrogates in escapes.
+  const violation = checkEventValue(candidate);
+  return violation === undefined ? { ok: true, value: candidate } : { ok: false, ...violation };
 }
 
 /** The decoder for a topic that may carry both CloudEvents JSON and Avro (wire format). */

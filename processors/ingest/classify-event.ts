@@ -1,12 +1,14 @@
 /**
  * The whole ingest decision for one record value, as a pure function of the
- * bytes and the wall clock: decode, validate, the future bound, and every
- * matching meter's value. Nothing is counted partially: an event with a bad
+ * bytes and the wall clock: decode (with the shared event rules of
+ * schemas/event-rules.ts), validate, the future bound, and every matching
+ * meter's value and group-by values. Nothing is counted partially: an event with a bad
  * value for any of its meters is dead-lettered once (with that meter named)
  * and counted for none.
  */
+import { eventLimits, utf8Bytes } from '../../schemas/event-rules.js';
 import type { UsageEvent } from '../../schemas/records.js';
-import { readMeterValue, type MeterPlans } from '../meter-plan.js';
+import { readGroupBy, readMeterValue, type MeterPlan, type MeterPlans } from '../meter-plan.js';
 import { validateCloudEvent, type EventFailure } from './decode-event.js';
 import type { EventDecoder } from './event-decoder.js';
 
@@ -51,10 +53,29 @@ export function classifyEvent(value: Buffer | null, wallClockMs: number, setting
   if (plans === undefined) return { kind: 'unmatched', event };
   for (const plan of plans) {
     const read = readMeterValue(plan, event.data);
-    if (!read.ok) {
-      const message = `meter ${plan.slug} (${plan.aggregationName}): ${read.problem}; the event is counted for no meter`;
+    const problem = read.ok ? oversizedText(plan, read.value, event.data) : read.problem;
+    if (problem !== undefined) {
+      const message = `meter ${plan.slug} (${plan.aggregationName}): ${problem}; the event is counted for no meter`;
       return { kind: 'dead-letter', failure: { reason: 'invalid-value', message, ...known, meter: plan.slug } };
     }
   }
   return { kind: 'valid', event };
+}
+
+/**
+ * Group-by values become parts of store and record keys, UNIQUE_COUNT values
+ * are kept in the window's stored value: each is bounded like an attribute.
+ */
+function oversizedText(plan: MeterPlan, value: string | undefined, data: UsageEvent['data']): string | undefined {
+  const limit = eventLimits.maxTextBytes;
+  if (value !== undefined && plan.aggregationName === 'UNIQUE_COUNT' && utf8Bytes(value) > limit) {
+    return `${plan.valuePath?.path ?? 'the value'} is ${utf8Bytes(value)} bytes in UTF-8; UNIQUE_COUNT values may be at most ${limit} bytes — send a shorter identifier (e.g. a hash)`;
+  }
+  if (plan.groupBy.length === 0) return undefined;
+  const groupBy = readGroupBy(plan, data);
+  for (const [name, path] of plan.groupBy) {
+    const bytes = utf8Bytes(groupBy[name] as string);
+    if (bytes > limit) return `group-by ${name} (${path.path}) is ${bytes} bytes in UTF-8; group-by values may be at most ${limit} bytes, as they become parts of keys — group by a shorter value`;
+  }
+  return undefined;
 }

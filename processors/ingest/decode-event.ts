@@ -58,7 +58,9 @@ function daysInMonth(year: number, month: number): number {
 }
 
 /**
- * Validates a decoded CloudEvent. An absent `time` becomes the ingestion time
+ * Validates a decoded CloudEvent. It expects a decoder's output: decoders
+ * have already applied the shared event rules (`checkEventValue`: well-formed
+ * strings, attribute lengths, nesting depth). An absent `time` becomes the ingestion time
  * (`ingestionTimeMs`, written as ISO-8601 UTC); an absent `data` becomes `{}`
  * (so COUNT meters still count it); a present `data` must be an object.
  */

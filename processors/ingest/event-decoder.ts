@@ -4,10 +4,15 @@
  * says why it cannot. JSON is decoded here; Avro in the schema registry wire
  * format (avro-event-decoder.ts) reuses the same validation.
  */
+import { checkEventValue } from '../../schemas/event-rules.js';
 import type { DeadLetterReason } from '../../schemas/records.js';
 
-/** Reasons a decoder itself may give; everything else is validation's business. */
-export type DecodeFailureReason = Extract<DeadLetterReason, 'invalid-encoding' | 'unknown-schema' | 'not-an-object' | 'too-large'>;
+/**
+ * Reasons a decoder itself may give; everything else is validation's business.
+ * `invalid-field` and `too-deep` come from the shared event rules
+ * (schemas/event-rules.ts), which every decoder applies to what it decoded.
+ */
+export type DecodeFailureReason = Extract<DeadLetterReason, 'invalid-encoding' | 'unknown-schema' | 'not-an-object' | 'too-large' | 'invalid-field' | 'too-deep'>;
 
 export type DecodedValue =
   | { readonly ok: true; readonly value: Readonly<Record<string, unknown>> }
@@ -64,6 +69,9 @@ export function jsonEventDecoder(maxEventBytes: number = defaultMaxEventBytes): 
       } catch (error) {
         return { ok: false, reason: 'invalid-encoding', message: `the value is not JSON: ${(error as Error).message}` };
       }
+      // Before anything else looks at it: nothing may recurse into a value nested thousands of levels deep.
+      const violation = checkEventValue(parsed);
+      if (violation !== undefined) return { ok: false, ...violation };
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
         const what = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
         return { ok: false, reason: 'not-an-object', message: `the value is JSON ${what}; a usage event is one CloudEvent object` };

@@ -67,6 +67,7 @@ export function addRatingNodes(builder: TopologyBuilder, wiring: RatingWiring): 
     valueSerde: rawCustomerValueSerde,
     timestampExtractor: () => null,
     bootstrap: true,
+    deadLetterTopic: config.topics.deadLetter, // the runtime's backstop (processing-failed)
   });
   builder.addProcessor(nodes.customersTable, customersTableProcessor({ deadLetterChild: nodes.customersDeadLetterSink, ratingCounters, meteringCounters }), [nodes.customersSource]);
   builder.addStateStore(customersStoreSpec(), nodes.customersTable);
@@ -80,7 +81,7 @@ export function addRatingNodes(builder: TopologyBuilder, wiring: RatingWiring): 
   builder.addInternalTopic(usageByCustomerTopic);
   builder.addSink(nodes.repartitionSink, usageByCustomerTopic, [nodes.join], { keySerde: stringSerde, valueSerde: jsonSerde<CustomerUsage>() });
   // Default extractor: the record timestamp, the delta's window's last instant — rating's stream time.
-  builder.addSource(nodes.repartitionSource, [usageByCustomerTopic], { keySerde: stringSerde, valueSerde: jsonSerde<CustomerUsage>() });
+  builder.addSource(nodes.repartitionSource, [usageByCustomerTopic], { keySerde: stringSerde, valueSerde: jsonSerde<CustomerUsage>(), deadLetterTopic: config.topics.deadLetter });
 
   // Rating.
   const rateOptions = {

@@ -7,10 +7,11 @@ import { deadLetterReasons } from '../../schemas/index.js';
 
 /**
  * Reasons POST /v1/events gives: the pipeline's own dead-letter codes (it runs
- * the same checks), but for `unrated`, which is about usage, not an event.
+ * the same checks), but for `unrated`, which is about usage, not an event, and
+ * `processing-failed`, the runtime's backstop after acceptance.
  * Created at 0; a reason not listed still counts from its first rejection.
  */
-export const eventsApiRejectReasons = deadLetterReasons.filter((reason) => reason !== 'unrated');
+export const eventsApiRejectReasons = deadLetterReasons.filter((reason) => reason !== 'unrated' && reason !== 'processing-failed');
 
 export interface HttpMetrics {
   observeHttpRequest(method: string, route: string, status: number, seconds: number): void;

@@ -12,7 +12,11 @@ function single(total: number): Iterable<Reading<never>> {
   return [[{}, total]];
 }
 
-export function registerMeteringMetrics(registry: Registry, counters: MeteringCounters): void {
+/**
+ * @param processingFailures the runtime's count of records dead-lettered with
+ *   `processing-failed` (its backstop), for this application
+ */
+export function registerMeteringMetrics(registry: Registry, counters: MeteringCounters, processingFailures: () => number): void {
   const plain: readonly [name: string, help: string, read: () => number][] = [
     ['tally_events_received_total', 'Records read from the usage events topic by the ingest.', () => counters.eventsIn],
     ['tally_events_accepted_total', 'Valid events that match at least one meter (sent on to dedupe).', () => counters.eventsAccepted],
@@ -20,13 +24,15 @@ export function registerMeteringMetrics(registry: Registry, counters: MeteringCo
     ['tally_duplicates_total', 'Copies of an already seen (source, id) dropped by dedupe.', () => counters.duplicates],
     ['tally_late_events_total', 'Records written to the late-events topic (one per meter the event came too late for).', () => counters.lateEvents],
     ['tally_unrated_usage_total', 'Meter changes no customer pays for (dead letters with reason "unrated").', () => counters.deadLetters.unrated],
+    ['tally_processing_failures_total', 'Input records whose processing threw, dead-lettered by the runtime (reason "processing-failed") instead of stopping it.', processingFailures],
   ];
   for (const [name, help, read] of plain) registerReadingCounter(registry, { name, help, read: () => single(read()) });
   registerReadingCounter(registry, {
     name: 'tally_dead_letters_total',
     help: 'Records written to the dead-letter topic, by reason code.',
     labelNames: ['reason'],
-    read: () => deadLetterReasons.map((reason) => [{ reason }, counters.deadLetters[reason]] as const),
+    // processing-failed dead letters are the runtime's, not the processors'.
+    read: () => deadLetterReasons.map((reason) => [{ reason }, reason === 'processing-failed' ? processingFailures() : counters.deadLetters[reason]] as const),
   });
   registerReadingCounter(registry, {
     name: 'tally_meter_records_total',

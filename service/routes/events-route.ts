@@ -1,14 +1,15 @@
 /**
  * `POST /v1/events`: one CloudEvent or a JSON array of them. Each event goes
- * through the pipeline's own ingest decision (`classifyEvent`: decode,
- * CloudEvents validation, the future bound, meter values), so the API refuses
+ * through the pipeline's own ingest decision (`classifyEvent`: decode with the
+ * shared event rules, CloudEvents validation, the future bound, meter values
+ * and group-by values), so the API refuses
  * exactly what the pipeline would dead-letter. Valid events (also those no
  * meter reads) are written to `topics.events`, keyed by subject; the answer
  * is 202 `{ accepted, rejected: [{ index, id?, reason, message }] }`, or 400
  * with the same lists when no event is valid.
  */
 import { classifyEvent, compileMeterPlans, jsonEventDecoder, type IngestSettings } from '../../processors/index.js';
-import type { TallyConfig } from '../../schemas/index.js';
+import { checkEventValue, type TallyConfig } from '../../schemas/index.js';
 import { HttpError, errorBody } from '../api-errors.js';
 import type { EventProducer } from '../event-producer.js';
 import type { Route, RouteResponse } from '../http/router.js';
@@ -43,6 +44,13 @@ export function eventsRoute(options: EventsRouteOptions): Route {
       const accepted: { key: string; value: Buffer }[] = [];
       const rejected: RejectedEvent[] = [];
       events.forEach((event, index) => {
+        // The decoder's first rule, applied before JSON.stringify recurses into the event (it overflows
+        // the stack on data nested thousands of levels deep); same function, same reason and message.
+        const violation = checkEventValue(event);
+        if (violation !== undefined) {
+          rejected.push({ index, reason: violation.reason, message: violation.message });
+          return;
+        }
         const value = Buffer.from(JSON.stringify(event), 'utf8');
         const outcome = classifyEvent(value, nowMs, settings);
         if (outcome.kind === 'valid' || outcome.kind === 'unmatched') accepted.push({ key: outcome.event.subject, value });

@@ -25,6 +25,14 @@ export interface TaskServices {
   getStore(nodeName: string, storeName: string): TaskStore;
 }
 
+/** The innermost node each failure was thrown in (set once, as the error passes its first node). */
+const failingNodes = new WeakMap<object, string>();
+
+/** The name of the node a processing failure was thrown in, when known. */
+export function failingNodeOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? failingNodes.get(error) : undefined;
+}
+
 export class RuntimeNode implements ProcessorContext {
   readonly def: NodeDef;
   readonly children: RuntimeNode[] = [];
@@ -52,18 +60,18 @@ export class RuntimeNode implements ProcessorContext {
 
   /** Entry point for a record: runs the processor (or sink) and wraps failures with coordinates. */
   async process(record: StreamRecord<unknown, unknown>): Promise<void> {
-    if (this.def.kind === 'sink') {
-      this.sendToSink(this.def, record);
-      return;
-    }
     try {
-      await this.processor?.process(record);
+      if (this.def.kind === 'sink') this.sendToSink(this.def, record);
+      else await this.processor?.process(record);
     } catch (error) {
+      if (typeof error === 'object' && error !== null && !failingNodes.has(error)) failingNodes.set(error, this.name);
       if (error instanceof TallyError) throw error;
-      throw new TallyError('processing-failed', `processor "${this.name}" failed on record ${record.topic}-${record.partition}@${record.offset}: ${(error as Error).message}`, {
+      const wrapped = new TallyError('processing-failed', `processor "${this.name}" failed on record ${record.topic}-${record.partition}@${record.offset}: ${(error as Error)?.message ?? String(error)}`, {
         cause: error,
-        coordinates: { topic: record.topic, partition: record.partition, offset: String(record.offset), node: this.name },
+        coordinates: { topic: record.topic, partition: record.partition, offset: String(record.offset), node: failingNodeOf(error) ?? this.name },
       });
+      failingNodes.set(wrapped, failingNodeOf(error) ?? this.name);
+      throw wrapped;
     }
   }
 

@@ -8,8 +8,11 @@ import type { KeyValueStore, StateStore, WindowStore } from '../../state/index.j
 import type { Headers } from '../record.js';
 import { StreamRecord } from '../record.js';
 import type { Subtopology, Topology, SourceNodeDef } from '../topology.js';
-import { RuntimeNode, type TaskServices } from './runtime-node.js';
+import { RuntimeNode, failingNodeOf, type TaskServices } from './runtime-node.js';
 import { PunctuationQueue } from './punctuation-queue.js';
+import { deadLetterOf, errorHeaders, failureMessage, isRecordFailure, noteProcessingFailure } from './dead-letters.js';
+
+export { errorHeaders };
 
 /** A record as it sits on a topic partition: bytes plus metadata. */
 export interface RawRecord {
@@ -52,15 +55,6 @@ export interface StreamTaskOptions {
   /** Stream time recovered from the last commit; -1 when unknown. */
   readonly initialStreamTimeMs?: number;
 }
-
-/** Header names put on dead-lettered records by the runtime. */
-export const errorHeaders = {
-  code: 'tally.error.code',
-  message: 'tally.error.message',
-  topic: 'tally.error.topic',
-  partition: 'tally.error.partition',
-  offset: 'tally.error.offset',
-} as const;
 
 export class StreamTask implements TaskServices {
   readonly id: string;
@@ -125,15 +119,27 @@ export class StreamTask implements TaskServices {
     if (streamTimeMs > this.streamTime) this.streamTime = streamTimeMs;
   }
 
-  /** Processes one record from a logical source topic, then fires due stream-time punctuators. */
+  /**
+   * Processes one record from a logical source topic, then fires due
+   * stream-time punctuators. When processing the record throws a failure of
+   * the record itself (see dead-letters.ts) and the source has a
+   * deadLetterTopic, the record goes there with reason `processing-failed`
+   * and the task carries on; anything else is thrown.
+   */
   async process(logicalTopic: string, raw: RawRecord): Promise<void> {
     const source = this.sourcesByTopic.get(logicalTopic);
     if (source === undefined || source.def.kind !== 'source') {
       throw new TopologyError('task-unknown-topic', `task ${this.id} has no source for topic "${logicalTopic}"`);
     }
-    const record = this.deserialize(source.def, logicalTopic, raw);
-    if (record === undefined) return;
-    await source.forwardFromSource(record);
+    const def = source.def;
+    try {
+      const record = this.deserialize(def, logicalTopic, raw);
+      if (record === undefined) return;
+      await source.forwardFromSource(record);
+    } catch (error) {
+      if (def.deadLetterTopic === undefined || !isRecordFailure(error)) throw error;
+      this.deadLetterFailedRecord(def.deadLetterTopic, logicalTopic, raw, error);
+    }
     await this.punctuateStreamTime();
   }
 
@@ -178,6 +184,21 @@ export class StreamTask implements TaskServices {
       throw new TopologyError('task-store-not-connected', `processor "${nodeName}" asked for store "${storeName}", which is not connected to it: connect it in the topology`);
     }
     return store;
+  }
+
+  /**
+   * The backstop: what the record's processing did before it threw stays (as
+   * with Kafka Streams' CONTINUE), the record itself goes to the dead-letter
+   * topic, counted and logged once.
+   */
+  private deadLetterFailedRecord(deadLetterTopic: string, logicalTopic: string, raw: RawRecord, error: unknown): void {
+    const topic = this.resolveTopic(logicalTopic);
+    const node = failingNodeOf(error);
+    const where = `${topic}-${raw.partition}@${raw.offset}${node === undefined ? '' : ` in node "${node}"`}`;
+    const message = `processing ${where} failed: ${failureMessage(error)}`;
+    const { value, headers } = deadLetterOf({ ...raw, message, topic, node });
+    this.send({ topic: this.resolveTopic(deadLetterTopic), key: raw.key, value, timestampMs: raw.timestampMs, partition: undefined, headers });
+    noteProcessingFailure(this.applicationId, `task ${this.id}: ${message}; the record went to ${deadLetterTopic} (reason processing-failed) and processing carries on`);
   }
 
   private async punctuateStreamTime(): Promise<void> {

@@ -127,10 +127,11 @@ class KafkaTopologyApp implements KafkaApp {
       void this.queue.run('applying a new assignment', () => this.reconcile(memberId, memberAssignment)).catch((e: Error) => this.crash(e));
     });
     consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
-      const { topic, partition, firstOffset, lastOffset, batchSize } = event.payload;
+      const { topic, partition, fetchedOffset, lastOffset, highWatermark, batchSize } = event.payload;
       if (this.restorer.lookup(topic, partition) === undefined && batchSize > 0) return;
-      const first = firstOffset === null ? undefined : Number(firstOffset);
-      void this.queue.run(`finishing a batch of ${topic}-${partition}`, () => this.onBatchEnd(topic, partition, first, Number(lastOffset))).catch((e: Error) => this.crash(e));
+      // The batch covers fetchedOffset..lastOffset. Its first message cannot say where it starts:
+      // a batch the log cleaner emptied has none, and still has to move the position past it.
+      void this.queue.run(`finishing a batch of ${topic}-${partition}`, () => this.onBatchEnd(topic, partition, Number(fetchedOffset), Number(lastOffset), Number(highWatermark))).catch((e: Error) => this.crash(e));
     });
     if (debug) {
       for (const name of ['REBALANCING', 'GROUP_JOIN', 'STOP', 'DISCONNECT', 'CONNECT', 'CRASH'] as const) {
@@ -417,10 +418,11 @@ class KafkaTopologyApp implements KafkaApp {
   }
 
   /**
-   * kafkajs consumes batches of transaction markers (or aborted records) itself;
-   * their end still moves a restoration, or a task's source position, forward.
+   * kafkajs consumes batches of transaction markers, aborted records, or record
+   * batches the log cleaner emptied itself; their end still moves a restoration,
+   * or a task's source position, forward. The batch covers `fetchedOffset..lastOffset`.
    */
-  private async onBatchEnd(topic: string, partition: number, firstOffset: number | undefined, lastOffset: number): Promise<void> {
+  private async onBatchEnd(topic: string, partition: number, fetchedOffset: number, lastOffset: number, highWatermark: number): Promise<void> {
     const restore = this.restorer.lookup(topic, partition);
     if (restore !== undefined) {
       if (this.restorer.advance(restore, lastOffset + 1)) await this.restored(restore);
@@ -432,9 +434,12 @@ class KafkaTopologyApp implements KafkaApp {
     // Only a batch that starts at (or before) the task's position moves it. One fetched before
     // the task was rebuilt (closed dirty and reopened at its committed progress) starts past
     // it: taking its end would skip the records in between for good.
-    const contiguous = firstOffset !== undefined && position !== undefined && firstOffset <= position;
-    if (task !== undefined && position !== undefined && contiguous && lastOffset + 1 > position) task.positions.set(topic, lastOffset + 1);
-    if (task !== undefined) this.bootstrapAdvanced(task, topic);
+    if (task === undefined || position === undefined) return;
+    const contiguous = fetchedOffset <= position;
+    if (contiguous && lastOffset + 1 > position) task.positions.set(topic, lastOffset + 1);
+    // A partition can end with such a batch: reaching its end counts towards being caught up.
+    task.noteEndOffset(topic, highWatermark, this.sourceTopicsOf(task).length);
+    this.bootstrapAdvanced(task, topic);
   }
 
   private async restored(restore: ChangelogRestore): Promise<void> {

@@ -231,7 +231,12 @@ function createProgressStore(options: KafkaTaskOptions, taskId: string, send: (r
       stateDir: options.stateDir,
       taskId,
       changelog: { append: (key, value, timestampMs) => send({ topic, key, value, timestampMs, headers: {}, partition: options.partition }) },
-      currentTimestampMs: () => 0,
+      // Stamped with the wall clock, as every changelog record. The broker rolls a segment when a
+      // batch's timestamp is segment.ms past the segment's first batch, and the commit markers
+      // between these records carry the broker's clock: a segment opened by a record stamped 0
+      // would be rolled by the very next marker. Stream time is no better: after downtime or in
+      // a backfill it lags far behind the markers.
+      currentTimestampMs: options.wallClockMs,
     },
   );
 }
