@@ -156,7 +156,8 @@ export class FaultScenario {
     const logDir = `${logRoot}${this.name}-${Date.now()}`;
     await this.fleet.writeLogs(logDir);
     await writeFile(`${logDir}/mismatches.txt`, `${mismatches.map((m) => m.text).join('\n')}\n`);
-    const explanation = `${this.name}: ${describeMismatches(mismatches)}\ninstance failures: ${failures.join('\n') || 'none'}\nexits on their own: ${this.fleet.unplannedExits.join('\n') || 'none'}\nlogs: ${logDir}`;
+    const outputs = mismatches.length === 0 ? 'outputs exact' : describeMismatches(mismatches);
+    const explanation = `${this.name}: ${outputs}\ninstance failures: ${failures.join('\n') || 'none'}\nexits on their own: ${this.fleet.unplannedExits.join('\n') || 'none'}\nlogs: ${logDir}`;
     return { row, mismatches, explanation };
   }
 
