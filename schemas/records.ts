@@ -43,6 +43,10 @@ export type DeadLetterReason = (typeof deadLetterReasons)[number];
  * meters topic and `key` the window's key there (`meter|subject|groupBy|windowStart`),
  * `partition` the subject's partition, `offset` "-1", `timestamp` the window's
  * last instant, `value` the meter delta as JSON, and `meter` the meter.
+ *
+ * Reason `processing-failed` comes from the runtime, not the ingest: an input
+ * record (of any source of the topology, internal repartition topics
+ * included) whose processing threw; `message` names the node that threw.
  */
 export interface DeadLetterRecord {
   readonly reason: DeadLetterReason;

@@ -12,6 +12,7 @@ import { freePort } from '../../cli/local-cluster/local-kafka.js';
 import { ConfigError } from '../../schemas/index.js';
 import { partitionForKey } from '../../topology/internal/partitioner.js';
 import { brokers, createTopics, readTopic, uniqueName } from '../kafka/kafka-helpers.js';
+import { poisonEvents } from '../fixtures/poison-events.js';
 
 const quietLogger = { info: () => undefined, warn: () => undefined };
 let workDir: string;
@@ -87,6 +88,21 @@ describe('usage client', () => {
     const valid = await client.record({ type: 'api.request', subject: 's', id: 'the-only-one' });
     await client.flush();
     expect((await readTopic(topic)).map((r) => (JSON.parse(r.value ?? 'null') as { id: string }).id)).toEqual([valid.id]);
+  });
+
+  it('refuses events that would poison the pipeline with the reason POST /v1/events gives, and never sends them', async () => {
+    const topic = await newTopic(1);
+    const client = await openClient({ topic });
+    for (const poison of poisonEvents) {
+      const input = { type: poison.type, subject: poison.subject, data: JSON.parse(poison.dataText) as Record<string, unknown>, ...(poison.id === undefined ? {} : { id: poison.id }) };
+      const error = await client.record(input).then(() => undefined, (e: unknown) => e);
+      expect(error, poison.label).toBeInstanceOf(InvalidUsageEventError);
+      expect(error, poison.label).toMatchObject({ reason: poison.reason, message: expect.stringContaining(poison.says) });
+    }
+    expect(client.stats()).toMatchObject({ recorded: 0, pending: 0 });
+    await client.record({ type: 'api.request', subject: 'acme', id: 'the-good-one' });
+    await client.flush();
+    expect((await readTopic(topic)).map((r) => (JSON.parse(r.value ?? 'null') as { id: string }).id)).toEqual(['the-good-one']);
   });
 
   it('keeps events it could not send across a close, and sends them after the next open', async () => {

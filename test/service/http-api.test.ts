@@ -11,6 +11,7 @@ import { runReplay } from '../../cli/commands/replay.js';
 import { parseReplayArgs } from '../../cli/commands/replay-args.js';
 import type { TallyConfig } from '../../schemas/index.js';
 import { waitFor } from '../kafka/kafka-helpers.js';
+import { poisonEventText, poisonEvents } from '../fixtures/poison-events.js';
 import { serviceDocument, holdRestoration, minuteAgo, minuteMs, prepareService, removeStateDir, runService, testTokens, usageEvent, type RunningService, untilAnswer } from './service-fixtures.js';
 
 let config: TallyConfig;
@@ -92,6 +93,17 @@ describe('POST /v1/events', () => {
       const answer = await running.api.post('/v1/events', body);
       expect([answer.status, answer.body.error.code]).toEqual([400, code]);
     }
+  });
+
+  it('refuses events that would poison the pipeline with the reason the producer SDK gives, and takes the rest of the batch', async () => {
+    const poisoned = poisonEvents.map((poison, i) => poisonEventText(poison, { id: `poison-${i}`, source: 'service-test', timeMs: nowMs - 60_000 }));
+    const body = `[${[...poisoned, JSON.stringify(valid('after-poison'))].join(',')}]`;
+    const answer = await running.api.post('/v1/events', body);
+    expect(answer.status).toBe(202);
+    expect(answer.body.accepted).toBe(1);
+    const rejected = answer.body.rejected as { index: number; reason: string; message: string }[];
+    expect(rejected.map((r) => [r.index, r.reason])).toEqual(poisonEvents.map((poison, i) => [i, poison.reason]));
+    for (const [i, poison] of poisonEvents.entries()) expect(rejected[i]?.message, poison.label).toContain(poison.says);
   });
 
   it('refuses other content types (415) and bodies over 1 MiB (413)', async () => {

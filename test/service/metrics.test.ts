@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMeteringCounters, createRatingCounters } from '../../processors/index.js';
-import { deadLetterReasons } from '../../schemas/index.js';
+import { deadLetterReasons, stringSerde } from '../../schemas/index.js';
+import { TopologyBuilder, TopologyTestDriver, type StreamRecord } from '../../topology/index.js';
 import { createServiceMetrics, eventsApiRejectReasons, knownTransactionAbortReasons, type ServiceMetrics } from '../../service/metrics/index.js';
 import type { AppSnapshot, TaskSnapshot } from '../../topology/kafka/index.js';
 
@@ -230,5 +231,20 @@ describe('service metrics', () => {
     const samples = await scrape(second.metrics);
     expect(valueOf(samples, 'tally_duplicates_total')).toBe(0);
     expect(valueOf(samples, 'tally_rebalances_total')).toBe(0);
+  });
+
+  it("counts the runtime's processing failures of its own application (dead letters with reason processing-failed)", async () => {
+    const app = 'metrics-backstop';
+    const builder = new TopologyBuilder();
+    builder.addSource('in-source', ['in'], { keySerde: stringSerde, valueSerde: stringSerde, deadLetterTopic: 'dlq' });
+    builder.addProcessor('fragile', () => ({ process: (record: StreamRecord<unknown, unknown>) => Promise.reject(new Error(`cannot take ${String(record.value)}`)) }), ['in-source']);
+    const driver = await TopologyTestDriver.create(builder.build(), { applicationId: app });
+    await driver.inputTopic<string, string>('in').pipe('k', 'anything');
+    await driver.close();
+    const metering = createMeteringCounters();
+    const samples = await scrape(createServiceMetrics({ applicationId: app, metering, rating: createRatingCounters(), snapshot: () => undefined, processMetrics: false }));
+    expect(valueOf(samples, 'tally_processing_failures_total')).toBe(1);
+    expect(valueOf(samples, 'tally_dead_letters_total', { reason: 'processing-failed' })).toBe(1);
+    expect(valueOf(await scrape(setup().metrics), 'tally_processing_failures_total')).toBe(0); // another application
   });
 });

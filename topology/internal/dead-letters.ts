@@ -45,7 +45,9 @@ function iso(timestampMs: number): string {
 
 /** The dead-letter value (JSON bytes) and headers for a failed record. */
 export function deadLetterOf(failure: RecordFailure): { value: Buffer; headers: Headers } {
-  const message = failure.message.length > maxMessageChars ? `${failure.message.slice(0, maxMessageChars)}…` : failure.message;
+  const cut = failure.message.length > maxMessageChars ? `${failure.message.slice(0, maxMessageChars)}…` : failure.message;
+  // An error may quote bad text, and the cut may split a pair: the dead letter itself must be well-formed.
+  const message = (cut as unknown as { toWellFormed(): string }).toWellFormed();
   const record: DeadLetterRecord = {
     reason: 'processing-failed',
     message,
