@@ -31,7 +31,7 @@ import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../
 import type { LateEventRecord, MeterRecord } from '../schemas/records.js';
 import type { MeterWindowValue } from './aggregations/aggregation.js';
 import type { IngestedEvent } from './ingest/ingested-event.js';
-import { meterRecordKey, meterStoreKey, parseMeterStoreKey } from './meter-keys.js';
+import { meterRecordKey, meterRecordKeyOfStoreKey, meterStoreKey, parseMeterStoreKey } from './meter-keys.js';
 import { loadCloseState, meterCloseStateStoreName, saveCloseState, type MeterCloseState } from './meter-close-state.js';
 import { readGroupBy, readMeterValue, type MeterPlan, type MeterPlans } from './meter-plan.js';
 import { lateEventRecord, meterRecord } from './meter-records.js';
@@ -40,6 +40,9 @@ import type { MeteringCounters } from './metering-counters.js';
 import { compareCodePoints } from './code-point-order.js';
 import { OpenWindowIndex, type OpenWindow } from './open-windows.js';
 import { usageChange, type MeterDelta } from './rating/index.js';
+
+/** Parsed store keys kept per task (see parseKey). */
+const maxParsedKeys = 65_536;
 
 /** How often (ms) the wall-clock punctuator checks for windows an idle partition left open. */
 export const meterWallClockCloseIntervalMs = 1_000;
@@ -81,20 +84,32 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
       context.forward(new StreamRecord({ key, value, timestampMs }), child);
     }
 
+    /** Store keys parsed lately: a window's update and its final name the same key. Values are shared: never mutate them. */
+    const parsedKeys = new Map<string, { subject: string; groupBy: Record<string, string> }>();
+    function parseKey(storeKey: string): { subject: string; groupBy: Record<string, string> } {
+      let parsed = parsedKeys.get(storeKey);
+      if (parsed === undefined) {
+        parsed = parseMeterStoreKey(storeKey);
+        if (parsedKeys.size >= maxParsedKeys) parsedKeys.clear();
+        parsedKeys.set(storeKey, parsed);
+      }
+      return parsed;
+    }
+
     function emitWindow(plan: MeterPlan, storeKey: string, windowStartMs: number, window: MeterWindowValue, final: boolean): void {
-      const { subject, groupBy } = parseMeterStoreKey(storeKey);
+      const { subject, groupBy } = parseKey(storeKey);
       const value = meterRecord(plan, subject, groupBy, windowStartMs, sizeMs, window, final);
       if (final) counters.meterFinals++;
       else counters.meterUpdates++;
       // Every record of a window carries the window's last instant: an event time, never ahead of the data.
-      emit(meterRecordKey(plan.slug, subject, groupBy, windowStartMs), value, windowStartMs + sizeMs - 1, metersChild);
+      emit(meterRecordKeyOfStoreKey(plan.slug, storeKey, windowStartMs), value, windowStartMs + sizeMs - 1, metersChild);
     }
 
     /** Rating's share of a window change: usage added since the previous flush (see MeterDelta). */
     function emitDelta(plan: MeterPlan, storeKey: string, windowStartMs: number, newValue: MeterWindowValue, oldValue: MeterWindowValue | undefined): void {
       const change = usageChange(plan.aggregationName, newValue, oldValue);
       if (change === undefined || deltas === undefined) return;
-      const { subject, groupBy } = parseMeterStoreKey(storeKey);
+      const { subject, groupBy } = parseKey(storeKey);
       const windowEndMs = windowStartMs + sizeMs;
       const delta: MeterDelta = { meter: plan.slug, aggregation: plan.aggregationName, subject, groupBy, windowStartMs, windowEndMs, change };
       emit(subject, delta, windowEndMs - 1, deltas.child);

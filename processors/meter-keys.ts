@@ -28,6 +28,12 @@ export function parseMeterStoreKey(key: string): { subject: string; groupBy: Rec
   return { subject: key.slice(0, separator), groupBy: JSON.parse(key.slice(separator + 1)) as Record<string, string> };
 }
 
+/** `meterRecordKey` from a meter store key, which already holds the canonical group-by JSON: no parse, no stringify. */
+export function meterRecordKeyOfStoreKey(meter: string, storeKey: string, windowStartMs: number): string {
+  const separator = storeKey.indexOf('\u0000');
+  return `${meter}|${storeKey.slice(0, separator)}|${storeKey.slice(separator + 1)}|${windowIso(windowStartMs)}`;
+}
+
 /** Key on `tally-meters`: `meter|subject|groupBy|windowStart` (groupBy canonical JSON, windowStart ISO-8601 UTC). */
 export function meterRecordKey(meter: string, subject: string, groupBy: Readonly<Record<string, string>>, windowStartMs: number): string {
   return `${meter}|${subject}|${canonicalGroupBy(groupBy)}|${windowIso(windowStartMs)}`;

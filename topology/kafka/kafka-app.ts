@@ -178,12 +178,15 @@ class KafkaTopologyApp implements KafkaApp {
 
   async close(): Promise<void> {
     if (this.state === 'closed' || this.state === 'closing') return;
-    const wasRunning = this.state !== 'created' && this.state !== 'failed';
+    const failed = this.state === 'failed';
+    const wasRunning = this.state !== 'created';
     this.state = 'closing';
     clearInterval(this.timer);
     if (wasRunning) {
+      // After a failure nothing more is committed: every task closes dirty, releasing its
+      // LevelDB locks and producer (what it did since its last commit is redone by the next owner).
       await this.queue.run('closing every task', async () => {
-        for (const task of [...this.tasks.values()]) await this.closeTask(task, true);
+        for (const task of [...this.tasks.values()]) await this.closeTask(task, !failed);
       });
     }
     await this.consumer?.disconnect().catch(() => undefined);
