@@ -8,8 +8,14 @@
  */
 import { HttpError } from '../api-errors.js';
 
-/** Deepest nesting of arrays and objects a JSON body may have (an array of events with nested `data` needs a handful). */
-export const maxJsonDepth = 64;
+/**
+ * Deepest nesting of arrays and objects a JSON body may have. Far above what
+ * an event may nest (its `data` at most 64 levels): an event nested deeper than
+ * that but within this is parsed (JSON.parse does not recurse) and refused on
+ * its own with reason `too-deep`, as the producer SDK refuses it, while the
+ * rest of its batch is taken; only bodies beyond this are refused whole.
+ */
+export const maxJsonDepth = 10_000;
 
 const quote = 0x22;
 const backslash = 0x5c;
@@ -29,7 +35,7 @@ export function checkJsonDepth(body: Uint8Array, limit = maxJsonDepth): void {
       inString = true;
     } else if (openers.has(byte)) {
       if (++depth > limit) {
-        throw new HttpError(400, 'json-too-deep', `the JSON body is nested too deep: more than ${limit} levels of arrays and objects (at byte ${at}); send events whose data nests at most ${limit - 2} levels`);
+        throw new HttpError(400, 'json-too-deep', `the JSON body is nested too deep: more than ${limit} levels of arrays and objects (at byte ${at}); events may nest at most 64 levels (their data), and such a body is refused whole`);
       }
     } else if (closers.has(byte)) {
       depth--;
