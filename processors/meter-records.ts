@@ -1,7 +1,8 @@
 /** Builds the records the meter aggregate writes: meter updates/finals and late events. */
-import type { LateEventRecord, MeterRecord, UsageEvent } from '../schemas/records.js';
+import { fitLateEventRecord, type LateEventRecord, type MeterRecord, type UsageEvent } from '../schemas/records.js';
 import type { MeterWindowValue } from './aggregations/aggregation.js';
-import type { MeterPlan } from './meter-plan.js';
+import { meterRecordKey } from './meter-keys.js';
+import { readGroupBy, type MeterPlan } from './meter-plan.js';
 import { windowIso as iso } from './meter-windows.js';
 
 export function meterRecord(
@@ -26,6 +27,12 @@ export function meterRecord(
   };
 }
 
+/**
+ * The late-event record of `event` for one meter, keyed (on the topic) like
+ * the window. It carries the whole event unless the record would exceed
+ * `maxAuditRecordBytes`; then `event.data` is left out and marked
+ * (`eventTruncated`, see `fitLateEventRecord`).
+ */
 export function lateEventRecord(
   plan: MeterPlan,
   event: UsageEvent,
@@ -35,7 +42,7 @@ export function lateEventRecord(
   closedAtMs: number,
 ): LateEventRecord {
   const windowEnd = iso(windowStartMs + windowSizeMs);
-  return {
+  const record: LateEventRecord = {
     reason: 'window-closed',
     message:
       `event ${event.id} from ${event.source} at ${event.time} belongs to window [${iso(windowStartMs)}, ${windowEnd}) of meter ${plan.slug}, ` +
@@ -47,4 +54,6 @@ export function lateEventRecord(
     closedAt: iso(closedAtMs),
     event,
   };
+  const key = meterRecordKey(plan.slug, event.subject, readGroupBy(plan, event.data), windowStartMs);
+  return fitLateEventRecord(record, Buffer.byteLength(key, 'utf8'));
 }

@@ -2,6 +2,7 @@
  * Record shapes on Tally's topics (DESIGN §1, §3). JSON field names are the
  * external contract; the Avro schemas in `schemas/avro/` mirror them.
  */
+import { createHash } from 'node:crypto';
 
 /** A CloudEvents 1.0 usage event after validation. */
 export interface UsageEvent {
@@ -36,7 +37,21 @@ export const deadLetterReasons = [
 export type DeadLetterReason = (typeof deadLetterReasons)[number];
 
 /**
- * Value on `tally-dead-letter`. The original bytes travel base64-encoded.
+ * Bound on a dead letter or late-event record the metering and rating
+ * processors write: its key and JSON value together, in bytes. Kafka's default
+ * `max.message.bytes` is 1048588 (a record batch); this leaves room for the
+ * batch framing and headers, so such a record fits any topic, default or
+ * larger. A record that would be larger carries a truncated copy of the
+ * original, marked, instead of the whole (`valueTruncated`, `eventTruncated`),
+ * and is still written: never dropped, never a failed commit.
+ */
+export const maxAuditRecordBytes = 1_000_000;
+
+/**
+ * Value on `tally-dead-letter`. The original bytes travel base64-encoded;
+ * when the record would exceed `maxAuditRecordBytes`, only their first bytes
+ * do (`valueTruncated`, then the key's likewise: `keyTruncated`), with the
+ * original's size and SHA-256, and the coordinates to fetch it from its topic.
  *
  * Reason `unrated` is usage, not an input record: a meter window's change
  * that no customer pays for. It has no single input record, so `topic` is the
@@ -58,8 +73,20 @@ export interface DeadLetterRecord {
   readonly timestamp: string;
   /** Original key bytes, base64; null when there was none. */
   readonly key: string | null;
-  /** Original value bytes, base64; null for a tombstone. */
+  /** Original value bytes, base64; null for a tombstone. Only the first bytes when `valueTruncated`. */
   readonly value: string | null;
+  /** Present (true) only when `value` holds the first bytes of the original, not all of it. */
+  readonly valueTruncated?: true;
+  /** With `valueTruncated`: the original value's size, bytes. */
+  readonly valueBytes?: number;
+  /** With `valueTruncated`: SHA-256 of the original value bytes, lowercase hex. */
+  readonly valueSha256?: string;
+  /** Present (true) only when `key` holds the first bytes of the original key (a key too large even with the value cut). */
+  readonly keyTruncated?: true;
+  /** With `keyTruncated`: the original key's size, bytes. */
+  readonly keyBytes?: number;
+  /** With `keyTruncated`: SHA-256 of the original key bytes, lowercase hex. */
+  readonly keySha256?: string;
   /** When the event could be decoded far enough to know them. */
   readonly eventId?: string;
   readonly eventSource?: string;
@@ -67,7 +94,13 @@ export interface DeadLetterRecord {
   readonly meter?: string;
 }
 
-/** Value on `tally-late-events`: an event that arrived after its window closed. */
+/**
+ * Value on `tally-late-events`: an event that arrived after its window closed.
+ * When the record would exceed `maxAuditRecordBytes`, `event` keeps every
+ * attribute but its `data` is `{}`, and `eventTruncated`, `eventBytes` and
+ * `eventSha256` describe the whole event (find it on the input topic by
+ * `source` and `id`).
+ */
 export interface LateEventRecord {
   readonly reason: 'window-closed';
   readonly message: string;
@@ -78,6 +111,12 @@ export interface LateEventRecord {
   /** Stream time (or the wall-clock close horizon) that closed the window, ISO-8601 UTC. */
   readonly closedAt: string;
   readonly event: UsageEvent;
+  /** Present (true) only when `event.data` was left out (replaced by `{}`) to keep the record within `maxAuditRecordBytes`. */
+  readonly eventTruncated?: true;
+  /** With `eventTruncated`: size of the whole event as JSON (UTF-8), bytes, as the record would have carried it. */
+  readonly eventBytes?: number;
+  /** With `eventTruncated`: SHA-256 of that JSON text, lowercase hex. */
+  readonly eventSha256?: string;
 }
 
 /** Value on `tally-meters` (compacted). Key: `meter|subject|groupBy|windowStart`. */
@@ -96,4 +135,50 @@ export interface MeterRecord {
   readonly count: number;
   /** True on the one record emitted when the window closes. */
   readonly final: boolean;
+}
+
+const sha256Hex = (bytes: Buffer | string): string => createHash('sha256').update(bytes).digest('hex');
+const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
+/** Whole bytes whose base64 fits in `chars` characters (base64 needs no JSON escaping). */
+const base64Fit = (chars: number): number => Math.floor(chars / 4) * 3;
+
+/**
+ * `record` as it may be written: unchanged when `besideBytes` (what the Kafka
+ * record carries besides its value: its key and headers) plus the JSON value
+ * fit `limitBytes`. Otherwise the original value (`original.value`) is cut to
+ * the first bytes that fit, marked with `valueTruncated`, `valueBytes` and
+ * `valueSha256`; if even an empty value does not fit, the key is cut the same
+ * way (`keyTruncated`, …). What cannot be cut (the dead letter's own Kafka
+ * key, its message) is left: the record is still returned, never dropped.
+ */
+export function fitDeadLetter(
+  record: DeadLetterRecord,
+  original: { readonly key: Buffer | null; readonly value: Buffer | null },
+  besideBytes: number,
+  limitBytes: number = maxAuditRecordBytes,
+): DeadLetterRecord {
+  const room = (candidate: DeadLetterRecord): number => limitBytes - besideBytes - jsonBytes(candidate);
+  if (room(record) >= 0) return record;
+  let fitted = record;
+  if (original.value !== null) {
+    fitted = { ...fitted, value: '', valueTruncated: true, valueBytes: original.value.length, valueSha256: sha256Hex(original.value) };
+    const left = room(fitted);
+    if (left >= 0) return { ...fitted, value: original.value.subarray(0, base64Fit(left)).toString('base64') };
+  }
+  if (original.key === null) return fitted;
+  fitted = { ...fitted, key: '', keyTruncated: true, keyBytes: original.key.length, keySha256: sha256Hex(original.key) };
+  const left = room(fitted);
+  return left >= 0 ? { ...fitted, key: original.key.subarray(0, base64Fit(left)).toString('base64') } : fitted;
+}
+
+/**
+ * `record` as it may be written: unchanged when `keyBytes` plus its JSON
+ * value fit `limitBytes`; otherwise with `event.data` replaced by `{}` and
+ * `eventTruncated`, `eventBytes` and `eventSha256` describing the whole event
+ * as JSON. Every other field stays (they are bounded by the event rules).
+ */
+export function fitLateEventRecord(record: LateEventRecord, keyBytes: number, limitBytes: number = maxAuditRecordBytes): LateEventRecord {
+  if (keyBytes + jsonBytes(record) <= limitBytes) return record;
+  const eventJson = JSON.stringify(record.event);
+  return { ...record, event: { ...record.event, data: {} }, eventTruncated: true, eventBytes: Buffer.byteLength(eventJson, 'utf8'), eventSha256: sha256Hex(eventJson) };
 }

@@ -11,7 +11,7 @@
  */
 import type { TallyConfig } from '../../schemas/config-types.js';
 import { parseCustomerRecord, type CustomerRecord } from '../../schemas/customer-record.js';
-import type { DeadLetterReason, DeadLetterRecord } from '../../schemas/records.js';
+import { fitDeadLetter, type DeadLetterReason, type DeadLetterRecord } from '../../schemas/records.js';
 import { jsonSerde, type Serde } from '../../schemas/serde.js';
 import type { KeyValueStore, StoreSpec } from '../../state/index.js';
 import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../../topology/index.js';
@@ -93,17 +93,20 @@ export interface CustomersTableOptions {
   readonly meteringCounters: MeteringCounters;
 }
 
+/** The dead letter of a refused customer record, keyed (on the topic) by its subject; cut down to `maxAuditRecordBytes` like the ingest's. */
 function refusal(record: StreamRecord<string | null, RawCustomerValue | null>, reason: DeadLetterReason, problem: string): DeadLetterRecord {
-  return {
+  const key = record.key === null ? null : Buffer.from(record.key, 'utf8');
+  const full: DeadLetterRecord = {
     reason,
     message: `customer record for subject ${JSON.stringify(record.key)} on ${record.topic} ${problem}; the table keeps the previous row for this subject — write a corrected record`,
     topic: record.topic,
     partition: record.partition,
     offset: String(record.offset),
     timestamp: new Date(record.timestampMs).toISOString(),
-    key: record.key === null ? null : Buffer.from(record.key, 'utf8').toString('base64'),
+    key: key === null ? null : key.toString('base64'),
     value: record.value === null ? null : record.value.bytes.toString('base64'),
   };
+  return fitDeadLetter(full, { key, value: record.value?.bytes ?? null }, key?.length ?? 0);
 }
 
 /** Materializes the customers topic: a record puts, a tombstone deletes, a bad record is dead-lettered. */

@@ -1,6 +1,7 @@
 /**
  * The topics Tally reads and writes (DESIGN §4 `topics`): their partition
- * counts and cleanup policies, created when asked, verified always.
+ * counts, cleanup policies and (late and dead-letter topics) the record size
+ * they allow, created when asked, verified always.
  * `tally topics` creates or checks them; `tally run` refuses to start against
  * mismatched ones. See docs/service-topics.md.
  */
@@ -8,11 +9,21 @@ import type { TallyConfig } from '../../schemas/index.js';
 import { topicProblems, TopicsMismatchError } from './topic-problems.js';
 import { kafkaClient } from '../kafka-connection.js';
 import { describeTopics, existingTopicNames, waitForLeaders } from './topic-state.js';
-import { requiredPartitions, topicSpecs, type TopicSpec } from './topic-specs.js';
+import { requiredPartitions, topicConfigEntries, topicSpecs, type TopicSpec } from './topic-specs.js';
 
 export { TopicsMismatchError } from './topic-problems.js';
-export { waitForLeaders, type ExistingTopic } from './topic-state.js';
-export { cleanupPolicies, defaultTopicPartitions, topicRoles, topicSpecs, type CleanupPolicy, type TopicRole, type TopicSpec } from './topic-specs.js';
+export { kafkaDefaultMaxMessageBytes, waitForLeaders, type ExistingTopic } from './topic-state.js';
+export {
+  auditRecordAllowanceBytes,
+  auditTopicMaxMessageBytes,
+  cleanupPolicies,
+  defaultTopicPartitions,
+  topicRoles,
+  topicSpecs,
+  type CleanupPolicy,
+  type TopicRole,
+  type TopicSpec,
+} from './topic-specs.js';
 
 export interface TopicCheckOptions {
   /** Create missing topics (else a missing topic is a problem). */
@@ -40,8 +51,10 @@ export interface TopicCheckReport {
 /**
  * Checks the six topics of `config.topics`: all must have the same partition
  * count, and `cleanup.policy` delete (events, late, dead letters) or compact
- * (customers, meters, billing). With `create`, missing topics are created to
- * fit. Nothing is created unless every existing topic fits.
+ * (customers, meters, billing); the late and dead-letter topics must allow
+ * records of `auditTopicMaxMessageBytes()` (`max.message.bytes`). With
+ * `create`, missing topics are created to fit. Nothing is created unless
+ * every existing topic fits.
  * @throws TopicsMismatchError (code `topics-mismatch`) listing every problem
  */
 export async function ensureTopics(config: TallyConfig, options: TopicCheckOptions): Promise<TopicCheckReport> {
@@ -80,7 +93,7 @@ export async function ensureTopics(config: TallyConfig, options: TopicCheckOptio
         topic: spec.name,
         numPartitions: partitions.count,
         replicationFactor: options.replicationFactor ?? -1,
-        configEntries: [{ name: 'cleanup.policy', value: spec.cleanupPolicy }],
+        configEntries: topicConfigEntries(spec),
       })),
     });
     await waitForLeaders(admin, missing.map((s) => s.name));

@@ -46,7 +46,8 @@ export function topicProblems(spec: TopicSpec, existing: ExistingTopic | undefin
   const needed = context.partitions.count;
   if (existing === undefined) {
     if (context.create) return [];
-    return [`${describeTopic(spec)} does not exist; needed: ${partitionCount(needed)}, cleanup.policy=${spec.cleanupPolicy}. Fix: run \`tally topics --config FILE\` to create it`];
+    const size = spec.messageBytes === undefined ? '' : `, max.message.bytes>=${spec.messageBytes.min}`;
+    return [`${describeTopic(spec)} does not exist; needed: ${partitionCount(needed)}, cleanup.policy=${spec.cleanupPolicy}${size}. Fix: run \`tally topics --config FILE\` to create it`];
   }
   const problems: string[] = [];
   if (existing.partitions !== needed) {
@@ -59,6 +60,13 @@ export function topicProblems(spec: TopicSpec, existing: ExistingTopic | undefin
     problems.push(
       `${describeTopic(spec)} has cleanup.policy=${existing.cleanupPolicy}; needed: cleanup.policy=${spec.cleanupPolicy}, because ${spec.policyReason}. ` +
         `Fix: \`kafka-configs.sh --bootstrap-server ${context.bootstrap} --alter --entity-type topics --entity-name ${spec.name} --add-config cleanup.policy=${spec.cleanupPolicy}\``,
+    );
+  }
+  if (spec.messageBytes !== undefined && existing.maxMessageBytes < spec.messageBytes.min) {
+    const { min, reason } = spec.messageBytes;
+    problems.push(
+      `${describeTopic(spec)} has max.message.bytes=${existing.maxMessageBytes}; needed: at least ${min}, because ${reason}. ` +
+        `Fix: \`kafka-configs.sh --bootstrap-server ${context.bootstrap} --alter --entity-type topics --entity-name ${spec.name} --add-config max.message.bytes=${min}\``,
     );
   }
   return problems;

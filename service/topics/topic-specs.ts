@@ -1,7 +1,9 @@
 /**
  * What each of Tally's six external topics must look like: its cleanup
- * policy and why. Partition counts are shared (see `requiredPartitions`).
+ * policy and why, and for the late and dead-letter topics the smallest
+ * `max.message.bytes`. Partition counts are shared (see `requiredPartitions`).
  */
+import { defaultMaxEventBytes } from '../../processors/ingest/index.js';
 import type { TallyConfig, TopicsConfig } from '../../schemas/index.js';
 
 /** The `topics` keys of the config, in the order topics are checked and reported. */
@@ -18,6 +20,28 @@ export interface TopicSpec {
   readonly cleanupPolicy: CleanupPolicy;
   /** Why this policy, for error messages. */
   readonly policyReason: string;
+  /** Smallest `max.message.bytes` the topic must allow, and why; absent: any (the broker's default will do). */
+  readonly messageBytes?: { readonly min: number; readonly reason: string };
+}
+
+/**
+ * Room a dead letter or late-event record needs besides the original's bytes:
+ * the envelope (reason, message, coordinates, event id and source), the key
+ * (kept in the Kafka key and again in base64), headers and the batch framing.
+ */
+export const auditRecordAllowanceBytes = 128 * 1024;
+
+/**
+ * `max.message.bytes` the late and dead-letter topics must allow, for inputs
+ * of up to `maxEventBytes`: the largest record Tally can write there is a
+ * dead letter holding such an input whole in base64 (4 bytes for every 3),
+ * plus `auditRecordAllowanceBytes`, rounded up to 64 KiB. For the default
+ * 1 MiB input limit: 1572864 (1.5 MiB), above Kafka's default 1048588.
+ */
+export function auditTopicMaxMessageBytes(maxEventBytes: number = defaultMaxEventBytes): number {
+  const base64Bytes = 4 * Math.ceil(maxEventBytes / 3);
+  const stepBytes = 64 * 1024;
+  return Math.ceil((base64Bytes + auditRecordAllowanceBytes) / stepBytes) * stepBytes;
 }
 
 /** Default partition count for topics created when none exists yet to agree with. */
@@ -32,9 +56,30 @@ const policyByRole: Record<TopicRole, { readonly policy: CleanupPolicy; readonly
   deadLetter: { policy: 'delete', reason: 'dead letters are an audit log and may share a key' },
 };
 
+const messageBytesReasons: Partial<Record<TopicRole, string>> = {
+  late: `a late-event record carries the whole event (up to ${defaultMaxEventBytes} bytes as sent, more once re-encoded as JSON) plus its envelope`,
+  deadLetter: `a dead letter carries the refused input record (up to ${defaultMaxEventBytes} bytes, or more when its processing failed) in base64, a third larger, plus its envelope`,
+};
+
 /** The six topics of `config.topics`, in `topicRoles` order. */
 export function topicSpecs(config: Pick<TallyConfig, 'topics'>): TopicSpec[] {
-  return topicRoles.map((role) => ({ role, name: config.topics[role], cleanupPolicy: policyByRole[role].policy, policyReason: policyByRole[role].reason }));
+  return topicRoles.map((role) => {
+    const messageBytesReason = messageBytesReasons[role];
+    return {
+      role,
+      name: config.topics[role],
+      cleanupPolicy: policyByRole[role].policy,
+      policyReason: policyByRole[role].reason,
+      ...(messageBytesReason === undefined ? {} : { messageBytes: { min: auditTopicMaxMessageBytes(), reason: messageBytesReason } }),
+    };
+  });
+}
+
+/** The topic configs Tally sets when it creates the topic. */
+export function topicConfigEntries(spec: TopicSpec): { name: string; value: string }[] {
+  const entries: { name: string; value: string }[] = [{ name: 'cleanup.policy', value: spec.cleanupPolicy }];
+  if (spec.messageBytes !== undefined) entries.push({ name: 'max.message.bytes', value: String(spec.messageBytes.min) });
+  return entries;
 }
 
 /** `topics.events`, for messages: the config key and the topic. */

@@ -1,7 +1,7 @@
 /**
- * Reading what the cluster has: which topics exist, their partition counts
- * and cleanup policies. One metadata request and one describe-configs
- * request for all topics.
+ * Reading what the cluster has: which topics exist, their partition counts,
+ * cleanup policies and `max.message.bytes`. One metadata request and one
+ * describe-configs request for all topics.
  */
 import kafkajs, { type Admin } from 'kafkajs';
 
@@ -10,7 +10,12 @@ export interface ExistingTopic {
   readonly partitions: number;
   /** `cleanup.policy` as the broker reports it (explicit or the broker default), e.g. "delete" or "compact,delete". */
   readonly cleanupPolicy: string;
+  /** `max.message.bytes` as the broker reports it (explicit or the broker default). */
+  readonly maxMessageBytes: number;
 }
+
+/** Kafka's default `max.message.bytes` (the broker's `message.max.bytes`), for a broker that does not report it. */
+export const kafkaDefaultMaxMessageBytes = 1_048_588;
 
 /** Which of `names` exist. */
 export async function existingTopicNames(admin: Admin, names: readonly string[]): Promise<Set<string>> {
@@ -18,17 +23,26 @@ export async function existingTopicNames(admin: Admin, names: readonly string[])
   return new Set(names.filter((name) => all.has(name)));
 }
 
-/** Partition count and cleanup policy of each named topic (all must exist). */
+/** Partition count, cleanup policy and `max.message.bytes` of each named topic (all must exist). */
 export async function describeTopics(admin: Admin, names: readonly string[]): Promise<Map<string, ExistingTopic>> {
   if (names.length === 0) return new Map();
   const metadata = await admin.fetchTopicMetadata({ topics: [...names] });
   const configs = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: names.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy'] })),
+    resources: names.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy', 'max.message.bytes'] })),
   });
-  const policies = new Map(configs.resources.map((r) => [r.resourceName, r.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue ?? 'delete']));
+  const found = new Map(configs.resources.map((r) => [r.resourceName, r.configEntries]));
+  const value = (topic: string, config: string): string | undefined => found.get(topic)?.find((e) => e.configName === config)?.configValue;
   return new Map(
-    metadata.topics.map((topic) => [topic.name, { name: topic.name, partitions: topic.partitions.length, cleanupPolicy: policies.get(topic.name) ?? 'delete' }]),
+    metadata.topics.map((topic) => [
+      topic.name,
+      {
+        name: topic.name,
+        partitions: topic.partitions.length,
+        cleanupPolicy: value(topic.name, 'cleanup.policy') ?? 'delete',
+        maxMessageBytes: Number(value(topic.name, 'max.message.bytes') ?? kafkaDefaultMaxMessageBytes),
+      },
+    ]),
   );
 }
 

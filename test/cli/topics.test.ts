@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTopicsArgs, runTopics } from '../../cli/commands/topics.js';
 import { UsageError } from '../../cli/commands/cli-args.js';
 import type { TopicsConfig } from '../../schemas/index.js';
-import { brokers, uniqueName } from '../kafka/kafka-helpers.js';
+import { brokers, kafkaClient, uniqueName } from '../kafka/kafka-helpers.js';
 import { createTopicsWithPolicy } from '../service/topics-fixtures.js';
 import { runTally } from './tally-process.js';
 
@@ -65,6 +65,24 @@ describe('tally topics', () => {
     expect(result.stderr).toContain(`topic "${topics.meters}" (topics.meters) has 3 partitions; needed: 2`);
     expect(result.stderr).toContain(`topic "${topics.meters}" (topics.meters) has cleanup.policy=delete; needed: cleanup.policy=compact`);
     expect(result.stderr).toContain(`topic "${topics.customers}" (topics.customers) does not exist`);
+  });
+
+  it('--check exits 1 on a dead-letter topic with the default max.message.bytes and prints the fix', async () => {
+    const { path, topics } = await configFile();
+    expect((await topicsCommand(['--config', path, '--partitions', '1'])).status).toBe(0);
+    const admin = kafkaClient().admin();
+    await admin.connect();
+    try {
+      // As an operator might: back to the broker's default.
+      await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: topics.deadLetter, configEntries: [{ name: 'max.message.bytes', value: '1048588' }] }] });
+    } finally {
+      await admin.disconnect();
+    }
+    const result = await topicsCommand(['--config', path, '--check']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('Kafka topics do not fit Tally (1 problem; nothing was changed)');
+    expect(result.stderr).toContain(`topic "${topics.deadLetter}" (topics.deadLetter) has max.message.bytes=1048588; needed: at least 1572864, because a dead letter carries`);
+    expect(result.stderr).toContain(`\`kafka-configs.sh --bootstrap-server ${brokers()[0]} --alter --entity-type topics --entity-name ${topics.deadLetter} --add-config max.message.bytes=1572864\``);
   });
 
   it('exits 1 with the config problem when the config is bad', async () => {

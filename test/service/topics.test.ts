@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type TallyConfig } from '../../schemas/index.js';
-import { ensureTopics, TopicsMismatchError } from '../../service/topics/index.js';
+import { auditTopicMaxMessageBytes, ensureTopics, kafkaDefaultMaxMessageBytes, TopicsMismatchError } from '../../service/topics/index.js';
 import { brokers, kafkaClient, uniqueName } from '../kafka/kafka-helpers.js';
 import { createTopicsWithPolicy } from './topics-fixtures.js';
 
@@ -18,6 +18,17 @@ function configWithUniqueTopics(): TallyConfig {
     meters: [{ slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT' }],
   };
   return parseConfig(JSON.stringify(document), 'topics-test tally.yaml');
+}
+
+async function maxMessageBytesOnBroker(names: readonly string[]): Promise<Record<string, string | undefined>> {
+  const admin = kafkaClient().admin();
+  await admin.connect();
+  try {
+    const configs = await admin.describeConfigs({ includeSynonyms: false, resources: names.map((name) => ({ type: 2, name, configNames: ['max.message.bytes'] })) });
+    return Object.fromEntries(configs.resources.map((r) => [r.resourceName, r.configEntries[0]?.configValue]));
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 async function describeOnBroker(names: readonly string[]): Promise<Map<string, { partitions: number; policy: string | undefined }>> {
@@ -70,6 +81,33 @@ describe('ensureTopics', () => {
     expect(again.created).toEqual([]);
     expect(again.verified).toHaveLength(6);
     expect(Object.fromEntries(await describeOnBroker(Object.values(t)))).toEqual(Object.fromEntries(onBroker));
+  });
+
+  it('sizes the late and dead-letter topics for a dead letter of the largest input: base64 plus the envelope, 1.5 MiB', async () => {
+    // 1 MiB in base64 is 1398104 bytes; with 128 KiB for the envelope, key, headers and framing, rounded up to 64 KiB.
+    expect(auditTopicMaxMessageBytes()).toBe(1_572_864);
+    expect(auditTopicMaxMessageBytes(3)).toBe(196_608);
+    const config = configWithUniqueTopics();
+    await ensureTopics(config, { create: true, partitions: 1 });
+    const t = config.topics;
+    expect(await maxMessageBytesOnBroker([t.late, t.deadLetter, t.events, t.meters])).toEqual({
+      [t.late]: '1572864',
+      [t.deadLetter]: '1572864',
+      [t.events]: String(kafkaDefaultMaxMessageBytes),
+      [t.meters]: String(kafkaDefaultMaxMessageBytes),
+    });
+  });
+
+  it('refuses late and dead-letter topics that allow smaller records, naming the value needed and the kafka-configs fix', async () => {
+    const config = configWithUniqueTopics();
+    await createTopicsWithPolicy({ [config.topics.late]: 1, [config.topics.deadLetter]: 1 }, 'delete');
+    const error = await refusal(ensureTopics(config, { create: true }));
+    expect(error.problems).toEqual([
+      `topic "${config.topics.late}" (topics.late) has max.message.bytes=1048588; needed: at least 1572864, because a late-event record carries the whole event (up to 1048576 bytes as sent, more once re-encoded as JSON) plus its envelope. ` +
+        `Fix: \`kafka-configs.sh --bootstrap-server ${brokers()[0]} --alter --entity-type topics --entity-name ${config.topics.late} --add-config max.message.bytes=1572864\``,
+      `topic "${config.topics.deadLetter}" (topics.deadLetter) has max.message.bytes=1048588; needed: at least 1572864, because a dead letter carries the refused input record (up to 1048576 bytes, or more when its processing failed) in base64, a third larger, plus its envelope. ` +
+        `Fix: \`kafka-configs.sh --bootstrap-server ${brokers()[0]} --alter --entity-type topics --entity-name ${config.topics.deadLetter} --add-config max.message.bytes=1572864\``,
+    ]);
   });
 
   it('creates the missing topics with the partition count of the existing events topic', async () => {
