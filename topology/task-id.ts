@@ -7,7 +7,7 @@
  */
 import { TallyError } from '../schemas/index.js';
 
-/** `<subtopology>_<partition>`: two whole numbers without leading zeros, so each id has one spelling. */
+/** `<subtopology>_<partition>`: two whole numbers without leading zeros, so each id has one spelling (and below 2^31, see isIndex). */
 const pattern = /^(0|[1-9]\d{0,9})_(0|[1-9]\d{0,9})$/;
 
 export class TaskId {
@@ -30,13 +30,16 @@ export class TaskId {
   /** Parses `<subtopology>_<partition>`, e.g. `1_3`; throws a TallyError quoting the text otherwise. */
   static parse(text: string): TaskId {
     const match = pattern.exec(text);
-    if (match === null) throw new TallyError('task-id-invalid', `${JSON.stringify(text)} is not a task id: expected <subtopology>_<partition>, e.g. 1_3`);
+    if (match === null || !isIndex(Number(match[1])) || !isIndex(Number(match[2]))) {
+      throw new TallyError('task-id-invalid', `${JSON.stringify(text)} is not a task id: expected <subtopology>_<partition>, e.g. 1_3`);
+    }
     return new TaskId(Number(match[1]), Number(match[2]));
   }
 
-  /** True when `text` is a task id as `parse` reads it. */
+  /** True when `parse` takes `text`. */
   static isValid(text: string): boolean {
-    return pattern.test(text);
+    const match = pattern.exec(text);
+    return match !== null && isIndex(Number(match[1])) && isIndex(Number(match[2]));
   }
 
   /** By sub-topology, then partition, numerically (`1_10` after `1_9`). */
