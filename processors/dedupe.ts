@@ -37,7 +37,7 @@ export function dedupeStoreSpec(dedupeRetentionMs: number): StoreSpec<DedupeEntr
     name: dedupeStoreName,
     kind: 'window',
     persistent: true,
-    caching: true,
+    caching: false,
     logging: true,
     valueSerde: jsonSerde<DedupeEntry>(),
     retentionMs: dedupeRetentionMs + bucketMs,

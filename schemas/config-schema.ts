@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatDurationMs } from './duration.js';
-import { aggregations, processingGuarantees, type AggregationName } from './config-types.js';
+import { aggregations, processingGuarantees, serviceLimitDefaults, type AggregationName } from './config-types.js';
 import { customersField, plansField } from './config-schema-rating.js';
 import { checkConfigRules } from './config-rules.js';
 import { record, list, map, type ConfigNode, type FieldSpec, type ParseContext, type Presence } from './internal/config-dsl.js';
@@ -21,6 +21,15 @@ const topic = (name: string, description: string): FieldSpec => ({
   default: name,
   description,
 });
+
+/** A check that each listed duration (by its parsed `…Ms` key) is longer than zero. */
+function positiveDurations(keys: Readonly<Record<string, string>>) {
+  return (value: Record<string, unknown>, path: string, ctx: ParseContext): void => {
+    for (const [outputKey, key] of Object.entries(keys)) {
+      if (value[outputKey] === 0) ctx.report(`${path}.${key}`, 'must be longer than zero, e.g. PT30S');
+    }
+  };
+}
 
 const app = record('app', {
   id: {
@@ -42,7 +51,15 @@ const app = record('app', {
       'Bytes the record caches of every store of this instance may hold together (estimated; Kafka Streams\' statestore.cache.max.bytes). ' +
       'Larger coalesces more updates per commit; 0 turns coalescing across records off. The default, 64 MiB, fits the Helm chart\'s 512 MiB memory request.',
   },
-});
+  shutdownTimeout: {
+    node: duration(),
+    output: 'shutdownTimeoutMs',
+    default: serviceLimitDefaults.shutdownTimeout,
+    description:
+      'Longest time from SIGTERM (or a pipeline failure) to the exit of `tally run`: the HTTP server, the pipeline (final commit, checkpoints, leaving the group) ' +
+      'and the Kafka clients close in that time, and whatever has not closed by then is logged and left behind (exit 1). Keep it below the orchestrator\'s grace period.',
+  },
+}, { check: positiveDurations({ shutdownTimeoutMs: 'shutdownTimeout' }) });
 
 const isSsl = (raw: unknown): raw is boolean | Record<string, unknown> => typeof raw === 'boolean' || (typeof raw === 'object' && raw !== null && !Array.isArray(raw));
 const isSasl = (raw: unknown): raw is Record<string, unknown> => typeof raw === 'object' && raw !== null && !Array.isArray(raw);
@@ -249,15 +266,48 @@ const http = record(
       node: text(),
       description: 'File with more bearer tokens, one per line (blank lines and # comments skipped); relative to the config file. Merged into tokens.',
     },
+    headersTimeout: {
+      node: duration(),
+      output: 'headersTimeoutMs',
+      default: serviceLimitDefaults.headersTimeout,
+      description: 'Longest time a client may take to send the request line and headers; a slower client gets 408 and its connection is closed. At most requestTimeout.',
+    },
+    requestTimeout: {
+      node: duration(),
+      output: 'requestTimeoutMs',
+      default: serviceLimitDefaults.requestTimeout,
+      description: 'Longest time a client may take to send a whole request, body included; a slower client gets 408 and its connection is closed.',
+    },
+    keepAliveTimeout: {
+      node: duration(),
+      output: 'keepAliveTimeoutMs',
+      default: serviceLimitDefaults.keepAliveTimeout,
+      description: 'How long an idle keep-alive connection stays open waiting for the next request.',
+    },
+    maxConnections: {
+      node: integer(1, 1_000_000),
+      default: serviceLimitDefaults.maxConnections,
+      description: 'Most connections open at once; one more is closed as soon as it is accepted, without an answer.',
+    },
   },
-  { finish: mergeTokensFile },
+  {
+    finish: mergeTokensFile,
+    check(value, path, ctx) {
+      positiveDurations({ headersTimeoutMs: 'headersTimeout', requestTimeoutMs: 'requestTimeout', keepAliveTimeoutMs: 'keepAliveTimeout' })(value, path, ctx);
+      const headersMs = value['headersTimeoutMs'];
+      const requestMs = value['requestTimeoutMs'];
+      if (typeof headersMs === 'number' && typeof requestMs === 'number' && headersMs > requestMs) {
+        ctx.report(`${path}.headersTimeout`, `${formatDurationMs(headersMs)} is longer than http.requestTimeout (${formatDurationMs(requestMs)}); the headers are part of the request: make it at most requestTimeout`);
+      }
+    },
+  },
 );
 
 /** The whole of `tally.yaml`. */
 export const configSchema: ConfigNode<Record<string, unknown>> = record(
   'tally.yaml',
   {
-    app: { node: app, default: {}, description: 'The application: id, state, processing guarantee.' },
+    app: { node: app, default: {}, description: 'The application: id, state, processing guarantee, shutdown time.' },
     kafka: { node: kafka, default: {}, description: 'Kafka connection.' },
     schemaRegistry: { node: schemaRegistry, description: 'Optional Confluent-compatible schema registry, for Avro events.' },
     topics: { node: topics, default: {}, description: 'Topic names.' },
@@ -270,7 +320,7 @@ export const configSchema: ConfigNode<Record<string, unknown>> = record(
     },
     customers: customersField,
     plans: plansField,
-    http: { node: http, default: {}, description: 'The HTTP API.' },
+    http: { node: http, default: {}, description: 'The HTTP API: address, tokens, timeouts and connection limit.' },
   },
   { check: (value, _path, ctx) => checkConfigRules(value, ctx) },
 );

@@ -20,6 +20,11 @@ export interface AppConfig {
   readonly commitIntervalMs: number;
   /** Bytes all record caches of the instance may hold together (estimated). */
   readonly cacheMaxBytes: number;
+  /**
+   * Longest time from SIGTERM or a pipeline failure to the exit of `tally run`.
+   * Always set by parseConfig; a config built in code may leave it out ({@link serviceLimitDefaults}).
+   */
+  readonly shutdownTimeoutMs?: number;
 }
 
 export interface KafkaConfig {
@@ -117,7 +122,28 @@ export interface HttpConfig {
   readonly port: number;
   /** Bearer tokens; never logged. */
   readonly tokens: readonly string[];
+  // The limits below are always set by parseConfig; a config built in code may leave them out ({@link serviceLimitDefaults}).
+  /** Longest time to receive a request's line and headers (at most `requestTimeoutMs`). */
+  readonly headersTimeoutMs?: number;
+  /** Longest time to receive a whole request, body included. */
+  readonly requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection is kept open. */
+  readonly keepAliveTimeoutMs?: number;
+  /** Most connections open at once; more are closed when accepted. */
+  readonly maxConnections?: number;
 }
+
+/**
+ * Defaults of the service's time and connection limits (`app.shutdownTimeout`,
+ * `http.*Timeout`, `http.maxConnections`), as the config schema declares them.
+ */
+export const serviceLimitDefaults = {
+  shutdownTimeout: 'PT30S',
+  headersTimeout: 'PT10S',
+  requestTimeout: 'PT30S',
+  keepAliveTimeout: 'PT5S',
+  maxConnections: 1_024,
+} as const;
 
 export interface TallyConfig {
   readonly app: AppConfig;

@@ -87,8 +87,11 @@ function illFormed(what: string, text: string): EventRuleViolation {
   };
 }
 
-/** The attribute rules for one top-level string value (not `data`). */
-function checkAttribute(name: string, value: string): EventRuleViolation | undefined {
+/** The attribute rules for one top-level string value (not `data`); `name` is the member name. */
+function checkAttribute(member: string, value: string): EventRuleViolation | undefined {
+  // Most attributes are short ASCII: the byte length is the length, and only the two regexes are left.
+  if (value.length * 3 <= eventLimits.maxTextBytes && !controlCharacter.test(value) && isWellFormedText(value)) return undefined;
+  const name = pathOf(undefined, member);
   if (!isWellFormedText(value)) return illFormed(name, value);
   const control = controlCharacter.exec(value);
   if (control !== null) {
@@ -128,13 +131,25 @@ function tooDeep(frame: Frame, key: string | number): EventRuleViolation {
  * Types and presence of fields are validation's business afterwards: a
  * candidate that is not an object passes here unless it breaks 2 or 3.
  */
+function checkMember(stack: Frame[], frame: Frame, key: string | number, item: unknown): EventRuleViolation | undefined {
+  if (typeof item === 'string') {
+    if (!isWellFormedText(item)) return illFormed(pathOf(frame, key), item);
+  } else if (typeof item === 'object' && item !== null) {
+    if (frame.depth + 1 > eventLimits.maxDepth) return tooDeep(frame, key);
+    stack.push({ value: item, depth: frame.depth + 1, parent: frame, key });
+  }
+  return undefined;
+}
+
 export function checkEventValue(candidate: unknown): EventRuleViolation | undefined {
   if (typeof candidate === 'string') return isWellFormedText(candidate) ? undefined : illFormed('the event', candidate);
   if (typeof candidate !== 'object' || candidate === null) return undefined;
   if (!Array.isArray(candidate)) {
-    for (const [name, value] of Object.entries(candidate)) {
+    const event = candidate as Record<string, unknown>;
+    for (const name in event) {
+      const value = event[name];
       if (name !== 'data' && typeof value === 'string') {
-        const violation = checkAttribute(pathOf(undefined, name), value);
+        const violation = checkAttribute(name, value);
         if (violation !== undefined) return violation;
       }
     }
@@ -142,14 +157,18 @@ export function checkEventValue(candidate: unknown): EventRuleViolation | undefi
   const stack: Frame[] = [{ value: candidate, depth: 0, parent: undefined, key: undefined }];
   for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
     const { value } = frame;
-    const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((item, index) => [index, item]) : Object.entries(value);
-    for (const [key, item] of entries) {
-      if (typeof key === 'string' && !isWellFormedText(key)) return illFormed(`the member name at ${pathOf(frame, undefined)}`, key);
-      if (typeof item === 'string') {
-        if (!isWellFormedText(item)) return illFormed(pathOf(frame, key), item);
-      } else if (typeof item === 'object' && item !== null) {
-        if (frame.depth + 1 > eventLimits.maxDepth) return tooDeep(frame, key);
-        stack.push({ value: item, depth: frame.depth + 1, parent: frame, key });
+    // Indexes and for…in rather than entries(): this runs for every event.
+    if (Array.isArray(value)) {
+      for (let index = 0; index < value.length; index++) {
+        const violation = checkMember(stack, frame, index, value[index]);
+        if (violation !== undefined) return violation;
+      }
+    } else {
+      const object = value as Record<string, unknown>;
+      for (const key in object) {
+        if (!isWellFormedText(key)) return illFormed(`the member name at ${pathOf(frame, undefined)}`, key);
+        const violation = checkMember(stack, frame, key, object[key]);
+        if (violation !== undefined) return violation;
       }
     }
   }

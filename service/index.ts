@@ -2,3 +2,4 @@
 export { startService, type ServiceOptions, type TallyService } from './service.js';
 export { restorationLeft } from './routes/health-routes.js';
 export { kafkaClient } from './kafka-connection.js';
+export type { ShutdownReport } from './shutdown.js';

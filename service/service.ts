@@ -9,22 +9,27 @@
  *  3. listen on HTTP (health, readiness and metrics answer from now on);
  *  4. start the pipeline, advertising this instance's `host:port` to the group
  *     so other instances can route queries here.
+ *
+ * `close()` undoes it in reverse within `app.shutdownTimeout` (see shutdown.ts):
+ * HTTP server, pipeline, the Kafka clients.
  */
 import { hostname } from 'node:os';
 import { createMeteringCounters, createRatingCounters } from '../processors/index.js';
-import { redactConfig, type TallyConfig } from '../schemas/index.js';
+import { parseDurationMs, redactConfig, serviceLimitDefaults, type TallyConfig } from '../schemas/index.js';
 import type { AppLogger, KafkaApp } from '../topology/kafka/index.js';
 import { createServiceMetrics } from './metrics/index.js';
 import { ensureTopics } from './topics/index.js';
 import { seedCustomers } from './customer-seeding.js';
 import { connectEventProducer } from './event-producer.js';
-import { createHttpServer } from './http/http-server.js';
+import { createHttpServer, type HttpLimits } from './http/http-server.js';
 import { defaultMaxBodyBytes } from './http/read-body.js';
 import { kafkaClient } from './kafka-connection.js';
+import { createKafkaProbe } from './kafka-probe.js';
 import { notStarted, type StoreReadContext } from './queries/store-reads.js';
 import { eventsRoute } from './routes/events-route.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
+import { shutDown, type ShutdownReport, type ShutdownStep } from './shutdown.js';
 import { startPipeline } from './start-pipeline.js';
 import { whenReady } from './when-ready.js';
 
@@ -56,7 +61,14 @@ export interface TallyService {
   readonly app: KafkaApp;
   /** Resolves the first time every assigned task is restored and processing; rejects if the app fails or closes first. */
   readonly ready: Promise<void>;
-  /** Stops the HTTP server, then closes the app cleanly (commit, checkpoints, leave the group). Idempotent. */
+  /**
+   * Stops the HTTP server, closes the app cleanly (commit, checkpoints, leave
+   * the group), then the Kafka clients, all within `timeoutMs` (default
+   * `app.shutdownTimeout`); what did not close by then is reported, not waited
+   * for. Idempotent: later calls return the first call's report. Never rejects.
+   */
+  shutDown(timeoutMs?: number): Promise<ShutdownReport>;
+  /** `shutDown()` without the report. */
   close(): Promise<void>;
   /** Resolves with the reason when the pipeline fails; never rejects. */
   readonly failure: Promise<Error>;
@@ -71,21 +83,23 @@ export async function startService(config: TallyConfig, options: ServiceOptions 
   logger.info(`tally: starting app ${config.app.id} with ${JSON.stringify({ app: redacted['app'], kafka: redacted['kafka'], topics: redacted['topics'], http: redacted['http'] })}`);
   await ensureTopics(config, { create: false });
 
-  const closers: (() => Promise<void>)[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const close of closers.splice(0).reverse()) await close().catch((e: Error) => logger.warn(`tally: closing: ${e.message}`));
-  };
+  const shutdownTimeoutMs = config.app.shutdownTimeoutMs ?? parseDurationMs(serviceLimitDefaults.shutdownTimeout);
+  /** What is open, in the order it was opened; closed in reverse. */
+  const opened: ShutdownStep[] = [];
+  const closeAll = (timeoutMs: number): Promise<ShutdownReport> => shutDown(opened.splice(0).reverse(), timeoutMs, logger);
   try {
     const kafka = kafkaClient(config, config.kafka.clientId ?? `${config.app.id}-service`);
     const producer = await connectEventProducer(config, `${config.app.id}-api`);
-    closers.push(() => producer.close());
+    opened.push({ name: 'the event producer', close: () => producer.close() });
     const seed = await seedCustomers(config, kafka, producer);
     if (seed.seeded.length + seed.kept.length > 0) {
       logger.info(`tally: customers: seeded ${seed.seeded.length} subject(s) on ${config.topics.customers}; ${seed.kept.length} already there, left as they are`);
     }
     const admin = kafka.admin();
     await admin.connect();
-    closers.push(() => admin.disconnect());
+    opened.push({ name: 'the Kafka admin client', close: () => admin.disconnect() });
+    const kafkaProbe = createKafkaProbe(config);
+    opened.push({ name: 'the readiness probe', close: () => kafkaProbe.close() });
 
     let app: KafkaApp | undefined;
     let failureReason: string | undefined;
@@ -108,17 +122,20 @@ export async function startService(config: TallyConfig, options: ServiceOptions 
     };
     const server = createHttpServer({
       routes: [
-        ...healthRoutes(() => app, metrics.registry, () => failureReason),
+        ...healthRoutes(() => app, metrics.registry, () => failureReason, kafkaProbe),
         eventsRoute({ config, producer, wallClockMs, observeIngestApi: (accepted, rejected) => metrics.observeIngestApi(accepted, rejected) }),
         ...queryRoutes(context, config),
       ],
       tokens: config.http.tokens,
       maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
+      limits: httpLimits(config),
       logger,
       observe: (method, route, status, seconds) => metrics.observeHttpRequest(method, route, status, seconds),
     });
     const bound = await server.listen(host, options.httpPort ?? config.http.port);
-    closers.push(() => server.close());
+    // In-flight requests get a few seconds; most of the budget is the pipeline's final commit.
+    const httpStep: ShutdownStep = { name: 'the HTTP server', close: (budgetMs) => server.close(Math.min(httpGraceMs, budgetMs / 4)) };
+    opened.push(httpStep);
     const url = `http://${urlHost(host)}:${bound.port}`;
     selfServer = options.advertisedServer ?? `${advertisedHost(host)}:${bound.port}`;
     if (config.http.tokens.length === 0) {
@@ -134,15 +151,30 @@ export async function startService(config: TallyConfig, options: ServiceOptions 
       applicationServer: selfServer,
       onApp: (created) => (app = created),
     });
-    closers.splice(closers.length - 1, 0, () => started.close());
+    // Closed after the HTTP server (no more queries into its stores), before the clients.
+    opened.splice(opened.indexOf(httpStep), 0, { name: 'the pipeline', close: () => started.close() });
     void started.failure.then((error) => (failureReason = error.message));
     logger.info(`tally: HTTP API at ${url} (advertised to the group as ${selfServer}); restoring and processing in the background`);
-    let closing: Promise<void> | undefined;
-    return { url, app: started, ready: whenReady(started), failure: started.failure, close: () => (closing ??= closeAll()) };
+    let closing: Promise<ShutdownReport> | undefined;
+    const shutDownOnce = (timeoutMs = shutdownTimeoutMs): Promise<ShutdownReport> => (closing ??= closeAll(timeoutMs));
+    return { url, app: started, ready: whenReady(started), failure: started.failure, shutDown: shutDownOnce, close: () => shutDownOnce().then(() => undefined) };
   } catch (error) {
-    await closeAll();
+    await closeAll(shutdownTimeoutMs);
     throw error;
   }
+}
+
+/** Longest wait for in-flight HTTP requests at shutdown. */
+const httpGraceMs = 5_000;
+
+function httpLimits(config: TallyConfig): HttpLimits {
+  const { http } = config;
+  return {
+    headersTimeoutMs: http.headersTimeoutMs ?? parseDurationMs(serviceLimitDefaults.headersTimeout),
+    requestTimeoutMs: http.requestTimeoutMs ?? parseDurationMs(serviceLimitDefaults.requestTimeout),
+    keepAliveTimeoutMs: http.keepAliveTimeoutMs ?? parseDurationMs(serviceLimitDefaults.keepAliveTimeout),
+    maxConnections: http.maxConnections ?? serviceLimitDefaults.maxConnections,
+  };
 }
 
 /** A wildcard address is reached through loopback locally. */

@@ -62,6 +62,7 @@ export abstract class StoreCore<V> implements StateStore {
   readonly #changelog: ChangelogWriter | undefined;
   readonly #batchWriter: ChangelogBatchWriter | undefined;
   #listener: CacheFlushListener<V> | undefined;
+  #writesInFlight = 0;
 
   constructor(options: StoreCoreOptions<V>) {
     this.name = options.name;
@@ -103,15 +104,19 @@ export abstract class StoreCore<V> implements StateStore {
 
   /**
    * Commit step: 1. serialize every dirty entry, 2. append each to the
-   * changelog hook, 3. write all of them and `meta` in one bytes-store batch,
-   * 4. mark them clean, 5. call the flush listener per entry in write order.
+   * changelog hook, 3. start writing all of them and `meta` in one
+   * bytes-store batch, 4. mark them clean, 5. call the flush listener per
+   * entry in write order. Steps 1–5 run when `flush` is called; the returned
+   * promise settles when the batch is written. So a task can flush its stores
+   * in order (a listener's output reaches downstream stores before they
+   * flush) and wait for all their batches at once. Until the batch is
+   * written, nothing is evicted: the cache still serves what LevelDB does
+   * not hold yet. Do not call other methods before it settles, but `flush`
+   * of other stores.
    */
-  async flush(meta?: ReadonlyMap<string, Buffer>): Promise<void> {
-    if (this.cache.dirtyCount === 0) {
-      if (meta !== undefined && meta.size > 0) await this.bytes.write([], meta);
-      return;
-    }
-    await this.#writeEntries([...this.cache.dirtyEntries()], meta);
+  flush(meta?: ReadonlyMap<string, Buffer>): Promise<void> {
+    if (this.cache.dirtyCount === 0) return meta !== undefined && meta.size > 0 ? this.bytes.write([], meta) : Promise.resolve();
+    return this.#writeEntries([...this.cache.dirtyEntries()], meta);
   }
 
   /** Writes straight to the bytes store (batch records expanded): no cache, no changelog, no listener. */
@@ -161,7 +166,7 @@ export abstract class StoreCore<V> implements StateStore {
    * dirty ones stay until the flush (`needsFlush` asks for it).
    */
   protected writeCached(cacheKey: string, key: string, windowStartMs: number | undefined, value: V | undefined, timestampMs: number): void {
-    if (!this.caching && this.#changelog !== undefined) {
+    if (!this.caching && this.#batchWriter === undefined && this.#changelog !== undefined) {
       this.#changelog.append(Buffer.from(cacheKey, 'latin1'), value === undefined ? null : this.valueSerde.serialize(value), timestampMs);
     }
     this.cache.putDirty(cacheKey, key, windowStartMs, value, timestampMs);
@@ -215,6 +220,8 @@ export abstract class StoreCore<V> implements StateStore {
    */
   #evict(): void {
     const cache = this.cache;
+    // Entries of a batch still being written are clean but not in LevelDB yet: they must stay.
+    if (this.#writesInFlight > 0) return;
     if (cache.cleanCount < cache.size * minCleanShareToEvict) return;
     const overEntries = cache.size > cache.maxEntries;
     const targetSize = overEntries ? cache.maxEntries - Math.max(1, Math.floor(cache.maxEntries * evictionFreeFraction)) : cache.size;
@@ -223,7 +230,7 @@ export abstract class StoreCore<V> implements StateStore {
     cache.remove(cache.victims(targetSize, bytesToFree));
   }
 
-  async #writeEntries(entries: readonly CacheEntry<V>[], meta: ReadonlyMap<string, Buffer> | undefined): Promise<void> {
+  #writeEntries(entries: readonly CacheEntry<V>[], meta: ReadonlyMap<string, Buffer> | undefined): Promise<void> {
     const listener = this.#listener;
     if (listener !== undefined) this.#loadOldValues(entries);
     // 1-2. Serialize and log, in write order (an uncached store logged each write already).
@@ -238,15 +245,19 @@ export abstract class StoreCore<V> implements StateStore {
       writes[index] = { key, value };
     }
     this.#batchWriter?.append(writes, this.currentTimestampMs());
-    // 3. One batch, checkpoint included.
-    await this.bytes.write(writes, meta);
+    // 3. One batch, checkpoint included; the cache keeps every entry until it is written.
+    this.#writesInFlight++;
+    const written = this.bytes.write(writes, meta).finally(() => {
+      this.#writesInFlight--;
+      // Without caching nothing is kept once written: the buffer only bridges writes to the flush.
+      if (!this.caching) this.cache.remove(entries);
+    });
     // 4. Capture the changes before marking clean overwrites the old values.
     const changes = listener === undefined ? undefined : entries.map(toFlushEntry);
     this.cache.markClean(entries);
-    // Without caching nothing is kept after it is written: the buffer only bridges writes to the flush.
-    if (!this.caching) this.cache.clear();
-    // 5. Forward, after the state is consistent, so the listener may write to this store again.
+    // 5. Forward; reads see the new values (from the cache), so the listener may write to this store again.
     if (changes !== undefined) for (const change of changes) (listener as CacheFlushListener<V>)(change);
+    return written;
   }
 
   #loadOldValues(entries: readonly CacheEntry<V>[]): void {

@@ -1,10 +1,12 @@
 /**
  * `tally run`: the service — the pipeline on Kafka and the HTTP API — until
  * SIGTERM or SIGINT, which commit and close cleanly (exit 0). A pipeline
- * failure exits 1 with the reason. Status lines (restoration progress,
- * "ready at …") go to stdout, the log to stderr.
+ * failure closes what it can and exits 1 with the reason. Either way the
+ * process ends within `app.shutdownTimeout`: what has not closed by then is
+ * logged and left behind (exit 1); a second signal exits 1 at once. Status
+ * lines (restoration progress, "ready at …") go to stdout, the log to stderr.
  */
-import { loadConfig } from '../../schemas/index.js';
+import { loadConfig, parseDurationMs, serviceLimitDefaults } from '../../schemas/index.js';
 import { restorationLeft, startService, type TallyService } from '../../service/index.js';
 import type { AppLogger } from '../../topology/kafka/index.js';
 import { parseOptions, requiredOption, UsageError } from './cli-args.js';
@@ -21,6 +23,9 @@ customers missing from the customers topic are written to it first.
 
 While tasks restore their state, a progress line shows what is left; then
 "ready at http://…". SIGTERM or SIGINT commits, writes checkpoints and exits 0.
+If the pipeline fails, it closes what it can and exits 1. Shutting down takes
+at most app.shutdownTimeout (default 30 s): past it, the process logs what did
+not close and exits 1. A second SIGTERM or SIGINT exits 1 at once.
 
 Options:
   --config FILE          tally.yaml
@@ -30,7 +35,8 @@ Options:
                          (default: the HTTP address, or this machine's name when it listens on 0.0.0.0)
   --help                 show this help
 
-Exit status: 0 after a clean stop, 1 on a bad config or a pipeline failure, 2 on bad options.`;
+Exit status: 0 after a clean stop, 1 on a bad config, a pipeline failure or a
+shutdown that did not finish in time, 2 on bad options.`;
 
 export interface RunArgs {
   readonly configPath: string;
@@ -55,12 +61,16 @@ export interface RunIo {
 }
 
 const statusIntervalMs = 500;
+/** Kept from the shutdown timeout for logging and exiting after the service has closed. */
+const exitReserveMs = 500;
 
-/** Runs the service until a signal (0) or a failure (1). */
+/** Runs the service until a signal (0) or a failure (1); a shutdown that runs out of time is 1 too. */
 export async function runService(args: RunArgs, io: RunIo): Promise<number> {
   let service: TallyService;
+  let shutdownTimeoutMs: number;
   try {
     const config = await loadConfig(args.configPath);
+    shutdownTimeoutMs = config.app.shutdownTimeoutMs ?? parseDurationMs(serviceLimitDefaults.shutdownTimeout);
     service = await startService(config, {
       logger: io.logger,
       ...(args.port === undefined ? {} : { httpPort: args.port }),
@@ -72,27 +82,72 @@ export async function runService(args: RunArgs, io: RunIo): Promise<number> {
     return 1;
   }
   const stopStatus = reportStatus(service, io.status);
-  const outcome = await new Promise<NodeJS.Signals | Error>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve(signal);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-    void service.failure.then(resolve);
-  });
+  const signals = watchSignals(io.logger);
+  const outcome = await Promise.race([signals.first, service.failure]);
   stopStatus();
-  if (outcome instanceof Error) {
-    io.logger.error(`tally run: the pipeline failed: ${outcome.message}`);
-    await service.close();
+
+  // 1. From here the process ends within the shutdown timeout, whatever hangs.
+  const backstop = setTimeout(() => {
+    io.logger.error(`tally run: still shutting down after ${shutdownTimeoutMs} ms (app.shutdownTimeout); exiting 1 without waiting any longer`);
+    process.exit(1);
+  }, shutdownTimeoutMs);
+  // 2. Close what is open: HTTP server, pipeline (final commit, checkpoints, leave the group), Kafka clients.
+  if (outcome instanceof Error) io.logger.error(`tally run: the pipeline failed: ${outcome.message}; closing what is open (at most ${shutdownTimeoutMs} ms)`);
+  else io.logger.info(`tally run: ${outcome}: committing, writing checkpoints and leaving the group (at most ${shutdownTimeoutMs} ms)`);
+  const report = await service.shutDown(Math.max(0, shutdownTimeoutMs - exitReserveMs));
+  clearTimeout(backstop);
+  signals.stop();
+  // 3. The exit status says whether the stop was clean.
+  if (outcome instanceof Error) return 1;
+  if (!report.clean) {
+    io.logger.error(`tally run: shutdown did not finish within ${shutdownTimeoutMs} ms; exiting 1`);
     return 1;
   }
-  io.logger.info(`tally run: ${outcome}: committing, writing checkpoints and leaving the group`);
-  await service.close();
   io.status.write('stopped cleanly\n');
   return 0;
 }
+
+/** The first SIGTERM or SIGINT; a second one while shutting down exits 1 at once. */
+function watchSignals(logger: AppLogger): { first: Promise<NodeJS.Signals>; stop(): void } {
+  let received: NodeJS.Signals | undefined;
+  let resolveFirst!: (signal: NodeJS.Signals) => void;
+  const first = new Promise<NodeJS.Signals>((resolve) => (resolveFirst = resolve));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received === undefined) {
+      received = signal;
+      resolveFirst(signal);
+      return;
+    }
+    logger.error(`tally run: ${signal} while shutting down (after ${received}): exiting 1 now, without waiting for the rest to close`);
+    process.exit(1);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    first,
+    stop() {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
+}
+
+/**
+ * Ends the process with `code`. A failed or unclean stop exits at once (what
+ * is left open may never close); after a clean one the process normally ends
+ * by itself, and anything still holding it after a moment is named and cut.
+ */
+function endProcess(code: number, logger: AppLogger): void {
+  process.exitCode = code;
+  if (code !== 0) process.exit(code);
+  setTimeout(() => {
+    logger.warn(`tally run: still open after a clean shutdown: ${process.getActiveResourcesInfo().join(', ')}; exiting`);
+    process.exit(code);
+  }, lingerMs).unref();
+}
+
+/** How long a cleanly stopped process may take to end by itself. */
+const lingerMs = 1_000;
 
 /** Prints restoration progress while the app is not ready, and "ready at …" each time it becomes ready. */
 function reportStatus(service: TallyService, target: ProgressTarget): () => void {
@@ -122,5 +177,9 @@ export const runCommand = commandWithUsage({
   summary: 'run the service: the pipeline on Kafka and the HTTP API',
   help: runHelp,
   parse: parseRunArgs,
-  run: (parsed) => runService(parsed, { status: process.stdout, logger: stderrLogger }),
+  run: async (parsed) => {
+    const code = await runService(parsed, { status: process.stdout, logger: stderrLogger });
+    endProcess(code, stderrLogger);
+    return code;
+  },
 });

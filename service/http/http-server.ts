@@ -2,6 +2,13 @@
  * The HTTP server (node:http): routes each request, checks the bearer token
  * on every route that is not public, answers JSON, turns errors into JSON
  * error bodies, and records every answer with `observeHttpRequest`.
+ *
+ * Limits against slow or abusive clients: headers and whole requests must
+ * arrive within `headersTimeoutMs` / `requestTimeoutMs` (else 408 and the
+ * connection closes), idle keep-alive connections close after
+ * `keepAliveTimeoutMs`, connections past `maxConnections` are closed when
+ * accepted, bodies stop being read at `maxBodyBytes` (413), and JSON bodies
+ * may nest at most `maxJsonDepth` levels (400).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,14 +16,30 @@ import { TallyError } from '../../schemas/index.js';
 import type { AppLogger } from '../../topology/kafka/index.js';
 import { createBearerCheck } from './bearer-auth.js';
 import { errorBody, HttpError } from '../api-errors.js';
+import { checkJsonDepth } from './json-depth.js';
 import { readBody } from './read-body.js';
+import { parseRequestTarget } from './request-target.js';
 import { createRouter, type Route, type RouteResponse } from './router.js';
+
+/** The server's time and connection limits (from `http:` in the config). */
+export interface HttpLimits {
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxConnections: number;
+}
+
+/** How often node checks the header and request timeouts (its default, 30 s, would let a slow client hold on that much longer). */
+const timeoutCheckIntervalMs = 1_000;
+/** At most one "connection refused" warning per this long. */
+const dropWarningIntervalMs = 60_000;
 
 export interface HttpServerOptions {
   readonly routes: readonly Route[];
   /** Accepted bearer tokens; none: every route is open. */
   readonly tokens: readonly string[];
   readonly maxBodyBytes: number;
+  readonly limits: HttpLimits;
   readonly logger: AppLogger;
   /** Called once per answered request; `route` is the matched pattern (`unmatched` otherwise). */
   readonly observe: (method: string, route: string, status: number, seconds: number) => void;
@@ -32,7 +55,23 @@ export interface HttpServer {
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const router = createRouter(options.routes);
   const checkBearer = createBearerCheck(options.tokens);
-  const server: Server = createServer((request, response) => void handle(request, response));
+  const { limits } = options;
+  const server: Server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(timeoutCheckIntervalMs, limits.headersTimeoutMs),
+    },
+    (request, response) => void handle(request, response),
+  );
+  server.maxConnections = limits.maxConnections;
+  let lastDropWarningMs = -Infinity;
+  server.on('drop', () => {
+    if (performance.now() - lastDropWarningMs < dropWarningIntervalMs) return;
+    lastDropWarningMs = performance.now();
+    options.logger.warn(`http: refused a connection: ${limits.maxConnections} are open (http.maxConnections); more are refused without a warning for a minute`);
+  });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const startedMs = performance.now();
@@ -40,11 +79,11 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     let routeLabel = 'unmatched';
     let answer: RouteResponse;
     try {
-      const url = new URL(request.url ?? '/', 'http://tally.invalid');
+      const url = parseRequestTarget(request.url ?? '/');
       const { route, params } = router.match(method, url.pathname);
       routeLabel = route.pattern;
       if (route.public !== true) checkBearer(request.headers.authorization);
-      answer = await route.handle({ method, url, params, headers: request.headers, body: () => readBody(request, options.maxBodyBytes) });
+      answer = await route.handle({ method, url, params, headers: request.headers, body: () => readRequestBody(request, options.maxBodyBytes) });
     } catch (error) {
       answer = errorAnswer(error, options.logger, `${method} ${routeLabel}`);
     }
@@ -81,9 +120,20 @@ function errorAnswer(error: unknown, logger: AppLogger, what: string): RouteResp
   return { status: 500, json: errorBody(error instanceof TallyError ? error.code : 'internal-error', message) };
 }
 
+/** The body, read up to the limit; a JSON body is also checked for depth before anyone parses it. */
+async function readRequestBody(request: IncomingMessage, maxBodyBytes: number): Promise<Buffer> {
+  const body = await readBody(request, maxBodyBytes);
+  if (/json/i.test(request.headers['content-type'] ?? '')) checkJsonDepth(body);
+  return body;
+}
+
 function send(response: ServerResponse, answer: RouteResponse): void {
   const body = answer.text ?? `${JSON.stringify(answer.json ?? null)}\n`;
   const contentType = answer.contentType ?? (answer.text === undefined ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8');
   response.writeHead(answer.status, { ...answer.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
-  response.end(body);
+  // `Connection: close` means the request may not have been read to its end (a body over the
+  // limit): once the answer is out, the connection goes, and what the client still sends with it.
+  const socket = response.socket;
+  if (answer.headers?.['Connection'] === 'close') response.end(body, () => socket?.destroy());
+  else response.end(body);
 }

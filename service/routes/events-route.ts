@@ -6,7 +6,8 @@
  * exactly what the pipeline would dead-letter. Valid events (also those no
  * meter reads) are written to `topics.events`, keyed by subject; the answer
  * is 202 `{ accepted, rejected: [{ index, id?, reason, message }] }`, or 400
- * with the same lists when no event is valid.
+ * with the same lists when no event is valid. `rejected` lists at most the
+ * first 100; `rejectedNotListed` then counts the others.
  */
 import { classifyEvent, compileMeterPlans, jsonEventDecoder, type IngestSettings } from '../../processors/index.js';
 import { checkEventValue, type TallyConfig } from '../../schemas/index.js';
@@ -84,10 +85,19 @@ async function send(options: EventsRouteOptions, messages: { key: string; value:
   }
 }
 
+/** At most this many rejected events are listed in an answer; the others are only counted (`rejectedNotListed`). */
+export const maxListedRejections = 100;
+
+/** `rejected` (the first {@link maxListedRejections}) and, when some are left out, `rejectedNotListed`: how many. */
+function rejectionList(rejected: readonly RejectedEvent[]): { rejected: readonly RejectedEvent[]; rejectedNotListed?: number } {
+  if (rejected.length <= maxListedRejections) return { rejected };
+  return { rejected: rejected.slice(0, maxListedRejections), rejectedNotListed: rejected.length - maxListedRejections };
+}
+
 function answer(total: number, accepted: number, rejected: readonly RejectedEvent[]): RouteResponse {
-  if (accepted > 0) return { status: 202, json: { accepted, rejected } };
+  if (accepted > 0) return { status: 202, json: { accepted, ...rejectionList(rejected) } };
   const what = total === 1 ? 'the event is invalid' : `none of the ${total} events is valid`;
-  return { status: 400, json: { ...errorBody('events-invalid', `${what}: see rejected for each event's reason; nothing was written`), accepted: 0, rejected } };
+  return { status: 400, json: { ...errorBody('events-invalid', `${what}: see rejected for each event's reason; nothing was written`), accepted: 0, ...rejectionList(rejected) } };
 }
 
 function checkContentType(header: string | undefined): void {

@@ -1,7 +1,8 @@
 /**
  * `tally run` and `tally query` as a user runs them: a child process on the
- * run's real broker, its status lines, SIGTERM, and a restart that resumes
- * from the local checkpoint instead of restoring everything.
+ * run's real broker, its status lines, SIGTERM, a restart that resumes
+ * from the local checkpoint instead of restoring everything, and an exit
+ * within app.shutdownTimeout when the pipeline fails or closing hangs.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TallyConfig } from '../../schemas/index.js';
-import { waitFor } from '../kafka/kafka-helpers.js';
+import { createTopics, kafkaClient, produce, waitFor } from '../kafka/kafka-helpers.js';
 import { apiClient, holdRestoration, minuteAgo, minuteMs, prepareServiceDocument, removeStateDir, testTokens, untilAnswer, usageEvent } from '../service/service-fixtures.js';
 import { repo, runTally, tallyNodeArgs } from './tally-process.js';
 
@@ -34,13 +35,35 @@ class RunProcess {
   stdout = '';
   stderr = '';
   readonly exited: Promise<number | null>;
+  /** When (epoch ms) the process exited. */
+  exitedAtMs: number | undefined;
   private readonly child: ChildProcessByStdio<null, Readable, Readable>;
 
   constructor(configPath: string) {
     this.child = spawn('node', tallyNodeArgs(['run', '--config', configPath, '--port', '0']), { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout.on('data', (chunk: Buffer) => (this.stdout += chunk.toString('utf8')));
     this.child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
-    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      this.child.on('close', (code) => {
+        this.exitedAtMs = Date.now();
+        resolve(code);
+      }),
+    );
+  }
+
+  /** Its exit status, or 'still running' when it has not exited within `ms` (it is then killed). */
+  async exitWithin(ms: number): Promise<number | null | 'still running'> {
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([this.exited, new Promise<'still running'>((resolve) => (timer = setTimeout(() => resolve('still running'), ms)))]);
+    clearTimeout(timer);
+    if (outcome === 'still running') this.kill();
+    return outcome;
+  }
+
+  /** Sends SIGTERM now; returns when it was sent (epoch ms). */
+  terminate(): number {
+    this.child.kill('SIGTERM');
+    return Date.now();
   }
 
   /** The URL of its "ready at" line. */
@@ -134,5 +157,84 @@ describe('tally run', () => {
     }
     await third.ready();
     expect(await third.stop()).toBe(0);
+  });
+});
+
+describe('tally run when the pipeline fails or closing hangs', () => {
+  const shutdownTimeoutMs = 5_000;
+  /** Room for starting and ending a node process on top of the shutdown timeout: the exit must come well before a minute. */
+  const exitBoundMs = shutdownTimeoutMs + 10_000;
+  const configs: TallyConfig[] = [];
+  const processes: RunProcess[] = [];
+  let workDir: string;
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'tally-run-exit-test-'));
+  });
+
+  afterAll(async () => {
+    for (const p of processes) p.kill();
+    for (const c of configs) await removeStateDir(c);
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  /** A config with its topics and a short app.shutdownTimeout, written to a file. */
+  async function prepare(prefix: string): Promise<{ config: TallyConfig; configPath: string }> {
+    const prepared = await prepareServiceDocument(prefix, 2, []);
+    configs.push(prepared.config);
+    const document = { ...prepared.document, app: { ...(prepared.document['app'] as object), shutdownTimeout: `PT${shutdownTimeoutMs / 1000}S` } };
+    const configPath = join(workDir, `${prepared.config.app.id}.yaml`);
+    await writeFile(configPath, JSON.stringify(document));
+    return { config: prepared.config, configPath };
+  }
+
+  const start = (configPath: string): RunProcess => {
+    const run = new RunProcess(configPath);
+    processes.push(run);
+    return run;
+  };
+
+  /** Writes a changelog record no Tally can read (a batch record of an unknown version) to partition 0 of `topic`. */
+  async function poisonChangelog(topic: string): Promise<void> {
+    await createTopics({ [topic]: 2 }, [{ name: 'cleanup.policy', value: 'compact' }]);
+    const batchKey = Buffer.alloc(14);
+    batchKey[1] = 0xff;
+    await produce(topic, [{ key: batchKey, value: Buffer.from([9, 0, 0, 0, 0]), partition: 0 }]);
+  }
+
+  it('exits 1 within app.shutdownTimeout of a pipeline failure, having closed what it could', async () => {
+    const { config, configPath } = await prepare('cli-run-fail');
+    // Restoring task 1_0's dedupe store meets the unreadable record, and the pipeline fails.
+    await poisonChangelog(`${config.app.id}-dedupe-changelog`);
+    const run = start(configPath);
+    await waitFor('the pipeline to fail', () => run.stderr.includes('the pipeline failed') || run.exitedAtMs !== undefined, 90_000);
+    const failedAtMs = Date.now();
+    const code = await run.exitWithin(exitBoundMs);
+    expect(code, run.stderr.slice(-3000)).toBe(1);
+    expect(run.stderr).toContain('tally run: the pipeline failed: a changelog batch record of 5 bytes has version 9');
+    expect((run.exitedAtMs as number) - failedAtMs).toBeLessThan(exitBoundMs);
+    expect(run.stdout).not.toContain('stopped cleanly');
+  });
+
+  it('ends within app.shutdownTimeout of SIGTERM even when closing hangs, exits 1 and names what did not close', async () => {
+    const { config, configPath } = await prepare('cli-run-hang');
+    const run = start(configPath);
+    await run.ready();
+    // With its changelog topics gone, the final commit of every task retries for ever.
+    const admin = kafkaClient('run-exit-test').admin();
+    await admin.connect();
+    try {
+      const changelogs = (await admin.listTopics()).filter((topic) => topic.startsWith(`${config.app.id}-`) && topic.endsWith('-changelog'));
+      expect(changelogs.length).toBeGreaterThan(0);
+      await admin.deleteTopics({ topics: changelogs });
+    } finally {
+      await admin.disconnect();
+    }
+    const sentAtMs = run.terminate();
+    const code = await run.exitWithin(exitBoundMs);
+    expect(code, run.stderr.slice(-3000)).toBe(1);
+    expect((run.exitedAtMs as number) - sentAtMs).toBeLessThan(exitBoundMs);
+    expect(run.stderr).toMatch(/shutdown: did not close cleanly in \d+ ms: the pipeline \(still closing when the shutdown timeout/);
+    expect(run.stdout).not.toContain('stopped cleanly');
   });
 });

@@ -154,14 +154,20 @@ export function compareOutputs(expected: Expected, observed: ObservedOutputs): M
   return problems.list;
 }
 
-/** How many mismatches per output topic, then the first `limit`, one per line. */
+/**
+ * How many mismatches per output topic, then up to `limit` of them, one per
+ * line, taken from each topic in turn: a few billing differences are not
+ * hidden behind many meter ones.
+ */
 export function describeMismatches(mismatches: readonly Mismatch[], limit = 25): string {
-  const perTopic = new Map<string, number>();
+  const perTopic = new Map<string, string[]>();
   for (const { text } of mismatches) {
     const topic = text.slice(0, text.indexOf(':'));
-    perTopic.set(topic, (perTopic.get(topic) ?? 0) + 1);
+    perTopic.set(topic, [...(perTopic.get(topic) ?? []), text]);
   }
-  const summary = [...perTopic].map(([topic, n]) => `${topic} ${n}`).join(', ');
+  const summary = [...perTopic].map(([topic, texts]) => `${topic} ${texts.length}`).join(', ');
+  const shown: string[] = [];
+  for (let i = 0; shown.length < Math.min(limit, mismatches.length); i++) for (const texts of perTopic.values()) if (i < texts.length && shown.length < limit) shown.push(texts[i] as string);
   const more = mismatches.length > limit ? `\n… and ${mismatches.length - limit} more` : '';
-  return `${mismatches.length} mismatch(es) (${summary}):\n${mismatches.slice(0, limit).map((m) => m.text).join('\n')}${more}`;
+  return `${mismatches.length} mismatch(es) (${summary}):\n${shown.join('\n')}${more}`;
 }

@@ -48,6 +48,16 @@ export function lateRecords(workload: Workload, options: { count: number; seed: 
 }
 
 /**
+ * The records keyed by their event's id (poison records keep their own keys):
+ * each input partition then holds usage of every subject, so every ingest
+ * task writes to every partition of the subject-keyed repartition topic, and
+ * each of those partitions interleaves the transactions of all instances.
+ */
+export function keyedByEventId(records: readonly SentRecord[]): SentRecord[] {
+  return records.map((r) => (r.kind === 'poison' ? r : { ...r, key: r.event.id }));
+}
+
+/**
  * Every record `copies` times, each copy under its own Kafka key (so copies
  * land on different input partitions and race each other), copy c placed up
  * to c × `spread` records after the original. Poison records are sent once.
@@ -90,6 +100,15 @@ function wireFormat(schemaId: number, body: Buffer): Buffer {
   return Buffer.concat([header, body]);
 }
 
+/** How deep the nested-data pill nests: far past what any stage should recurse into. */
+const nestingDepth = 5_000;
+
+/** An otherwise valid llm.tokens event whose `data` nests `nestingDepth` objects deep (built as text: no recursion here). */
+function nestedData(id: string, ok: object): Buffer {
+  const nested = `${'{"d":'.repeat(nestingDepth)}1${'}'.repeat(nestingDepth)}`;
+  return Buffer.from(JSON.stringify({ ...ok, id, data: { tokens: 1, concurrency: 3, nested: 0 } }).replace('"nested":0', `"nested":${nested}`));
+}
+
 /**
  * The poison stream: one record per way an input can be bad, each with the
  * one reason the ingest gives it (docs/metering.md). `twins` are valid events
@@ -127,6 +146,13 @@ export function poisonRecords(workload: Workload, options: { idPrefix: string; w
     ['specversion 0.3', tokens('v03', 1, { specversion: '0.3' }), 'unsupported-specversion'],
     ['time "yesterday"', tokens('yesterday', 1, { time: 'yesterday' }), 'invalid-time'],
     ['data a string', json({ ...ok, id: `${options.idPrefix}-data-string`, data: 'tokens=5' }), 'invalid-field'],
+    // Accepted at the door by a lax ingest, these fail a later stage (a store key, the repartition, a serializer) on every restart.
+    ['lone surrogate in subject', tokens('surrogate-subject', 1, { subject: 'c0\ud800' }), 'invalid-field'],
+    ['lone surrogate in source', tokens('surrogate-source', 1, { source: 'poison\ud800' }), 'invalid-field'],
+    ['lone surrogate in id', json({ ...ok, id: `${options.idPrefix}-surrogate-id-\udc00`, data: { tokens: 1, concurrency: 3 } }), 'invalid-field'],
+    ['lone surrogate in type', tokens('surrogate-type', 1, { type: 'llm.tokens\ud800' }), 'invalid-field'],
+    ['lone surrogate in a group-by value', json({ ...ok, id: `${options.idPrefix}-surrogate-route`, type: 'api.request', data: { route: '/a\ud800' } }), 'invalid-field'],
+    [`data nested ${nestingDepth} levels`, nestedData(`${options.idPrefix}-nested`, ok), 'too-deep'],
   ];
   return bad.map(([label, value, reason], i) => ({ kind: 'poison', key: `${options.idPrefix}-poison-${i}`, value, reason, label }));
 }

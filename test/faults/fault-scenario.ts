@@ -5,6 +5,7 @@
  * stopped and every output topic read read_committed from the beginning and
  * compared with the reference computed from the input alone.
  */
+import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { uniqueName } from '../kafka/kafka-helpers.js';
 import { configDocument, uniqueTopics, type MeteringTopics } from '../kafka/metering-fixtures.js';
@@ -30,7 +31,7 @@ export interface ScenarioOptions {
 export interface ScenarioVerdict {
   readonly row: ReportRow;
   readonly mismatches: readonly Mismatch[];
-  /** The first mismatches in words, and where the instances' logs went. */
+  /** The first mismatches in words, the exits, and where the instances' logs went; empty when all went well. */
   readonly explanation: string;
 }
 
@@ -87,6 +88,16 @@ export class FaultScenario {
     await this.feed.send(records, pace);
   }
 
+  /** Files records another producer sent (the usage client), for the reference. */
+  file(records: readonly SentRecord[]): void {
+    this.sent.push(...records);
+  }
+
+  /** How many differences the outputs followed so far still show against everything filed: 0 once it is all processed. */
+  behind(): number {
+    return compareOutputs(this.expected(), this.tails.observed()).length;
+  }
+
   /** Resolves once `count` messages have been sent (the feed runs elsewhere); bounded by the budget. */
   async reached(count: number): Promise<void> {
     while (this.feed.sent < count) {
@@ -137,14 +148,16 @@ export class FaultScenario {
     const expected = this.expected();
     const mismatches = compareOutputs(expected, await readOutputs(this.cluster, this.topics));
     const failures = this.fleet.failures();
-    const restarts = this.fleet.unplannedExits > 0 ? [`${this.fleet.unplannedExits} instance exit(s) on their own, restarted`] : [];
+    const exits = this.fleet.unplannedExits.length;
+    const restarts = exits > 0 ? [`${exits} instance exit(s) on their own${this.fleet.supervised ? ', restarted' : ''}`] : [];
     const row: ReportRow = { scenario: this.name, ...expected.counts, mismatches: mismatches.length, faults: [...this.faults, ...restarts].join(', ') };
-    let explanation = '';
-    if (mismatches.length > 0) {
-      const logDir = `${logRoot}${this.name}-${Date.now()}`;
-      await this.fleet.writeLogs(logDir);
-      explanation = `${this.name}: ${describeMismatches(mismatches)}\ninstance failures: ${failures.join('\n') || 'none'}\nlogs: ${logDir}`;
-    }
+    if (mismatches.length === 0 && exits === 0) return { row, mismatches, explanation: '' };
+    // Something went wrong: keep every instance's output (and every mismatch) for the post-mortem.
+    const logDir = `${logRoot}${this.name}-${Date.now()}`;
+    await this.fleet.writeLogs(logDir);
+    await writeFile(`${logDir}/mismatches.txt`, `${mismatches.map((m) => m.text).join('\n')}\n`);
+    const outputs = mismatches.length === 0 ? 'outputs exact' : describeMismatches(mismatches);
+    const explanation = `${this.name}: ${outputs}\ninstance failures: ${failures.join('\n') || 'none'}\nexits on their own: ${this.fleet.unplannedExits.join('\n') || 'none'}\nlogs: ${logDir}`;
     return { row, mismatches, explanation };
   }
 

@@ -14,22 +14,25 @@ import { startLocalRegistry, type LocalRegistry } from '../../cli/local-cluster/
 import { connectSchemaRegistry, registerTallySchemas } from '../../processors/ingest/index.js';
 import { cloudEventToAvro } from '../../schemas/index.js';
 import { killAllAppProcesses } from '../kafka/app-process.js';
+import { ClientFeed } from './client-feed.js';
 import { clusterAt } from './fault-cluster.js';
-import { eventsOf, interleaveCopies, lateRecords, mixIn, onTimeRecords, poisonRecords, withRetries, type SentRecord } from './fault-inputs.js';
+import { eventsOf, interleaveCopies, keyedByEventId, lateRecords, mixIn, onTimeRecords, poisonRecords, withRetries, type SentRecord } from './fault-inputs.js';
 import { writeReport, type ReportRow } from './fault-report.js';
-import { FaultScenario } from './fault-scenario.js';
+import { FaultScenario, type ScenarioVerdict } from './fault-scenario.js';
 
 const rows: ReportRow[] = [];
 let scenario: FaultScenario | undefined;
 let broker: LocalKafka | undefined;
 let registry: LocalRegistry | undefined;
+let clientFeed: ClientFeed | undefined;
 
 afterEach(async () => {
   await scenario?.close();
+  await clientFeed?.close();
   await killAllAppProcesses();
   await broker?.stop();
   await registry?.stop();
-  scenario = broker = registry = undefined;
+  scenario = broker = registry = clientFeed = undefined;
 });
 afterAll(async () => {
   const table = await writeReport(rows);
@@ -41,6 +44,8 @@ const budgetMs = 180_000;
 const timeout = budgetMs + 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const randomMs = (fromMs: number, toMs: number) => fromMs + Math.floor(Math.random() * (toMs - fromMs));
+/** How long broker-outage keeps the broker down: far past every kafkajs retry budget and session timeout. */
+const outageMs = 30_000;
 
 /** Valid usage with 5% producer retries, and the poison stream mixed in. */
 function usageWithPoison(s: FaultScenario, options: { count: number; seed: number; idPrefix: string; withRegistry?: boolean }): SentRecord[] {
@@ -55,10 +60,11 @@ function split<T>(items: readonly T[], parts: number): T[][] {
 }
 
 /** The scenario's verdict: its row goes in the table, and its mismatches must be none. */
-async function expectExactOutputs(s: FaultScenario, options: { settled?: boolean } = {}): Promise<void> {
+async function expectExactOutputs(s: FaultScenario, options: { settled?: boolean } = {}): Promise<ScenarioVerdict> {
   const verdict = await s.finish(options);
   rows.push(verdict.row);
   expect(verdict.mismatches.slice(0, 25).map((m) => m.text), verdict.explanation).toEqual([]);
+  return verdict;
 }
 
 /** Waits until the outputs show everything sent so far processed; if they never do, the scenario ends with its verdict. */
@@ -131,6 +137,73 @@ describe('the pipeline under faults (exactly-once, metering + rating, real proce
     }
     await s.send(parts[2] ?? []);
     await expectExactOutputs(s);
+  });
+
+  it('all-kill: three instances SIGKILLed at the same moment, five times, while usage keyed by event id flows', { timeout }, async () => {
+    const s = (scenario = await FaultScenario.open('all-kill', { budgetMs }));
+    // Keyed by event id, every ingest task writes to every repartition partition: each of them
+    // interleaves the open transactions of all three instances when the kill lands.
+    const input = keyedByEventId(usageWithPoison(s, { count: 2400, seed: 61, idPrefix: 'ak' }));
+    const slots = ['a', 'b', 'c'];
+    for (const slot of slots) await s.fleet.start(slot);
+    await Promise.all(slots.map((slot) => s.fleet.waitReady(slot)));
+    // About 50 s of input: five kills, each after the instances are back, fit well inside it.
+    const feeding = s.send(input, { chunk: 12, intervalMs: 250 });
+    for (const fraction of [0.08, 0.22, 0.36, 0.5, 0.64]) {
+      await s.reached(Math.floor(input.length * fraction));
+      // Each kill lands on running tasks (restored, with transactions open), not on instances still starting.
+      await Promise.all(slots.map((slot) => s.fleet.waitReady(slot)));
+      await sleep(randomMs(300, 1_500));
+      s.note(`SIGKILL a+b+c@${s.sentCount}`);
+      await Promise.all(slots.map((slot) => s.fleet.kill(slot)));
+      for (const slot of slots) await s.fleet.start(slot); // same state dirs: invalid after an unclean stop, restored from the changelogs
+    }
+    await feeding;
+    await expectExactOutputs(s);
+  });
+
+  it('poison-live: the poison stream, three times over, mixed into live usage; no instance stops for it', { timeout }, async () => {
+    const s = (scenario = await FaultScenario.open('poison-live', { supervise: true, budgetMs }));
+    const valid = withRetries(onTimeRecords(s.workload, { count: 2400, seed: 81, idPrefix: 'pl' }), 0.05, 82);
+    const twins = eventsOf(valid);
+    // Three rounds of every pill, spread over the stream: each must become a dead letter, and none may stop an instance.
+    const pills = [1, 2, 3].flatMap((round) => poisonRecords(s.workload, { idPrefix: `pl${round}`, withRegistry: false, twins: twins.slice(2 * round, 2 * round + 2) }));
+    await s.fleet.start('a');
+    await s.fleet.start('b');
+    await Promise.all([s.fleet.waitReady('a'), s.fleet.waitReady('b')]);
+    s.note(`${pills.length} pills among live usage`);
+    await s.send(mixIn(valid, pills, 83), { chunk: 40, intervalMs: 250 });
+    const verdict = await expectExactOutputs(s);
+    // Supervision restarts an instance a pill stopped, so that the counts above could still be checked; but none may stop.
+    expect(s.fleet.unplannedExits, verdict.explanation).toEqual([]);
+  });
+
+  it('broker-outage: the broker down for 30 s while the usage client keeps recording; the instances ride it out', { timeout: timeout + 60_000 }, async () => {
+    broker = await startLocalKafka({ onProgress: () => undefined });
+    const s = (scenario = await FaultScenario.open('broker-outage', { cluster: clusterAt(broker.brokers), supervise: true, budgetMs: budgetMs + 60_000 }));
+    const backlog = usageWithPoison(s, { count: 1200, seed: 71, idPrefix: 'bo' });
+    const throughOutage = eventsOf(withRetries(onTimeRecords(s.workload, { count: 1200, seed: 73, idPrefix: 'bo-client' }), 0.05, 74));
+    const after = onTimeRecords(s.workload, { count: 600, seed: 75, idPrefix: 'bo-after' });
+    await s.fleet.start('a');
+    await s.fleet.start('b');
+    await Promise.all([s.fleet.waitReady('a'), s.fleet.waitReady('b')]);
+    const clients = (clientFeed = await ClientFeed.open(broker.brokers, s.topics.events, [...new Set(throughOutage.map((e) => e.source))]));
+    await s.send(backlog, { chunk: 300, intervalMs: 50 }); // the pipeline is still working through it when the broker goes
+    const recording = clients.record(throughOutage, { chunk: 30, intervalMs: 1_000 }); // about 40 s: before, during and after the outage
+    await sleep(2_000);
+    s.note(`broker SIGKILL, down ${outageMs / 1000} s@${s.sentCount} (${s.behind()} output differences pending)`);
+    await broker.stopBroker({ signal: 'SIGKILL' });
+    await sleep(outageMs);
+    const pendingInOutboxes = clients.pending();
+    await broker.startBroker();
+    await recording;
+    await clients.flushAndClose(60_000);
+    s.file(clients.recorded);
+    await s.send(after);
+    const verdict = await expectExactOutputs(s);
+    expect(pendingInOutboxes, 'events waiting in the usage clients when the broker came back').toBeGreaterThan(0);
+    // Supervision restarts an instance that gave up, so the totals above could still be checked; but none may give up.
+    expect(s.fleet.unplannedExits, verdict.explanation).toEqual([]);
   });
 
   it('state-wipe: the state dir deleted between runs, after a clean stop and after a crash', { timeout }, async () => {

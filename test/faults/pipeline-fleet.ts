@@ -19,9 +19,15 @@ interface Slot {
 const readyTimeoutMs = 120_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The line that says why a process ended on its own: its `failed` line, else the last error an uncaught exception printed. */
+function whyItExited(lines: readonly string[]): string {
+  const reasons = lines.filter((l) => /^failed |^\s*Caused by: |^\w*Error: /.test(l));
+  return (reasons.find((l) => l.startsWith('failed ')) ?? reasons.at(-1) ?? lines.at(-1) ?? 'no output').trim();
+}
+
 export class PipelineFleet {
-  /** Instances that exited without being told to (restarted when supervising). */
-  unplannedExits = 0;
+  /** Instances that exited without being told to (restarted when supervising): name, exit code and why. */
+  readonly unplannedExits: string[] = [];
   private readonly slots = new Map<string, Slot>();
   private readonly everyProcess: AppProcess[] = [];
   private closed = false;
@@ -31,6 +37,10 @@ export class PipelineFleet {
     private readonly document: (stateDir: string) => Record<string, unknown>,
     private readonly options: { readonly supervise?: boolean } = {},
   ) {}
+
+  get supervised(): boolean {
+    return this.options.supervise === true;
+  }
 
   /** Starts an instance in `slot` (its state dir, or a new one); does not wait for it to be ready. */
   async start(slot: string): Promise<void> {
@@ -43,8 +53,8 @@ export class PipelineFleet {
     void instance.exited.then(async () => {
       if (entry.instance !== instance || this.closed) return; // stopped or killed on purpose
       entry.instance = undefined;
-      this.unplannedExits++;
-      if (this.options.supervise !== true) return;
+      this.unplannedExits.push(`${instance.name} exited (${await instance.exited}): ${whyItExited(instance.lines)}`);
+      if (!this.supervised) return;
       await sleep(1_000);
       if (!this.closed && entry.instance === undefined) await this.start(slot);
     });
@@ -60,7 +70,7 @@ export class PipelineFleet {
         await instance.waitForLine(/^ready$/, Math.max(1, deadline - Date.now()));
         return;
       } catch (error) {
-        if (this.options.supervise !== true || Date.now() > deadline) throw error;
+        if (!this.supervised || Date.now() > deadline) throw error;
         await sleep(500);
       }
     }

@@ -113,7 +113,7 @@ describe('unknown keys', () => {
 
   it('list the allowed keys when nothing is close', () => {
     expect(problemsAfter((config) => (config['app'] = { colour: 'blue' }))).toEqual([
-      'app.colour: unknown key; allowed here: id, stateDir, processingGuarantee, commitIntervalMs, cacheMaxBytes',
+      'app.colour: unknown key; allowed here: id, stateDir, processingGuarantee, commitIntervalMs, cacheMaxBytes, shutdownTimeout',
     ]);
   });
 });

@@ -10,7 +10,7 @@ import { fixturePath, problemsOf, readFixture, validConfig } from './config-help
 describe('parseConfig with the golden fixtures', () => {
   it('reads the DESIGN example (tally.yaml) into the validated shape, durations in ms', () => {
     const config = parseConfig(readFixture('tally.yaml'));
-    expect(config.app).toEqual({ id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 67_108_864 });
+    expect(config.app).toEqual({ id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 67_108_864, shutdownTimeoutMs: 30_000 });
     expect(config.schemaRegistry).toEqual({ url: 'http://127.0.0.1:8081/apis/ccompat/v7' });
     expect(config.ingest).toEqual({ allowedLatenessMs: 3_600_000, maxFutureSkewMs: 300_000, dedupeRetentionMs: 35 * 86_400_000, keyedBySubject: false });
     expect(config.windows).toEqual({ sizeMs: 60_000, retentionMs: 35 * 86_400_000 });
@@ -32,7 +32,7 @@ describe('parseConfig with the golden fixtures', () => {
 
   it('fills every default around a single meter (minimal.yaml)', () => {
     expect(parseConfig(readFixture('minimal.yaml'))).toEqual({
-      app: { id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 67_108_864 },
+      app: { id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 67_108_864, shutdownTimeoutMs: 30_000 },
       kafka: { brokers: ['127.0.0.1:9092'] },
       topics: {
         events: 'usage-events',
@@ -47,13 +47,13 @@ describe('parseConfig with the golden fixtures', () => {
       meters: [{ slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT', groupBy: {} }],
       customers: [],
       plans: [],
-      http: { host: '127.0.0.1', port: 8080, tokens: [] },
+      http: { host: '127.0.0.1', port: 8080, tokens: [], headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 1_024 },
     });
   });
 
   it('fills defaults key by key inside a section that is partly given', () => {
     const config = parseConfig(stringify({ ...validConfig(), app: { id: 'billing' }, ingest: { allowedLateness: 'PT2H', keyedBySubject: true } }));
-    expect(config.app).toEqual({ id: 'billing', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 67_108_864 });
+    expect(config.app).toEqual({ id: 'billing', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 67_108_864, shutdownTimeoutMs: 30_000 });
     expect(config.ingest).toEqual({ allowedLatenessMs: 7_200_000, maxFutureSkewMs: 300_000, dedupeRetentionMs: 35 * 86_400_000, keyedBySubject: true });
   });
 
@@ -189,7 +189,7 @@ describe('secrets', () => {
 describe('describeConfigSchema', () => {
   const reference = describeConfigSchema();
   const keys = [
-    'app.id', 'app.stateDir', 'app.processingGuarantee', 'app.commitIntervalMs', 'app.cacheMaxBytes',
+    'app.id', 'app.stateDir', 'app.processingGuarantee', 'app.commitIntervalMs', 'app.cacheMaxBytes', 'app.shutdownTimeout',
     'kafka.brokers', 'kafka.clientId', 'kafka.ssl', 'kafka.sasl', 'schemaRegistry.url',
     'topics.events', 'topics.meters', 'topics.billing', 'topics.late', 'topics.deadLetter', 'topics.customers',
     'ingest.allowedLateness', 'ingest.maxFutureSkew', 'ingest.dedupeRetention', 'ingest.keyedBySubject', 'windows.size', 'windows.retention',
@@ -200,7 +200,7 @@ describe('describeConfigSchema', () => {
     'plans[].charges[].tiers[].unitPrice', 'plans[].charges[].tiers[].flatFee', 'plans[].charges[].packageSize',
     'plans[].charges[].packagePrice', 'plans[].charges[].freeUnits', 'plans[].charges[].intervals',
     'plans[].charges[].intervals[].from', 'plans[].charges[].intervals[].to', 'plans[].charges[].intervals[].unitPrice',
-    'http.host', 'http.port', 'http.tokens', 'http.tokensFile',
+    'http.host', 'http.port', 'http.tokens', 'http.tokensFile', 'http.headersTimeout', 'http.requestTimeout', 'http.keepAliveTimeout', 'http.maxConnections',
   ];
 
   it('renders one markdown table row for every key, and no others', () => {

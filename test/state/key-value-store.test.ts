@@ -311,7 +311,7 @@ describe('store factory', () => {
 });
 
 describe('flush listeners', () => {
-  it('calls the listener for each entry in write order, after the batch is written and before flush resolves', async () => {
+  it('calls the listener for each entry in write order when flush is called, before the batch is written', async () => {
     const store = createKeyValueStore(spec({ caching: true, logging: false }), { taskId: '0_0', currentTimestampMs: () => 0 });
     await store.open();
     const events: string[] = [];
@@ -325,7 +325,7 @@ describe('flush listeners', () => {
     events.push('flush started');
     await flushing;
     events.push('flushed');
-    expect(events).toEqual(['flush started', 'b={"count":2}', 'a={"count":1}', 'flushed']);
+    expect(events).toEqual(['b={"count":2}', 'a={"count":1}', 'flush started', 'flushed']);
     await store.close();
   });
 

@@ -94,25 +94,6 @@ describe("a task's output on its way to the broker", () => {
     expect(sender.maxRunning()).toBe(1);
   });
 
-  it('knows when two outputs may have written the same partition since their last commits', async () => {
-    const none = async () => undefined;
-    const changelogA = new TaskOutput(none, { sendWhileProcessing: false });
-    const changelogB = new TaskOutput(none, { sendWhileProcessing: false });
-    changelogA.add('store-changelog', { ...message(1), partition: 0 });
-    changelogB.add('store-changelog', { ...message(2), partition: 1 });
-    expect(changelogA.overlaps(changelogB)).toBe(false);
-    changelogB.add('store-changelog', { ...message(3), partition: 0 });
-    expect(changelogA.overlaps(changelogB)).toBe(true);
-    const keyed = new TaskOutput(none, { sendWhileProcessing: false });
-    keyed.add('meters', message(4)); // partition chosen by key: any partition of the topic
-    const other = new TaskOutput(none, { sendWhileProcessing: false });
-    other.add('meters', { ...message(5), partition: 3 });
-    expect(keyed.overlaps(other)).toBe(true);
-    expect(keyed.overlaps(changelogA)).toBe(false);
-    other.takeCounts(); // committed: nothing written since
-    expect(keyed.overlaps(other)).toBe(false);
-  });
-
   it('reports a failed send at the drain and sends nothing after it', async () => {
     const sent: TopicMessages[][] = [];
     let calls = 0;

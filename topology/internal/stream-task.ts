@@ -192,7 +192,11 @@ export class StreamTask implements TaskServices {
    * flush forwards reach downstream stores before those are flushed.
    */
   async flush(meta?: ReadonlyMap<string, Buffer>): Promise<void> {
-    for (const store of this.stores.values()) await store.flush(meta);
+    // Each store's flush forwards synchronously when called; their LevelDB batches are then written side by side.
+    const writes: Promise<void>[] = [];
+    for (const store of this.stores.values()) writes.push(store.flush(meta));
+    const failed = (await Promise.allSettled(writes)).find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
   }
 
   /** Closes processors and stores. A dirty close drops uncommitted cache contents first. */

@@ -1,12 +1,14 @@
 /**
  * The commit protocol, per task.
  *
- * Exactly-once (one transaction per task and commit):
- *   1. flush the task's store caches: changelog records join its pending
- *      output, data goes to LevelDB (uncommitted until step 5);
+ * Exactly-once (one transaction per task and commit, begun with the first
+ * chunk of output the task sends after the previous commit):
+ *   1. flush the task's store caches: changelog records join its output,
+ *      data goes to LevelDB (uncommitted until step 5);
  *   2. record source positions and stream time in the progress store;
- *   3. begin a transaction on the task's own producer (with the first chunk);
- *   4. send the output in chunks and wait until every chunk is acknowledged;
+ *   3. send what is left of the output (full chunks went out while the task
+ *      processed);
+ *   4. wait until every chunk is acknowledged;
  *   5. add the source offsets (with stream time as metadata) and commit.
  * A fenced producer means another instance owns the task: the task must be
  * closed dirty. Its local state carries no valid checkpoint, so it is rebuilt
@@ -43,6 +45,42 @@ export function isKafkaError(error: unknown): boolean {
   return false;
 }
 
+const unreachableErrorNames = new Set(['KafkaJSConnectionError', 'KafkaJSNoBrokerAvailableError', 'KafkaJSBrokerNotFound', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError']);
+const unreachableMessage = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ETIMEDOUT|EPIPE|No broker available|Connection error|Connection timeout|Closed connection|Request .* timed out|broker not found/i;
+
+/**
+ * True when the error (or what it wraps) says the broker could not be
+ * reached: connection refused or reset, no broker available, requests timing
+ * out, or kafkajs giving up its retries for one of these. An outage, not a
+ * verdict on the app: an always-on instance waits it out.
+ */
+export function isBrokerUnreachable(error: unknown): boolean {
+  for (let e = error as { name?: string; message?: string; originalError?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 10; depth++) {
+    if (typeof e.name === 'string' && unreachableErrorNames.has(e.name)) return true;
+    if (typeof e.message === 'string' && unreachableMessage.test(e.message)) return true;
+    e = (e.originalError ?? e.cause) as typeof e | undefined;
+  }
+  return false;
+}
+
+/**
+ * Runs `job` until it does not fail for an unreachable broker (any other
+ * failure is thrown), waiting 1 s, then longer, up to 10 s, between tries;
+ * `onWait` hears each wait; `stop()` true ends the waiting by throwing the last error.
+ */
+export async function untilBrokerAnswers<T>(job: () => Promise<T>, onWait: (error: Error, waitMs: number) => void, stop: () => boolean): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await job();
+    } catch (error) {
+      if (!isBrokerUnreachable(error) || stop()) throw error;
+      const waitMs = Math.min(10_000, 1_000 * attempt);
+      onWait(error as Error, waitMs);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
+}
+
 export async function commitExactlyOnce(task: KafkaTask, groupId: string): Promise<void> {
   // Steps 1–2.
   await task.prepareCommit();
@@ -51,34 +89,31 @@ export async function commitExactlyOnce(task: KafkaTask, groupId: string): Promi
 
 /**
  * Exactly-once commits of several tasks: steps 1–2 for each task with work,
- * one after another; then steps 3–5 in waves, where tasks whose output since
- * their last commit shares no partition commit side by side. So no two open
- * transactions of this instance ever hold records of the same partition, and a
- * crash leaves at most one aborted transaction of it in any partition, which
- * kafkajs's read_committed filter handles (see task-output.ts). Results are in
- * the order of `tasks`: true when the task committed, false when it had no work.
+ * one after another (a flush may forward into another task's repartition
+ * output); then steps 3–5 of every task side by side. Each task's
+ * transaction was open while it processed (its output goes out as it is
+ * produced), so a crash can leave aborted transactions of several tasks
+ * interleaved in a partition; the patched kafkajs read_committed filter
+ * handles that as Kafka's Java consumer does (docs/kafkajs-patch.md).
+ * Results are in the order of `tasks`: true when the task committed, false
+ * when it had no work.
  */
-export async function commitExactlyOnceInWaves(tasks: readonly KafkaTask[], groupId: string): Promise<PromiseSettledResult<boolean>[]> {
+export async function commitExactlyOnceSideBySide(tasks: readonly KafkaTask[], groupId: string): Promise<PromiseSettledResult<boolean>[]> {
   const results: PromiseSettledResult<boolean>[] = tasks.map(() => ({ status: 'fulfilled', value: false }));
-  let waiting: KafkaTask[] = [];
+  const prepared: number[] = [];
   for (const [index, task] of tasks.entries()) {
     if (!task.hasWork) continue;
     try {
       await task.prepareCommit();
-      waiting.push(task);
+      prepared.push(index);
     } catch (reason) {
       results[index] = { status: 'rejected', reason };
     }
   }
-  while (waiting.length > 0) {
-    const wave: KafkaTask[] = [];
-    for (const task of waiting) if (wave.every((other) => !other.output.overlaps(task.output))) wave.push(task);
-    waiting = waiting.filter((task) => !wave.includes(task));
-    const settled = await Promise.allSettled(wave.map((task) => finishExactlyOnce(task, groupId)));
-    settled.forEach((outcome, k) => {
-      results[tasks.indexOf(wave[k] as KafkaTask)] = outcome.status === 'fulfilled' ? { status: 'fulfilled', value: true } : outcome;
-    });
-  }
+  const settled = await Promise.allSettled(prepared.map((index) => finishExactlyOnce(tasks[index] as KafkaTask, groupId)));
+  settled.forEach((outcome, k) => {
+    results[prepared[k] as number] = outcome.status === 'fulfilled' ? { status: 'fulfilled', value: true } : outcome;
+  });
   return results;
 }
 
@@ -88,7 +123,7 @@ async function finishExactlyOnce(task: KafkaTask, groupId: string): Promise<void
   if (transaction === undefined) throw new Error(`task ${task.id.key} has no transactional producer`);
   const topics = task.offsetsToCommit();
   try {
-    // Steps 3–4: the transaction begins with the first chunk.
+    // Steps 3–4: the transaction began with the first chunk (or begins now).
     await task.output.drain();
     // Step 5.
     await transaction.commit({ consumerGroupId: groupId, topics });

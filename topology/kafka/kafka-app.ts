@@ -15,6 +15,7 @@ import { CacheBudget } from '../../state/index.js';
 import type { Topology } from '../topology.js';
 import { resolveAppConfig, type KafkaAppConfig, type ResolvedAppConfig } from './app-config.js';
 import type { AppSnapshot, LocalStore, TaskSnapshot } from './app-observer.js';
+import { isBrokerUnreachable, untilBrokerAnswers } from './commit.js';
 import { createProducer, debug, SerialQueue } from './kafka-io.js';
 import { createTaskAssignor } from './task-assignor.js';
 import { TaskCreator } from './task-creator.js';
@@ -97,8 +98,16 @@ class KafkaTopologyApp implements KafkaApp {
     if (this.state !== 'created') throw new TallyError('app-already-started', `the app is ${this.state}; create a new one to start again`);
     this.state = 'starting';
     this.admin = this.kafka.admin();
-    await this.admin.connect();
-    this.plan = await planTopics(this.admin, this.topology, this.config.applicationId, this.config.replicationFactor);
+    const admin = this.admin;
+    // Started while the broker is away (a restart during an outage): wait for it, saying so.
+    this.plan = await untilBrokerAnswers(
+      async () => {
+        await admin.connect();
+        return planTopics(admin, this.topology, this.config.applicationId, this.config.replicationFactor);
+      },
+      (error, waitMs) => this.config.logger.warn(`Kafka is unreachable at start-up (${error.message}); trying again in ${Math.round(waitMs / 1000)} s`),
+      () => this.state !== 'starting',
+    );
     if (!this.eos) {
       this.sharedProducer = createProducer(this.kafka, { idempotent: true });
       await this.sharedProducer.connect();
@@ -113,6 +122,16 @@ class KafkaTopologyApp implements KafkaApp {
       heartbeatInterval: this.config.heartbeatIntervalMs,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: Math.min(500, this.config.commitIntervalMs * 5),
+      // A broker outage makes kafkajs give up (retries exhausted) and crash the consumer. The
+      // instance stays up: the consumer restarts and rejoins once the broker answers. Any other
+      // crash (a failure of Tally's own processing) still fails the app.
+      retry: {
+        restartOnFailure: async (error: Error) => {
+          const restart = isBrokerUnreachable(error);
+          if (restart) this.config.logger.warn(`Kafka is unreachable (${error.message}); the consumer restarts and rejoins when it is back`);
+          return restart;
+        },
+      },
     });
     this.consumer = consumer;
     const creator = new TaskCreator({ kafka: this.kafka, topology: this.topology, config: this.config, plan, cacheBudget: this.cacheBudget, sharedProducer: this.sharedProducer });
@@ -128,7 +147,7 @@ class KafkaTopologyApp implements KafkaApp {
           await manager.handleAssignment(memberId, memberAssignment);
           this.state = 'running';
         })
-        .catch((e: Error) => this.crash(e));
+        .catch((e: Error) => this.crashUnlessUnreachable(e, 'applying a new assignment'));
     });
     consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
       const { topic, partition, fetchedOffset, lastOffset, highWatermark, batchSize } = event.payload;
@@ -225,6 +244,16 @@ class KafkaTopologyApp implements KafkaApp {
 
   readLocalStores<S, T>(storeName: string, read: (stores: readonly LocalStore<S>[]) => Promise<T>): Promise<T> {
     return this.queue.run(`reading store ${storeName}`, () => read(this.manager?.localStores<S>(storeName) ?? []));
+  }
+
+  /** A broker outage while doing `what` is waited out (the group is joined again later); anything else fails the app. */
+  private crashUnlessUnreachable(error: Error, what: string): void {
+    if (!isBrokerUnreachable(error)) {
+      this.crash(error);
+      return;
+    }
+    this.config.logger.warn(`${what} failed while Kafka is unreachable (${error.message}); the group is joined again when it is back`);
+    this.manager?.requestRejoin();
   }
 
   private crash(error: Error): void {

@@ -93,7 +93,7 @@ export class KafkaTask {
     this.output =
       this.transaction === undefined
         ? new TaskOutput(async (topicMessages) => void (await producer.sendBatch({ topicMessages, acks: -1 })), { sendWhileProcessing: true })
-        : new TaskOutput(this.transaction.send, { sendWhileProcessing: false });
+        : new TaskOutput(this.transaction.send, { sendWhileProcessing: true });
     const send = (record: OutputRecord) => this.collect(record);
     const stores = createTaskStores(options.subtopology.stores, {
       stateDir: options.stateDir,

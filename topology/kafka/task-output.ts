@@ -13,18 +13,11 @@
  * with the first failure.
  *
  * When a full chunk goes out depends on `sendWhileProcessing`:
- * - true (at-least-once): at once, in the background, while the task goes on
- *   processing, as Kafka Streams' record collector does;
- * - false (exactly-once): only at the commit. Sending earlier needs the
- *   task's transaction open while it processes, so every task of an instance
- *   would hold an open transaction all the time; a crash then leaves several
- *   aborted transactions interleaved in each repartition and output
- *   partition, and kafkajs's read_committed filter mishandles exactly that
- *   (it starts ignoring one aborted producer per record read, so at the start
- *   of a fetch it lets aborted records through and later drops committed
- *   ones; see docs/kafka-runtime.md). Sent at the commit, in waves of tasks
- *   that wrote no common partition (commit.ts), an instance never has two
- *   open transactions in one partition.
+ * - true (the runtime, under either guarantee): at once, in the background,
+ *   while the task goes on processing, as Kafka Streams' record collector
+ *   does. Under exactly-once the task's transaction is then open while it
+ *   processes;
+ * - false: only at the commit (`drain()`), everything at once.
  */
 import type { Message, TopicMessages } from 'kafkajs';
 
@@ -54,8 +47,6 @@ export class TaskOutput {
   /** Records per topic since the last `takeCounts()` (what a successful commit made durable). */
   private counts = new Map<string, number>();
   private total = 0;
-  /** Partitions written since the last `takeCounts()`, per topic; null: any (the producer picks by key). */
-  private written = new Map<string, Set<number> | null>();
 
   constructor(
     private readonly sendChunk: ChunkSender,
@@ -79,7 +70,6 @@ export class TaskOutput {
     messages.push(message);
     this.counts.set(topic, (this.counts.get(topic) ?? 0) + 1);
     this.total++;
-    this.noteWritten(topic, message.partition);
     this.chunkBytes += (message.key?.length ?? 0) + (message.value?.length ?? 0) + recordOverheadBytes;
     if (messages.length > this.chunkMaxTopicRecords) this.chunkMaxTopicRecords = messages.length;
     if (this.chunkMaxTopicRecords < this.maxRecordsPerTopic && this.chunkBytes < this.maxChunkBytes) return;
@@ -105,22 +95,7 @@ export class TaskOutput {
     const counts = this.counts;
     this.counts = new Map();
     this.total = 0;
-    this.written = new Map();
     return counts;
-  }
-
-  /**
-   * True when this output and `other` may have written the same partition
-   * since their last commits (a topic written by key counts as all its partitions).
-   */
-  overlaps(other: TaskOutput): boolean {
-    for (const [topic, partitions] of this.written) {
-      if (!other.written.has(topic)) continue;
-      const others = other.written.get(topic) as Set<number> | null;
-      if (partitions === null || others === null) return true;
-      for (const partition of partitions) if (others.has(partition)) return true;
-    }
-    return false;
   }
 
   /** Forgets gathered records and counts (a dirty close); sends in flight are left to fail or finish. */
@@ -129,15 +104,6 @@ export class TaskOutput {
     this.held = [];
     this.counts = new Map();
     this.total = 0;
-    this.written = new Map();
-  }
-
-  private noteWritten(topic: string, partition: number | undefined): void {
-    const partitions = this.written.get(topic);
-    if (partitions === null) return;
-    if (partition === undefined) this.written.set(topic, null);
-    else if (partitions === undefined) this.written.set(topic, new Set([partition]));
-    else partitions.add(partition);
   }
 
   private takeChunk(): TopicMessages[] {

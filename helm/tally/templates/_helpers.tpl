@@ -62,6 +62,12 @@ the mounts and the config can never disagree.
 {{- $app := default (dict) $config.app }}
 {{- include "tally.refuseKey" (dict "map" $app "where" "app" "key" "stateDir" "instead" "set persistence.mountPath instead") }}
 {{- $_ := set $app "stateDir" .Values.persistence.mountPath }}
+{{- /* app.shutdownTimeout: shorter than the pod's grace period, so Tally ends on its own deadline before the kubelet's SIGKILL. */}}
+{{- include "tally.refuseKey" (dict "map" $app "where" "app" "key" "shutdownTimeout" "instead" "set shutdownTimeoutSeconds instead (the chart keeps it below terminationGracePeriodSeconds)") }}
+{{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.shutdownTimeoutSeconds) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be longer than shutdownTimeoutSeconds (%d): Kubernetes would kill the pod before Tally's own shutdown deadline" (int .Values.terminationGracePeriodSeconds) (int .Values.shutdownTimeoutSeconds)) }}
+{{- end }}
+{{- $_ := set $app "shutdownTimeout" (printf "PT%dS" (int .Values.shutdownTimeoutSeconds)) }}
 {{- $_ := set $config "app" $app }}
 {{- /* http: listen on every interface at httpPort; tokens only from a Secret. */}}
 {{- $http := default (dict) $config.http }}
