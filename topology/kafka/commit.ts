@@ -162,16 +162,14 @@ export interface CommitRoundOptions {
 }
 
 /**
- * Commits every task of `tasks` that has work. Under at-least-once side by
- * side (no transactions: one task's round trips to the broker need not wait
- * for another's); under exactly-once in waves of tasks whose output shares no
- * partition, so that no partition ever holds two open transactions of this
- * instance (see commitExactlyOnceInWaves and task-output.ts for why). What to
- * do about a failure is the caller's business.
+ * Commits every task of `tasks` that has work, side by side: one task's round
+ * trips to the broker need not wait for another's (see
+ * commitExactlyOnceSideBySide for exactly-once). What to do about a failure
+ * is the caller's business.
  */
 export async function commitRound(tasks: readonly KafkaTask[], options: CommitRoundOptions): Promise<CommitRound> {
   const outcomes = options.exactlyOnce
-    ? await commitExactlyOnceInWaves(tasks, options.groupId)
+    ? await commitExactlyOnceSideBySide(tasks, options.groupId)
     : await Promise.allSettled(
         tasks.map(async (task) => {
           if (!task.hasWork) return false;

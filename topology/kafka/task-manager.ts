@@ -18,7 +18,7 @@ import { TaskId } from '../task-id.js';
 import type { Topology } from '../topology.js';
 import type { ResolvedAppConfig } from './app-config.js';
 import type { LocalStore } from './app-observer.js';
-import { commitAtLeastOnce, commitExactlyOnce, commitRound, isKafkaError } from './commit.js';
+import { commitAtLeastOnce, commitExactlyOnce, commitRound, isBrokerUnreachable, isKafkaError } from './commit.js';
 import { debug, withRetries } from './kafka-io.js';
 import { TaskMigratedError, type KafkaTask } from './kafka-task.js';
 import { Restorer, type ChangelogRestore } from './restoration.js';
@@ -175,22 +175,7 @@ export class TaskManager {
    */
   private async startRunning(task: KafkaTask): Promise<void> {
     const { admin, config } = this.options;
-    const progress = await task.recoveredProgress();
-    const sources = this.partitions.sourceTopicsOf(task.id);
-    const tableEnds = new Map<string, number>();
-    for (const topic of sources) {
-      const offsets = await withRetries(`reading offsets of ${topic}`, () => admin.fetchTopicOffsets(topic));
-      const own = offsets.find((o) => o.partition === task.partition);
-      const recovered = progress.get(topic);
-      if (recovered !== undefined) task.stream.recoverStreamTime(recovered.streamTimeMs);
-      const start = recovered?.offset ?? Number(own?.low ?? 0);
-      task.positions.set(topic, start);
-      this.partitions.seek(topic, task.partition, start);
-      // Partitions already read to their end (or empty) count as caught up from the start.
-      if (own !== undefined) task.noteEndOffset(topic, Number(own.high), sources.length);
-      // `high` is the last stable offset (kafkajs lists offsets read_committed): what the task can reach.
-      if (own !== undefined && this.partitions.isTableTopic(topic)) tableEnds.set(topic, Number(own.high));
-    }
+    const tableEnds = await this.partitions.startSources(task, await task.recoveredProgress(), admin);
     await task.stream.initProcessors();
     if (this.eos) await task.invalidateCheckpoints();
     const bootstrapping = this.bootstrap.start(task.id, tableEnds, task.positions);
@@ -217,7 +202,12 @@ export class TaskManager {
     return nowMs - this.lastCommitMs >= this.options.config.commitIntervalMs;
   }
 
-  /** True once after a commit found a task fenced: the member must rejoin the group. */
+  /** The member must rejoin the group: a task was fenced, or could not be built while the broker was away. */
+  requestRejoin(): void {
+    this.rejoinRequested = true;
+  }
+
+  /** True once after `requestRejoin`. */
   takeRejoinRequest(): boolean {
     const requested = this.rejoinRequested;
     this.rejoinRequested = false;
@@ -257,7 +247,15 @@ export class TaskManager {
       config.logger.warn(`task ${task.id.key}: commit failed (${(error as Error).message}); closing it dirty and rebuilding it from its changelogs`);
       await this.close(task, false);
       if (this.options.stopping()) continue;
-      await this.createAndRestore(task.id);
+      try {
+        await this.createAndRestore(task.id);
+      } catch (rebuildError) {
+        if (!isBrokerUnreachable(rebuildError)) throw rebuildError;
+        // The broker is away: the task is rebuilt when the group is joined again (the consumer
+        // rejoins once it can reach the broker), not by failing the instance.
+        config.logger.warn(`task ${task.id.key}: cannot be rebuilt while Kafka is unreachable (${(rebuildError as Error).message}); it is rebuilt when the group is joined again`);
+        this.rejoinRequested = true;
+      }
     }
     if (failure !== undefined) throw failure;
     if (round.committed > 0) config.observer?.committed?.(round.committed, performance.now() - startedMs);
@@ -277,27 +275,26 @@ export class TaskManager {
 
   /**
    * Suspends a task (it leaves the manager: nothing routes records to it any
-   * more), then closes it. Clean: a running task commits, and every store
-   * writes its checkpoint; a restoring one checkpoints where each restoration
-   * stands, as its stores hold the changelog up to there. Dirty, or when
-   * that fails: what the task did since its last commit is thrown away and no
-   * checkpoint is written.
+   * more), then closes it. Clean, when it runs: it commits, and every store
+   * writes its checkpoint. Dirty, when that fails, or when it has not run yet:
+   * what the task did since its last commit is thrown away and no checkpoint
+   * is written.
    */
   private async close(task: KafkaTask, clean: boolean): Promise<void> {
     const { config } = this.options;
-    const wasRunning = task.state === 'running';
-    const restoredTo = this.restorer.forTask(task.id).map((r) => [r.topic, r.position] as const);
+    // A task closed before its stores are restored holds part of their changelogs: a checkpoint
+    // at the changelog ends would make the next owner of this state dir trust the missing rest.
+    const restoring = task.state !== 'running';
+    if (restoring && clean) config.logger.info(`task ${task.id.key}: closed while restoring; no checkpoint is written, so its stores are restored again next time`);
     this.tasks.delete(task.id.key);
     this.restorer.drop(task.id);
     this.bootstrap.drop(task.id);
     task.lifecycle.moveTo('suspended');
     let committed = false;
-    if (clean) {
+    if (clean && !restoring) {
       try {
-        if (wasRunning) {
-          await this.commitTask(task);
-          await this.refreshChangelogEnds(task);
-        } else for (const [topic, position] of restoredTo) task.changelogEnds.set(topic, position);
+        await this.commitTask(task);
+        await this.refreshChangelogEnds(task);
         await task.writeCheckpoints();
         committed = true;
       } catch (error) {

@@ -5,10 +5,11 @@
  * while its task runs (only its tables while they bootstrap). Every other
  * partition of the assignment stays paused.
  */
-import type { Consumer } from 'kafkajs';
+import type { Admin, Consumer } from 'kafkajs';
 import { TaskId } from '../task-id.js';
 import type { Topology } from '../topology.js';
-import type { KafkaTask } from './kafka-task.js';
+import { withRetries } from './kafka-io.js';
+import type { KafkaTask, SourceProgress } from './kafka-task.js';
 import type { TopicPlan } from './topics.js';
 
 /** A changelog partition to read from `position` on. */
@@ -54,6 +55,31 @@ export class TaskPartitions {
   isTableTopic(physicalTopic: string): boolean {
     const logical = this.plan.sources.get(physicalTopic)?.logical;
     return logical !== undefined && this.topology.isBootstrapTopic(logical);
+  }
+
+  /**
+   * Sets each source position of a task about to run (the restored progress,
+   * else the partition's earliest offset) and seeks there; notes partitions
+   * already read to their end. Returns the end offset of each table source,
+   * which the task reads before its streams.
+   */
+  async startSources(task: KafkaTask, progress: ReadonlyMap<string, SourceProgress>, admin: Admin): Promise<Map<string, number>> {
+    const sources = this.sourceTopicsOf(task.id);
+    const tableEnds = new Map<string, number>();
+    for (const topic of sources) {
+      const offsets = await withRetries(`reading offsets of ${topic}`, () => admin.fetchTopicOffsets(topic));
+      const own = offsets.find((o) => o.partition === task.partition);
+      const recovered = progress.get(topic);
+      if (recovered !== undefined) task.stream.recoverStreamTime(recovered.streamTimeMs);
+      const start = recovered?.offset ?? Number(own?.low ?? 0);
+      task.positions.set(topic, start);
+      this.seek(topic, task.partition, start);
+      // Partitions already read to their end (or empty) count as caught up from the start.
+      if (own !== undefined) task.noteEndOffset(topic, Number(own.high), sources.length);
+      // `high` is the last stable offset (kafkajs lists offsets read_committed): what the task can reach.
+      if (own !== undefined && this.isTableTopic(topic)) tableEnds.set(topic, Number(own.high));
+    }
+    return tableEnds;
   }
 
   /** After an assignment: nothing reads a changelog until its task restores. */
