@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { buildMeteringTopology, dedupeKey, meterStoreKey } from '../processors/index.js';
 import { parseConfig } from '../schemas/index.js';
 import { createWindowStore, type BytesWrite, type StoreSpec } from '../state/index.js';
+import { TaskId } from '../topology/index.js';
 import { createApp, type KafkaApp } from '../topology/kafka/index.js';
 import { commandLine, connectBroker, createTopics, fmt, machineLine, printTable, type BenchBroker } from './bench-kit.js';
 import { benchConfig } from './metering-events.js';
@@ -36,7 +37,7 @@ const run = Date.now().toString(36);
 async function fillChangelog(broker: BenchBroker, spec: StoreSpec, topic: string): Promise<number> {
   const scratch = await mkdtemp(join(tmpdir(), 'tally-restore-fill-'));
   const logged: BytesWrite[] = [];
-  const store = createWindowStore(spec as StoreSpec<unknown>, { stateDir: scratch, taskId: '0_0', changelog: { append: (key, value) => void logged.push({ key, value }) }, currentTimestampMs: Date.now });
+  const store = createWindowStore(spec as StoreSpec<unknown>, { stateDir: scratch, taskId: new TaskId(0, 0).key, changelog: { append: (key, value) => void logged.push({ key, value }) }, currentTimestampMs: Date.now });
   await store.open();
   const producer = broker.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();

@@ -16,6 +16,7 @@ export type { StoreOptions } from './dsl/dsl-graph.js';
 export { TimeWindows } from './dsl/windows.js';
 export { lateHeaders } from './dsl/stateful-processors.js';
 export type { KeyValuePair } from './dsl/stateless-processors.js';
+export { TaskId } from './task-id.js';
 export { TopologyTestDriver } from './test-driver.js';
 export type { PipeOptions, TestDriverOptions, TestRecord } from './test-driver.js';
 export { errorHeaders } from './internal/stream-task.js';

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { TopologyError, stringSerde, type Serde } from '../schemas/index.js';
 import { CacheBudget, type KeyValueStore, type WindowStore } from '../state/index.js';
 import type { Headers } from './record.js';
+import { TaskId } from './task-id.js';
 import type { Topology } from './topology.js';
 import { createTaskStores } from './internal/task-stores.js';
 import { StreamTask, type OutputRecord, type RawRecord } from './internal/stream-task.js';
@@ -204,7 +205,7 @@ export class TopologyTestDriver {
       for (let partition = 0; partition < partitions; partition++) {
         const stores = createTaskStores(sub.stores, {
           stateDir: join(this.stateDir, this.applicationId),
-          taskId: `${sub.id}_${partition}`,
+          taskId: new TaskId(sub.id, partition).key,
           inMemory: inMemoryStores,
           changelogTopic: (store) => changelogTopicName(this.applicationId, store),
           send: (record) => this.collect(record),
@@ -258,7 +259,7 @@ export class TopologyTestDriver {
 
   private taskAt(subtopology: number, partition: number): StreamTask {
     const task = this.tasks[subtopology]?.[partition];
-    if (task === undefined) throw new RangeError(`no task ${subtopology}_${partition} in this topology`);
+    if (task === undefined) throw new RangeError(`no task for sub-topology ${subtopology}, partition ${partition} in this topology`);
     return task;
   }
 

@@ -10,7 +10,6 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { MeteringCounters } from '../../processors/index.js';
 import type { RatingCounters } from '../../processors/rating/index.js';
 import type { AppObserver, AppSnapshot } from '../../topology/kafka/index.js';
-import { processingFailureCount } from '../../topology/index.js';
 import { registerHttpMetrics } from './http-metrics.js';
 import { registerMeteringMetrics, registerRatingMetrics } from './pipeline-metrics.js';
 import { createRuntimeObserver } from './runtime-metrics.js';
@@ -44,10 +43,10 @@ export function createServiceMetrics(options: ServiceMetricsOptions): ServiceMet
   const registry = new Registry();
   registry.setDefaultLabels({ application: options.applicationId });
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'tally_' });
-  const observer = createRuntimeObserver(registry);
+  const runtime = createRuntimeObserver(registry);
   registerSnapshotMetrics(registry, options.snapshot);
-  registerMeteringMetrics(registry, options.metering, () => processingFailureCount(options.applicationId));
+  registerMeteringMetrics(registry, options.metering, runtime.processingFailures);
   registerRatingMetrics(registry, options.rating);
   const http = registerHttpMetrics(registry);
-  return { registry, observer, observeHttpRequest: http.observeHttpRequest, observeIngestApi: http.observeIngestApi };
+  return { registry, observer: runtime.observer, observeHttpRequest: http.observeHttpRequest, observeIngestApi: http.observeIngestApi };
 }

@@ -1,8 +1,9 @@
 /**
  * Metrics of the Kafka runtime, fed as things happen through the
  * {@link AppObserver} callbacks: records consumed and produced per topic,
- * per-record processing time, commit time, rebalances, aborted transactions
- * and restored changelog records.
+ * per-record processing time, commit time, rebalances, aborted transactions,
+ * restored changelog records and records the runtime dead-lettered because
+ * their processing failed.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { AppObserver } from '../../topology/kafka/index.js';
@@ -19,7 +20,14 @@ const processLatencyBuckets = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.00
 /** Seconds; a commit round is a transaction (or offset commit) per task with work. */
 const commitLatencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function createRuntimeObserver(registry: Registry): AppObserver {
+export interface RuntimeObserver {
+  /** Pass to createApp's `observer`. */
+  readonly observer: AppObserver;
+  /** Records the app's runtime dead-lettered with reason `processing-failed` so far. */
+  processingFailures(): number;
+}
+
+export function createRuntimeObserver(registry: Registry): RuntimeObserver {
   const registers = [registry];
   const consumed = new Counter({ name: 'tally_records_consumed_total', help: 'Records processed from each source topic (input and repartition topics).', labelNames: ['topic'], registers });
   const produced = new Counter({ name: 'tally_records_produced_total', help: 'Records made durable on each topic by commits (outputs, repartition topics and changelogs).', labelNames: ['topic'], registers });
@@ -39,8 +47,10 @@ export function createRuntimeObserver(registry: Registry): AppObserver {
   });
   for (const reason of knownTransactionAbortReasons) aborts.inc({ reason }, 0);
   const restored = new Counter({ name: 'tally_restored_records_total', help: 'Changelog records read to restore local state stores.', registers });
+  // Exported with the pipeline's counters (tally_processing_failures_total, tally_dead_letters_total).
+  let processingFailures = 0;
 
-  return {
+  const observer: AppObserver = {
     recordsProcessed(_taskId, topic, _partition, count, elapsedMs) {
       if (count <= 0) return;
       consumed.inc({ topic }, count);
@@ -62,5 +72,9 @@ export function createRuntimeObserver(registry: Registry): AppObserver {
     storeRestored(_taskId, _storeName, records) {
       restored.inc(records);
     },
+    processingFailed() {
+      processingFailures++;
+    },
   };
+  return { observer, processingFailures: () => processingFailures };
 }

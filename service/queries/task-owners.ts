@@ -6,7 +6,7 @@
  * is assigned partition p of `<app>-S-changelog`.
  */
 import type { Admin } from 'kafkajs';
-import { changelogTopicName, partitionForKey } from '../../topology/index.js';
+import { TaskId, changelogTopicName, partitionForKey } from '../../topology/index.js';
 import { decodeGroupMember } from '../../topology/kafka/index.js';
 
 export interface TaskOwner {
@@ -24,7 +24,7 @@ export interface GroupView {
 
 /** The partition of a task id `<subtopology>_<partition>`. */
 export function taskPartition(taskId: string): number {
-  return Number(taskId.slice(taskId.indexOf('_') + 1));
+  return TaskId.parse(taskId).partition;
 }
 
 /** The owners of `taskIds` (all of one store's sub-topology) right now. */
@@ -51,7 +51,6 @@ export async function describeTaskOwners(admin: Admin, applicationId: string, st
  * repartition (or a producer keying by subject) placed it.
  */
 export function taskForKey(storeTaskIds: readonly string[], key: string): string {
-  const first = storeTaskIds[0] as string;
-  const subtopology = first.slice(0, first.indexOf('_'));
-  return `${subtopology}_${partitionForKey(Buffer.from(key, 'utf8'), storeTaskIds.length)}`;
+  const { subtopology } = TaskId.parse(storeTaskIds[0] as string);
+  return new TaskId(subtopology, partitionForKey(Buffer.from(key, 'utf8'), storeTaskIds.length)).key;
 }

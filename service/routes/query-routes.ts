@@ -5,6 +5,7 @@
 import { meterStoreName } from '../../processors/index.js';
 import { parseMeterQuery, QueryError, queryErrorBody } from '../../processors/query/index.js';
 import type { TallyConfig } from '../../schemas/index.js';
+import { TaskId } from '../../topology/index.js';
 import { HttpError } from '../api-errors.js';
 import type { Route, RouteRequest } from '../http/router.js';
 import { answerCustomerBilling, readLocalDetails } from '../queries/customer-billing.js';
@@ -59,7 +60,7 @@ export function queryRoutes(context: StoreReadContext, config: TallyConfig): Rou
 
 function taskIdsOf(request: RouteRequest): string[] {
   const tasks = request.url.searchParams.getAll('task');
-  const bad = tasks.find((t) => !/^\d+_\d+$/.test(t));
+  const bad = tasks.find((t) => !TaskId.isValid(t));
   if (tasks.length === 0 || bad !== undefined) throw new HttpError(400, 'invalid-tasks', `task ${JSON.stringify(bad ?? '')} is not a task id: give task=<subtopology>_<partition> one or more times`);
   return tasks;
 }

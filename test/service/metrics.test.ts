@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMeteringCounters, createRatingCounters } from '../../processors/index.js';
-import { deadLetterReasons, stringSerde } from '../../schemas/index.js';
-import { TopologyBuilder, TopologyTestDriver, type StreamRecord } from '../../topology/index.js';
+import { deadLetterReasons } from '../../schemas/index.js';
+import { TaskId } from '../../topology/index.js';
 import { createServiceMetrics, eventsApiRejectReasons, knownTransactionAbortReasons, type ServiceMetrics } from '../../service/metrics/index.js';
 import type { AppSnapshot, TaskSnapshot } from '../../topology/kafka/index.js';
 
@@ -61,7 +61,7 @@ function setup(snapshot: () => AppSnapshot | undefined = () => undefined) {
 }
 
 function task(id: string, fields: Partial<TaskSnapshot> = {}): TaskSnapshot {
-  return { id, partition: Number(id.split('_')[1]), restoring: false, restoreRemaining: 0, sources: [], stores: [], ...fields };
+  return { id, partition: TaskId.parse(id).partition, restoring: false, restoreRemaining: 0, sources: [], stores: [], ...fields };
 }
 
 describe('service metrics', () => {
@@ -233,20 +233,13 @@ describe('service metrics', () => {
     expect(valueOf(samples, 'tally_rebalances_total')).toBe(0);
   });
 
-  it("counts the runtime's processing failures of its own application (dead letters with reason processing-failed)", async () => {
-    const app = 'metrics-backstop';
-    const builder = new TopologyBuilder();
-    builder.addSource('in-source', ['in'], { keySerde: stringSerde, valueSerde: stringSerde, deadLetterTopic: 'dlq' });
-    builder.addProcessor('fragile', () => ({ process: (record: StreamRecord<unknown, unknown>) => {
-      throw new Error(`cannot take ${String(record.value)}`);
-    } }), ['in-source']);
-    const driver = await TopologyTestDriver.create(builder.build(), { applicationId: app });
-    await driver.inputTopic<string, string>('in').pipe('k', 'anything');
-    await driver.close();
-    const metering = createMeteringCounters();
-    const samples = await scrape(createServiceMetrics({ applicationId: app, metering, rating: createRatingCounters(), snapshot: () => undefined, processMetrics: false }));
-    expect(valueOf(samples, 'tally_processing_failures_total')).toBe(1);
-    expect(valueOf(samples, 'tally_dead_letters_total', { reason: 'processing-failed' })).toBe(1);
-    expect(valueOf(await scrape(setup().metrics), 'tally_processing_failures_total')).toBe(0); // another application
+  it("counts the processing failures its app's runtime reports (dead letters with reason processing-failed), per service", async () => {
+    const { metrics } = setup();
+    metrics.observer.processingFailed?.('0_1', 'task 0_1: processing in-1@3 in node "fragile" failed: cannot take it; the record went to dlq (reason processing-failed) and processing carries on');
+    metrics.observer.processingFailed?.('0_2', 'task 0_2: processing in-2@7 in node "fragile" failed: cannot take it either; the record went to dlq (reason processing-failed) and processing carries on');
+    const samples = await scrape(metrics);
+    expect(valueOf(samples, 'tally_processing_failures_total')).toBe(2);
+    expect(valueOf(samples, 'tally_dead_letters_total', { reason: 'processing-failed' })).toBe(2);
+    expect(valueOf(await scrape(setup().metrics), 'tally_processing_failures_total')).toBe(0); // another service
   });
 });

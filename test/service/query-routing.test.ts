@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ratingStoreNames } from '../../processors/index.js';
 import type { TallyConfig } from '../../schemas/index.js';
-import { partitionForKey } from '../../topology/index.js';
+import { TaskId, partitionForKey } from '../../topology/index.js';
 import { tempStateDir, waitFor } from '../kafka/kafka-helpers.js';
 import { minuteAgo, minuteMs, prepareService, removeStateDir, runService, usageEvent, withStateDir, type ApiAnswer, type RunningService, untilAnswer } from './service-fixtures.js';
 
@@ -57,7 +57,7 @@ function until(what: string, call: () => Promise<ApiAnswer>, expected: unknown):
 describe('queries across two instances', () => {
   it("answers a subject held by the other instance with the other instance's data", async () => {
     const meterTasks = a.service.app.storeTaskIds('meter-tokens');
-    const index = subjects.findIndex((subject) => b.service.app.taskIds.includes(`${meterTasks[0]?.split('_')[0]}_${partitionOf(subject, meterTasks.length)}`));
+    const index = subjects.findIndex((subject) => b.service.app.taskIds.includes(new TaskId(TaskId.parse(meterTasks[0] as string).subtopology, partitionOf(subject, meterTasks.length)).key));
     expect(index).toBeGreaterThanOrEqual(0);
     const subject = subjects[index] as string;
     const row = { windowStart: iso(minute), windowEnd: iso(minute + minuteMs), subject, groupBy: {}, value: sumOf(index) };
@@ -79,7 +79,7 @@ describe('queries across two instances', () => {
 
   it("answers billing for a customer rated on the other instance", async () => {
     const ratingTasks = a.service.app.storeTaskIds(ratingStoreNames.details);
-    const index = customers.findIndex((c) => b.service.app.taskIds.includes(`${ratingTasks[0]?.split('_')[0]}_${partitionOf(c.id, ratingTasks.length)}`));
+    const index = customers.findIndex((c) => b.service.app.taskIds.includes(new TaskId(TaskId.parse(ratingTasks[0] as string).subtopology, partitionOf(c.id, ratingTasks.length)).key));
     expect(index).toBeGreaterThanOrEqual(0);
     const customer = customers[index] as { id: string };
     const last = await untilAnswer(`A's billing answer for ${customer.id} (rated on B)`, () => a.api.get(`/v1/customers/${customer.id}/billing`), (answer) => answer.body?.charges?.[0]?.quantity === sumOf(index));

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { stringSerde } from '../../schemas/index.js';
+import { StreamsBuilder, TopologyTestDriver } from '../../topology/index.js';
 import { murmur2, partitionForKey } from '../../topology/internal/partitioner.js';
 
 // kafkajs's own murmur2 is the reference: a key must land where a kafkajs producer puts it.
@@ -29,5 +31,26 @@ describe('the default partitioner', () => {
     const key = Buffer.from('acme-prod');
     expect(partitionForKey(key, 8)).toBe((kafkajsMurmur2(key) & 0x7fffffff) % 8);
     expect(partitionForKey(key, 1)).toBe(0);
+  });
+});
+
+describe('a sink with a custom partitioner in the test driver', () => {
+  it("is told the sink topic's partition count and puts each record on the partition it chooses", async () => {
+    const countsSeen: number[] = [];
+    const builder = new StreamsBuilder();
+    builder.stream('in', { valueSerde: stringSerde }).to('out', {
+      valueSerde: stringSerde,
+      partitioner: (_key, value, partitionCount) => {
+        countsSeen.push(partitionCount);
+        return Number(value) % partitionCount;
+      },
+    });
+    const driver = await TopologyTestDriver.create(builder.build(), { partitions: { in: 2, out: 5 } });
+    const values = Array.from({ length: 20 }, (_, n) => String(n));
+    for (const value of values) await driver.inputTopic<string, string>('in').pipe(`k${value}`, value);
+    const records = driver.outputTopic<string, string>('out').readRecords();
+    await driver.close();
+    expect(new Set(countsSeen)).toEqual(new Set([5]));
+    expect(records.map((r) => [r.value, r.partition])).toEqual(values.map((value) => [value, Number(value) % 5]));
   });
 });

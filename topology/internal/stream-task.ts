@@ -7,6 +7,7 @@ import { TallyError, TopologyError } from '../../schemas/index.js';
 import type { KeyValueStore, StateStore, WindowStore } from '../../state/index.js';
 import type { Headers } from '../record.js';
 import { StreamRecord } from '../record.js';
+import { TaskId } from '../task-id.js';
 import type { Subtopology, Topology, SourceNodeDef } from '../topology.js';
 import { RuntimeNode, failingNodeOf, type TaskServices } from './runtime-node.js';
 import { PunctuationQueue } from './punctuation-queue.js';
@@ -54,9 +55,16 @@ export interface StreamTaskOptions {
   readonly wallClockMs: () => number;
   /** Stream time recovered from the last commit; -1 when unknown. */
   readonly initialStreamTimeMs?: number;
+  /**
+   * Told once per record that failed processing and went to its dead-letter
+   * topic (`message` says which record, where and why). Default: counted per
+   * application in this process (processingFailureCount) and logged with console.warn.
+   */
+  readonly onProcessingFailure?: (message: string) => void;
 }
 
 export class StreamTask implements TaskServices {
+  /** The task id's string form, e.g. `1_3`: what `ProcessorContext.taskId` shows. */
   readonly id: string;
   readonly applicationId: string;
   readonly partition: number;
@@ -75,7 +83,7 @@ export class StreamTask implements TaskServices {
     this.partition = options.partition;
     this.subtopology = options.subtopology;
     this.stores = options.stores;
-    this.id = `${options.subtopology.id}_${options.partition}`;
+    this.id = new TaskId(options.subtopology.id, options.partition).key;
     this.streamTime = options.initialStreamTimeMs ?? -1;
     for (const def of options.subtopology.nodes) {
       const node = new RuntimeNode(def, this);
@@ -233,7 +241,9 @@ export class StreamTask implements TaskServices {
     const message = `processing ${where} failed: ${failureMessage(error)}`;
     const { value, headers } = deadLetterOf({ ...raw, message, topic, node });
     this.send({ topic: this.resolveTopic(deadLetterTopic), key: raw.key, value, timestampMs: raw.timestampMs, partition: undefined, headers });
-    noteProcessingFailure(this.applicationId, `task ${this.id}: ${message}; the record went to ${deadLetterTopic} (reason processing-failed) and processing carries on`);
+    const report = `task ${this.id}: ${message}; the record went to ${deadLetterTopic} (reason processing-failed) and processing carries on`;
+    if (this.options.onProcessingFailure === undefined) noteProcessingFailure(this.applicationId, report);
+    else this.options.onProcessingFailure(report);
   }
 
   private deserialize(source: SourceNodeDef, topic: string, raw: RawRecord): StreamRecord<unknown, unknown> | undefined {

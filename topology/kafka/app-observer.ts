@@ -20,6 +20,12 @@ export interface AppObserver {
   rebalanced?(taskIds: readonly string[]): void;
   /** A store finished restoring `records` changelog records. */
   storeRestored?(taskId: string, storeName: string, records: number): void;
+  /**
+   * A record failed processing and went to its source's dead-letter topic
+   * (reason `processing-failed`) instead of stopping the task; `message` says
+   * which record, in which node, and why (it is also logged at warn).
+   */
+  processingFailed?(taskId: string, message: string): void;
 }
 
 export interface SourceSnapshot {

@@ -120,7 +120,7 @@ export async function commitExactlyOnceSideBySide(tasks: readonly KafkaTask[], g
 /** Steps 3–5 of an exactly-once commit, after `prepareCommit()`. */
 async function finishExactlyOnce(task: KafkaTask, groupId: string): Promise<void> {
   const transaction = task.transaction;
-  if (transaction === undefined) throw new Error(`task ${task.id} has no transactional producer`);
+  if (transaction === undefined) throw new Error(`task ${task.id.key} has no transactional producer`);
   const topics = task.offsetsToCommit();
   try {
     // Steps 3–4: the transaction began with the first chunk (or begins now).
@@ -142,4 +142,50 @@ export async function commitAtLeastOnce(task: KafkaTask, consumer: Consumer): Pr
   if (offsets.length > 0) {
     await consumer.commitOffsets(offsets.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset, metadata: p.metadata }))));
   }
+}
+
+/** What one round of commits did. */
+export interface CommitRound {
+  /** Tasks that had work and committed it. */
+  readonly committed: number;
+  /** Each task whose commit failed, with why, in the order of the tasks given. */
+  readonly failed: readonly { readonly task: KafkaTask; readonly error: unknown }[];
+}
+
+export interface CommitRoundOptions {
+  readonly exactlyOnce: boolean;
+  readonly groupId: string;
+  /** At-least-once commits the group's offsets through it. */
+  readonly consumer: Consumer;
+  /** Told after each task's successful commit (what it produced is durable now). */
+  readonly committedTask: (task: KafkaTask) => void;
+}
+
+/**
+ * Commits every task of `tasks` that has work, side by side: one task's round
+ * trips to the broker need not wait for another's (see
+ * commitExactlyOnceSideBySide for exactly-once). What to do about a failure
+ * is the caller's business.
+ */
+export async function commitRound(tasks: readonly KafkaTask[], options: CommitRoundOptions): Promise<CommitRound> {
+  const outcomes = options.exactlyOnce
+    ? await commitExactlyOnceSideBySide(tasks, options.groupId)
+    : await Promise.allSettled(
+        tasks.map(async (task) => {
+          if (!task.hasWork) return false;
+          await commitAtLeastOnce(task, options.consumer);
+          return true;
+        }),
+      );
+  let committed = 0;
+  const failed: { task: KafkaTask; error: unknown }[] = [];
+  for (const [index, outcome] of outcomes.entries()) {
+    const task = tasks[index] as KafkaTask;
+    if (outcome.status === 'rejected') failed.push({ task, error: outcome.reason });
+    else if (outcome.value) {
+      committed++;
+      options.committedTask(task);
+    }
+  }
+  return { committed, failed };
 }

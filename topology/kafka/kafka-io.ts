@@ -7,6 +7,9 @@ import { partitionForKey } from '../internal/partitioner.js';
 import type { Headers } from '../record.js';
 import type { RawRecord } from '../internal/stream-task.js';
 
+/** TALLY_DEBUG=1 logs every batch and commit (noisy; for investigating). */
+export const debug = process.env['TALLY_DEBUG'] === '1';
+
 /**
  * Runs async jobs one at a time, in the order they were queued. A job still
  * running after `slowJobMs` is reported (once) with its label: a hung commit

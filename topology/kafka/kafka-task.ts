@@ -4,14 +4,16 @@
  * progress record, and (under exactly-once) its own transactional producer.
  */
 import type { Producer } from 'kafkajs';
-import { TallyError, jsonSerde } from '../../schemas/index.js';
+import { TallyError, TopologyError, jsonSerde } from '../../schemas/index.js';
 import { createKeyValueStore, type CacheBudget, type KeyValueStore, type StateStore } from '../../state/index.js';
 import { StreamTask, type OutputRecord, type TaskStore } from '../internal/stream-task.js';
 import { createTaskStores } from '../internal/task-stores.js';
 import { changelogTopicName } from '../internal/topic-names.js';
+import { TaskId } from '../task-id.js';
 import type { Subtopology, Topology } from '../topology.js';
 import { RepartitionBatcher } from './repartition-batch.js';
 import { TaskOutput } from './task-output.js';
+import { TaskLifecycle, type TaskState } from './task-state.js';
 import { TaskTransaction } from './task-transaction.js';
 
 /** Where a task has got to on one source partition, kept in its progress store. */
@@ -41,12 +43,16 @@ export interface KafkaTaskOptions {
   readonly transactional: boolean;
   /** Physical repartition topic → partition count: records for these go out in batches (see repartition-batch). */
   readonly repartitions: ReadonlyMap<string, number>;
+  /** Physical sink topic → partition count, what a sink's custom partitioner is told. */
+  readonly sinkPartitions: ReadonlyMap<string, number>;
+  /** A record failed processing and went to its dead-letter topic; `message` says which and why. */
+  readonly onProcessingFailure: (taskId: TaskId, message: string) => void;
   /** The instance's cache budget, shared by every task. */
   readonly cacheBudget: CacheBudget;
 }
 
 export class KafkaTask {
-  readonly id: string;
+  readonly id: TaskId;
   readonly partition: number;
   readonly stream: StreamTask;
   /** Stores by name, including the progress store, each with its changelog topic. */
@@ -73,10 +79,13 @@ export class KafkaTask {
   private processedSinceCommit = 0;
   private readonly progress: ProgressStore;
   private readonly repartitions: RepartitionBatcher;
+  /** Its state; only the task manager moves it (see task-state.ts). */
+  readonly lifecycle: TaskLifecycle;
 
   constructor(options: KafkaTaskOptions) {
     this.partition = options.partition;
-    this.id = `${options.subtopology.id}_${options.partition}`;
+    this.id = new TaskId(options.subtopology.id, options.partition);
+    this.lifecycle = new TaskLifecycle(this.id);
     this.repartitions = new RepartitionBatcher(options.repartitions, (record) => this.collectOutput(record));
     this.producer = options.producer;
     this.transaction = options.transactional ? new TaskTransaction(options.producer) : undefined;
@@ -88,7 +97,7 @@ export class KafkaTask {
     const send = (record: OutputRecord) => this.collect(record);
     const stores = createTaskStores(options.subtopology.stores, {
       stateDir: options.stateDir,
-      taskId: this.id,
+      taskId: this.id.key,
       partition: options.partition,
       inMemory: false,
       changelogTopic: (store) => changelogTopicName(options.applicationId, store),
@@ -107,8 +116,13 @@ export class KafkaTask {
       stores,
       collector: { send },
       resolveTopic: options.resolveTopic,
-      partitionCount: () => 0,
+      partitionCount: (topic) => {
+        const count = options.sinkPartitions.get(topic);
+        if (count === undefined) throw new TopologyError('sink-topic-unknown', `task ${this.id.key} has no partition count for topic "${topic}": only a sink's topic has one`);
+        return count;
+      },
       wallClockMs: options.wallClockMs,
+      onProcessingFailure: (message) => options.onProcessingFailure(this.id, message),
     });
     const changelogs = new Map<string, { topic: string; store: TaskStore | ProgressStore }>();
     for (const spec of options.subtopology.stores) {
@@ -116,6 +130,10 @@ export class KafkaTask {
     }
     changelogs.set(progressStoreName(options.subtopology.id), { topic: progressChangelogTopic(options.applicationId, options.subtopology.id), store: this.progress });
     this.changelogs = changelogs;
+  }
+
+  get state(): TaskState {
+    return this.lifecycle.state;
   }
 
   /** Every store the task must open and restore, the progress store included. */
@@ -226,13 +244,13 @@ export function progressChangelogTopic(applicationId: string, subtopologyId: num
   return changelogTopicName(applicationId, progressStoreName(subtopologyId));
 }
 
-function createProgressStore(options: KafkaTaskOptions, taskId: string, send: (record: OutputRecord) => void): ProgressStore {
+function createProgressStore(options: KafkaTaskOptions, taskId: TaskId, send: (record: OutputRecord) => void): ProgressStore {
   const topic = progressChangelogTopic(options.applicationId, options.subtopology.id);
   return createKeyValueStore<SourceProgress>(
     { name: progressStoreName(options.subtopology.id), kind: 'keyValue', persistent: true, caching: true, logging: true, valueSerde: jsonSerde<SourceProgress>() },
     {
       stateDir: options.stateDir,
-      taskId,
+      taskId: taskId.key,
       changelog: { append: (key, value, timestampMs) => send({ topic, key, value, timestampMs, headers: {}, partition: options.partition }) },
       // Stamped with the wall clock, as every changelog record. The broker rolls a segment when a
       // batch's timestamp is segment.ms past the segment's first batch, and the commit markers
@@ -246,7 +264,7 @@ function createProgressStore(options: KafkaTaskOptions, taskId: string, send: (r
 
 /** A commit that can never succeed for this task: another member owns it now. */
 export class TaskMigratedError extends TallyError {
-  constructor(taskId: string, cause: unknown) {
-    super('task-migrated', `task ${taskId} was fenced: another instance owns it now; it is closed without saving its state`, { cause, retriable: true });
+  constructor(taskId: TaskId, cause: unknown) {
+    super('task-migrated', `task ${taskId.key} was fenced: another instance owns it now; it is closed without saving its state`, { cause, retriable: true });
   }
 }

@@ -15,11 +15,12 @@
  */
 import type { Admin, Batch } from 'kafkajs';
 import type { BytesWrite, StateStore } from '../../state/index.js';
+import type { TaskId } from '../task-id.js';
 import { withRetries } from './kafka-io.js';
 import { checkpointMetaKey, type KafkaTask } from './kafka-task.js';
 
 export interface ChangelogRestore {
-  readonly taskId: string;
+  readonly taskId: TaskId;
   readonly storeName: string;
   readonly topic: string;
   readonly partition: number;
@@ -55,14 +56,14 @@ export class Restorer {
         await store.destroy();
         await store.open();
         startOffset = low;
-        log(`task ${task.id}: store ${storeName} has no valid checkpoint (${checkpoint ?? 'none'}; changelog ${low}..${high}); wiped, restoring from ${low}`);
+        log(`task ${task.id.key}: store ${storeName} has no valid checkpoint (${checkpoint ?? 'none'}; changelog ${low}..${high}); wiped, restoring from ${low}`);
       }
       task.changelogEnds.set(topic, high);
       if (startOffset >= high) continue;
       const restore: ChangelogRestore = { taskId: task.id, storeName, topic, partition: task.partition, store, startOffset, endOffset: high, position: startOffset, restoredRecords: 0 };
       this.active.set(keyOf(topic, task.partition), restore);
       needed.push(restore);
-      log(`task ${task.id}: restoring store ${storeName} from ${topic}-${task.partition} offsets ${startOffset}..${high} (${high - startOffset} to read)`);
+      log(`task ${task.id.key}: restoring store ${storeName} from ${topic}-${task.partition} offsets ${startOffset}..${high} (${high - startOffset} to read)`);
     }
     return needed;
   }
@@ -95,24 +96,24 @@ export class Restorer {
   }
 
   /** Records still to read for one task (an estimate: compaction leaves gaps). */
-  remaining(taskId?: string): number {
+  remaining(taskId?: TaskId): number {
     let total = 0;
-    for (const r of this.active.values()) if (taskId === undefined || r.taskId === taskId) total += r.endOffset - r.position;
+    for (const r of this.active.values()) if (taskId === undefined || r.taskId.equals(taskId)) total += r.endOffset - r.position;
     return total;
   }
 
-  forTask(taskId: string): ChangelogRestore[] {
-    return [...this.active.values()].filter((r) => r.taskId === taskId);
+  forTask(taskId: TaskId): ChangelogRestore[] {
+    return [...this.active.values()].filter((r) => r.taskId.equals(taskId));
   }
 
-  isRestoring(taskId: string): boolean {
-    for (const r of this.active.values()) if (r.taskId === taskId) return true;
+  isRestoring(taskId: TaskId): boolean {
+    for (const r of this.active.values()) if (r.taskId.equals(taskId)) return true;
     return false;
   }
 
   /** Forgets a task's restorations (it was revoked mid-way). */
-  drop(taskId: string): void {
-    for (const [key, r] of this.active) if (r.taskId === taskId) this.active.delete(key);
+  drop(taskId: TaskId): void {
+    for (const [key, r] of this.active) if (r.taskId.equals(taskId)) this.active.delete(key);
   }
 }
 

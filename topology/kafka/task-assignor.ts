@@ -10,14 +10,14 @@
  * others read back with a describe-group call to route interactive queries.
  */
 import kafkajs, { type PartitionAssigner } from 'kafkajs';
+import { TaskId } from '../task-id.js';
 
 const { AssignerProtocol } = kafkajs;
 
-/** What the assignor needs to know about a task: its id and every topic-partition it consumes. */
+/** What the assignor needs to know about a task: its id and the topics whose partition `id.partition` it consumes. */
 export interface TaskSpec {
-  readonly id: string;
+  readonly id: TaskId;
   readonly topics: readonly string[];
-  readonly partition: number;
 }
 
 export const taskAssignorName = 'TallyTaskAssignor';
@@ -56,16 +56,16 @@ export function createTaskAssignor(tasks: () => readonly TaskSpec[], ownedTasks:
         previous.set(member.memberId, parseMemberInfo(metadata?.userData).owned);
       }
       const plan = assignTasks(
-        tasks().map((t) => t.id),
+        tasks().map((t) => t.id.key),
         previous,
       );
-      const byId = new Map(tasks().map((t) => [t.id, t]));
+      const byId = new Map(tasks().map((t) => [t.id.key, t]));
       return [...plan].map(([memberId, taskIds]) => {
         const assignment: Record<string, number[]> = {};
         for (const taskId of taskIds) {
           const task = byId.get(taskId);
           if (task === undefined) continue;
-          for (const topic of task.topics) (assignment[topic] ??= []).push(task.partition);
+          for (const topic of task.topics) (assignment[topic] ??= []).push(task.id.partition);
         }
         return { memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment, userData: Buffer.alloc(0) }) };
       });
@@ -148,9 +148,7 @@ export function assignTasks(taskIds: readonly string[], previous: ReadonlyMap<st
   return plan;
 }
 
-/** `1_10` after `1_9`: by sub-topology, then partition, numerically. */
+/** Task ids in their string form, as TaskId.compare orders them (`1_10` after `1_9`). */
 export function compareTaskIds(a: string, b: string): number {
-  const [sa, pa] = a.split('_').map(Number) as [number, number];
-  const [sb, pb] = b.split('_').map(Number) as [number, number];
-  return sa - sb || pa - pb;
+  return TaskId.compare(TaskId.parse(a), TaskId.parse(b));
 }

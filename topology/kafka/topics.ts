@@ -6,6 +6,7 @@
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { TopologyError } from '../../schemas/index.js';
 import { changelogTopicName, internalTopicName } from '../internal/topic-names.js';
+import { TaskId } from '../task-id.js';
 import type { Topology } from '../topology.js';
 import { progressChangelogTopic } from './kafka-task.js';
 import { withRetries } from './kafka-io.js';
@@ -25,6 +26,12 @@ export interface TopicPlan {
   readonly changelogs: ReadonlySet<string>;
   /** Physical repartition (internal source) topic → its partition count. */
   readonly repartitions: ReadonlyMap<string, number>;
+  /**
+   * Physical sink topic → its partition count, as read at start-up: what a
+   * sink's custom partitioner is told. Output topics that do not exist yet
+   * are missing (unless a custom partitioner needs them: then the plan fails).
+   */
+  readonly sinkPartitions: ReadonlyMap<string, number>;
 }
 
 /**
@@ -39,8 +46,7 @@ export async function planTopics(admin: Admin, topology: Topology, applicationId
   if (missing.length > 0) {
     throw new TopologyError('source-topic-missing', `source topic(s) ${missing.map((t) => `"${t}"`).join(', ')} do not exist: create them first (e.g. \`tally topics\`)`);
   }
-  const metadata = external.length === 0 ? { topics: [] } : await admin.fetchTopicMetadata({ topics: external });
-  const counts = new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
+  const counts = await partitionCounts(admin, external);
   const maxExternal = Math.max(1, ...counts.values());
   const physical = (logical: string) => (topology.isInternalTopic(logical) ? internalTopicName(applicationId, logical) : logical);
   const countOf = (logical: string) => (topology.isInternalTopic(logical) ? (topology.internalTopics.get(logical)?.partitions ?? maxExternal) : (counts.get(logical) ?? 0));
@@ -79,10 +85,39 @@ export async function planTopics(admin: Admin, topology: Topology, applicationId
     }
     for (const topic of subChangelogs) changelogs.add(topic);
     const topics = [...sub.sourceTopics.map(physical), ...subChangelogs];
-    for (let p = 0; p < count; p++) tasks.push({ id: `${sub.id}_${p}`, topics, partition: p });
+    for (let p = 0; p < count; p++) tasks.push({ id: new TaskId(sub.id, p), topics });
   }
   await ensureTopics(admin, wanted, existing);
-  return { partitions, tasks, sources, changelogs, repartitions };
+  const sinkPartitions = await planSinks(admin, topology, existing, (logical) => (topology.isInternalTopic(logical) ? repartitions.get(physical(logical)) : undefined));
+  return { partitions, tasks, sources, changelogs, repartitions, sinkPartitions: new Map([...sinkPartitions].map(([logical, count]) => [physical(logical), count])) };
+}
+
+async function partitionCounts(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
+  if (topics.length === 0) return new Map();
+  const metadata = await withRetries('reading topic metadata', () => admin.fetchTopicMetadata({ topics: [...topics] }));
+  return new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
+}
+
+/**
+ * Partition counts of the sink topics (logical name → count): internal ones
+ * from the plan, external ones from the broker. A sink with a custom
+ * partitioner is told the count with every record, so its topic must exist.
+ */
+async function planSinks(admin: Admin, topology: Topology, existing: ReadonlySet<string>, internalCount: (logical: string) => number | undefined): Promise<Map<string, number>> {
+  const result = new Map<string, number>();
+  const external: string[] = [];
+  for (const logical of topology.sinkTopics) {
+    const internal = topology.isInternalTopic(logical) ? internalCount(logical) : undefined;
+    if (internal !== undefined) result.set(logical, internal);
+    else if (!topology.isInternalTopic(logical) && existing.has(logical)) external.push(logical);
+  }
+  for (const [topic, count] of await partitionCounts(admin, external)) result.set(topic, count);
+  const partitioned = topology.subtopologies.flatMap((sub) => sub.nodes).flatMap((node) => (node.kind === 'sink' && node.partitioner !== undefined ? [node.topic] : []));
+  const missing = [...new Set(partitioned)].filter((t) => !result.has(t));
+  if (missing.length > 0) {
+    throw new TopologyError('sink-topic-missing', `sink topic(s) ${missing.map((t) => `"${t}"`).join(', ')} do not exist, and a custom partitioner needs their partition count: create them first (e.g. \`tally topics\`)`);
+  }
+  return result;
 }
 
 function topicConfig(topic: string, numPartitions: number, replicationFactor: number, config: Record<string, string>): ITopicConfig {

@@ -1,0 +1,326 @@
+/**
+ * The task manager (Kafka Streams' TaskManager): owns this instance's tasks
+ * by TaskId and makes every move of their lifecycle (task-state.ts):
+ *
+ * - an assignment creates the new tasks and starts restoring them, puts the
+ *   kept ones back where they were, and suspends, commits and closes the
+ *   revoked ones;
+ * - a task whose last changelog is restored starts running;
+ * - a commit round that finds a task fenced closes it dirty (its new owner
+ *   rebuilds it) and asks the group for a rejoin; under exactly-once a task
+ *   whose commit failed for another Kafka reason is closed dirty and rebuilt;
+ * - a member that rejoined the group under a new id closes everything dirty.
+ *
+ * Everything here runs inside the app's serial queue, one job at a time.
+ */
+import type { Admin, Batch, Consumer } from 'kafkajs';
+import { TaskId } from '../task-id.js';
+import type { Topology } from '../topology.js';
+import type { ResolvedAppConfig } from './app-config.js';
+import type { LocalStore } from './app-observer.js';
+import { commitAtLeastOnce, commitExactlyOnce, commitRound, isBrokerUnreachable, isKafkaError } from './commit.js';
+import { debug, withRetries } from './kafka-io.js';
+import { TaskMigratedError, type KafkaTask } from './kafka-task.js';
+import { Restorer, type ChangelogRestore } from './restoration.js';
+import { TableBootstrap } from './table-bootstrap.js';
+import type { TaskCreator } from './task-creator.js';
+import { TaskPartitions } from './task-partitions.js';
+import type { TopicPlan } from './topics.js';
+
+export interface TaskManagerOptions {
+  readonly topology: Topology;
+  readonly config: ResolvedAppConfig;
+  readonly plan: TopicPlan;
+  readonly admin: Admin;
+  readonly consumer: Consumer;
+  readonly creator: TaskCreator;
+  /** True once the app is closing or has failed: a task closed then is not rebuilt. */
+  readonly stopping: () => boolean;
+}
+
+export class TaskManager {
+  readonly partitions: TaskPartitions;
+  /** Tasks by TaskId key: created, restoring or running. A suspended task has left already. */
+  private readonly tasks = new Map<string, KafkaTask>();
+  private readonly restorer = new Restorer();
+  private readonly bootstrap = new TableBootstrap();
+  private readonly eos: boolean;
+  private memberId: string | undefined;
+  private rejoinRequested = false;
+  private lastCommitMs = 0;
+
+  constructor(private readonly options: TaskManagerOptions) {
+    this.eos = options.config.processingGuarantee === 'exactly_once';
+    this.partitions = new TaskPartitions(options.consumer, options.plan, options.topology);
+  }
+
+  // --- the tasks ---
+
+  /** Every task, by id. */
+  get all(): KafkaTask[] {
+    return [...this.tasks.values()].sort((a, b) => TaskId.compare(a.id, b.id));
+  }
+
+  /** True when every task is running (restored); also when there is none. */
+  get allRunning(): boolean {
+    return this.all.every((task) => task.state === 'running');
+  }
+
+  /** The task reading partition `partition` of source `topic`, when this instance runs it. */
+  taskOf(topic: string, partition: number): KafkaTask | undefined {
+    const id = this.partitions.taskIdOf(topic, partition);
+    return id === undefined ? undefined : this.tasks.get(id.key);
+  }
+
+  /** True while `task` is the one this instance runs under its id (not closed, not replaced by a rebuilt one). */
+  owns(task: KafkaTask): boolean {
+    return this.tasks.get(task.id.key) === task;
+  }
+
+  /** True when `task` may process a batch of `topic` now: it runs, and `topic` is a table or its tables are read. */
+  accepts(task: KafkaTask, topic: string): boolean {
+    return task.state === 'running' && (!this.bootstrap.isBootstrapping(task.id) || this.partitions.isTableTopic(topic));
+  }
+
+  /** Changelog records a task (or every task) still has to restore. */
+  restoreRemaining(id?: TaskId): number {
+    return this.restorer.remaining(id);
+  }
+
+  /** The store of every running task that has `storeName`. */
+  localStores<S>(storeName: string): LocalStore<S>[] {
+    const stores: LocalStore<S>[] = [];
+    for (const task of this.all) {
+      const store = task.stream.stores.get(storeName);
+      if (store === undefined || task.state !== 'running') continue;
+      stores.push({ taskId: task.id.key, partition: task.partition, store: store as unknown as S });
+    }
+    return stores;
+  }
+
+  /** Fires the due wall-clock punctuators of every running task that has read its sources to their end once. */
+  async punctuate(nowMs: number): Promise<void> {
+    for (const task of this.all) if (task.caughtUp && task.state === 'running') await task.stream.punctuateWallClock(nowMs);
+  }
+
+  // --- assignment ---
+
+  async handleAssignment(memberId: string, assignment: Record<string, number[]>): Promise<void> {
+    const { config, plan } = this.options;
+    if (this.memberId !== undefined && memberId !== this.memberId) {
+      // We were dropped from the group (session timeout) and rejoined as a new member:
+      // others may have owned our tasks meanwhile. Everything we hold is stale.
+      config.logger.warn(`member ${this.memberId} lost its membership (now ${memberId}): closing every task dirty; they are rebuilt from their changelogs`);
+      for (const task of this.all) await this.close(task, false);
+    }
+    this.memberId = memberId;
+    const assigned = plan.tasks.filter((t) => t.topics.every((topic) => assignment[topic]?.includes(t.id.partition))).map((t) => t.id);
+    const keys = new Set(assigned.map((id) => id.key));
+    config.observer?.rebalanced?.(assigned.map((id) => id.key));
+    for (const task of this.all) if (!keys.has(task.id.key)) await this.close(task, true);
+    this.partitions.pauseChangelogs();
+    // A rebalance makes kafkajs re-read committed offsets, which can be stale right
+    // after a transactional commit (no requireStable): put kept tasks back where they were.
+    for (const task of this.all) {
+      if (task.state === 'restoring') this.partitions.restore(task, this.restorer.forTask(task.id));
+      else this.partitions.putBack(task, this.bootstrap.isBootstrapping(task.id));
+    }
+    for (const id of assigned) if (!this.tasks.has(id.key)) await this.createAndRestore(id);
+  }
+
+  /** Creates a task and starts restoring its stores (or running it, when there is nothing to restore). */
+  private async createAndRestore(id: TaskId): Promise<void> {
+    const { admin, config, creator } = this.options;
+    const task = await creator.create(id);
+    this.tasks.set(id.key, task);
+    const restores = await this.restorer.plan(task, admin, (m) => config.logger.info(m));
+    task.lifecycle.moveTo('restoring');
+    if (restores.length === 0) await this.startRunning(task);
+    else this.partitions.restore(task, restores);
+  }
+
+  // --- restoration ---
+
+  /** The restoration reading `topic`-`partition`, if one does. */
+  restoreOf(topic: string, partition: number): ChangelogRestore | undefined {
+    return this.restorer.lookup(topic, partition);
+  }
+
+  /** Applies a fetched changelog batch; true when that changelog partition is restored (then call `restored`). */
+  applyRestoreBatch(restore: ChangelogRestore, batch: Batch): Promise<boolean> {
+    return this.restorer.apply(restore, batch);
+  }
+
+  /** A batch without records (markers only, or emptied by the log cleaner) still moves a restoration. */
+  async advanceRestore(restore: ChangelogRestore, position: number): Promise<void> {
+    if (this.restorer.advance(restore, position)) await this.restored(restore);
+  }
+
+  /** One changelog partition is restored; when it was its task's last, the task starts running. */
+  async restored(restore: ChangelogRestore): Promise<void> {
+    const { config } = this.options;
+    this.partitions.pause(restore.topic, restore.partition);
+    config.logger.info(`task ${restore.taskId.key}: restored store ${restore.storeName} (${restore.restoredRecords} records)`);
+    config.observer?.storeRestored?.(restore.taskId.key, restore.storeName, restore.restoredRecords);
+    const task = this.tasks.get(restore.taskId.key);
+    if (task !== undefined && !this.restorer.isRestoring(task.id)) await this.startRunning(task);
+  }
+
+  /**
+   * After restoration: every source partition starts at a definite position —
+   * the restored progress offset, or the earliest offset when the task never
+   * committed (progress and group offsets commit together, so then there is
+   * nothing to resume). Never kafkajs's own position: a task closed dirty
+   * mid-batch leaves it past records whose effects were thrown away.
+   */
+  private async startRunning(task: KafkaTask): Promise<void> {
+    const { admin, config } = this.options;
+    const tableEnds = await this.partitions.startSources(task, await task.recoveredProgress(), admin);
+    await task.stream.initProcessors();
+    if (this.eos) await task.invalidateCheckpoints();
+    const bootstrapping = this.bootstrap.start(task.id, tableEnds, task.positions);
+    task.lifecycle.moveTo('running');
+    this.partitions.resumeSources(task, bootstrapping);
+    config.logger.info(
+      `task ${task.id.key}: running from ${JSON.stringify(Object.fromEntries(task.positions))} (stream time ${task.stream.streamTimeMs})` +
+        (bootstrapping ? `; reading its tables to ${JSON.stringify(Object.fromEntries(this.bootstrap.remaining(task.id)))} first` : ''),
+    );
+  }
+
+  /** A table topic's position moved: when that completes the task's bootstrap, its streams resume. */
+  bootstrapAdvanced(task: KafkaTask, topic: string): void {
+    const position = task.positions.get(topic);
+    if (position === undefined || !this.bootstrap.advance(task.id, topic, position)) return;
+    this.options.config.logger.info(`task ${task.id.key}: tables read to their end; processing its streams`);
+    this.partitions.resumeSources(task, false);
+  }
+
+  // --- commits ---
+
+  /** True when a commit interval has passed since the last commit round. */
+  commitDue(nowMs = this.options.config.wallClockMs()): boolean {
+    return nowMs - this.lastCommitMs >= this.options.config.commitIntervalMs;
+  }
+
+  /** The member must rejoin the group: a task was fenced, or could not be built while the broker was away. */
+  requestRejoin(): void {
+    this.rejoinRequested = true;
+  }
+
+  /** True once after `requestRejoin`. */
+  takeRejoinRequest(): boolean {
+    const requested = this.rejoinRequested;
+    this.rejoinRequested = false;
+    return requested;
+  }
+
+  /**
+   * Commits every running task that has work (commitRound). Fenced tasks are
+   * closed dirty (their new owner rebuilds them). Under exactly-once, a task
+   * whose commit failed for another Kafka reason (broker down or restarting)
+   * is closed dirty and rebuilt here at once; any other failure fails the app.
+   */
+  async commitAll(): Promise<void> {
+    const { config, consumer } = this.options;
+    this.lastCommitMs = config.wallClockMs();
+    const startedMs = performance.now();
+    const running = this.all.filter((task) => task.state === 'running');
+    if (debug) for (const task of running) if (task.hasWork) config.logger.info(`debug commit ${task.id.key} positions=${JSON.stringify([...task.positions])}`);
+    const round = await commitRound(running, { exactlyOnce: this.eos, groupId: config.applicationId, consumer, committedTask: (task) => this.reportProduced(task) });
+    let failure: unknown;
+    for (const { task, error } of round.failed) {
+      if (error instanceof TaskMigratedError) {
+        config.logger.warn(error.message);
+        await this.close(task, false);
+        this.rejoinRequested = true;
+        continue;
+      }
+      if (!this.eos || !isKafkaError(error)) {
+        failure ??= error;
+        continue;
+      }
+      // The transaction was aborted (or is left open, its producer unusable, when even the abort
+      // failed): the task's positions, stores and stream time have moved past work that is now
+      // thrown away. Going on with it would skip those records for good. Close it dirty and
+      // rebuild it from its changelogs at once, with a new producer: taking the epoch aborts
+      // whatever transaction the old one left open (which pins the last stable offset).
+      config.logger.warn(`task ${task.id.key}: commit failed (${(error as Error).message}); closing it dirty and rebuilding it from its changelogs`);
+      await this.close(task, false);
+      if (this.options.stopping()) continue;
+      try {
+        await this.createAndRestore(task.id);
+      } catch (rebuildError) {
+        if (!isBrokerUnreachable(rebuildError)) throw rebuildError;
+        // The broker is away: the task is rebuilt when the group is joined again (the consumer
+        // rejoins once it can reach the broker), not by failing the instance.
+        config.logger.warn(`task ${task.id.key}: cannot be rebuilt while Kafka is unreachable (${(rebuildError as Error).message}); it is rebuilt when the group is joined again`);
+        this.rejoinRequested = true;
+      }
+    }
+    if (failure !== undefined) throw failure;
+    if (round.committed > 0) config.observer?.committed?.(round.committed, performance.now() - startedMs);
+  }
+
+  /** After a task's successful commit: tells the observer what it made durable. */
+  private reportProduced(task: KafkaTask): void {
+    for (const [topic, count] of task.takeProducedCounts()) this.options.config.observer?.recordsProduced?.(topic, count);
+  }
+
+  // --- closing ---
+
+  /** Closes every task cleanly (the app is closing). */
+  /** Closes every task: clean (commit, checkpoints) unless `clean` is false (after a failure). */
+  async closeAll(clean = true): Promise<void> {
+    for (const task of this.all) await this.close(task, clean);
+  }
+
+  /**
+   * Suspends a task (it leaves the manager: nothing routes records to it any
+   * more), then closes it. Clean, when it runs: it commits, and every store
+   * writes its checkpoint. Dirty, when that fails, or when it has not run yet:
+   * what the task did since its last commit is thrown away and no checkpoint
+   * is written.
+   */
+  private async close(task: KafkaTask, clean: boolean): Promise<void> {
+    const { config } = this.options;
+    // A task closed before its stores are restored holds part of their changelogs: a checkpoint
+    // at the changelog ends would make the next owner of this state dir trust the missing rest.
+    const restoring = task.state !== 'running';
+    if (restoring && clean) config.logger.info(`task ${task.id.key}: closed while restoring; no checkpoint is written, so its stores are restored again next time`);
+    this.tasks.delete(task.id.key);
+    this.restorer.drop(task.id);
+    this.bootstrap.drop(task.id);
+    task.lifecycle.moveTo('suspended');
+    let committed = false;
+    if (clean && !restoring) {
+      try {
+        await this.commitTask(task);
+        await this.refreshChangelogEnds(task);
+        await task.writeCheckpoints();
+        committed = true;
+      } catch (error) {
+        config.logger.warn(error instanceof TaskMigratedError ? error.message : `task ${task.id.key}: commit on close failed: ${(error as Error).message}`);
+      }
+    }
+    if (!committed) config.observer?.transactionAborted?.(task.id.key, clean ? 'commit on close failed' : 'closed dirty');
+    await task.close(committed);
+    await this.options.creator.release(task);
+    task.lifecycle.moveTo('closed');
+    config.logger.info(`task ${task.id.key}: closed ${committed ? 'clean' : 'dirty'}${committed ? ` (checkpoints ${JSON.stringify([...task.changelogEnds])})` : ''}`);
+  }
+
+  /** Commits one task, work or not (closing it). */
+  private async commitTask(task: KafkaTask): Promise<void> {
+    if (debug) this.options.config.logger.info(`debug commit ${task.id.key} positions=${JSON.stringify([...task.positions])}`);
+    if (this.eos) await commitExactlyOnce(task, this.options.config.applicationId);
+    else await commitAtLeastOnce(task, this.options.consumer);
+    this.reportProduced(task);
+  }
+
+  private async refreshChangelogEnds(task: KafkaTask): Promise<void> {
+    for (const { topic } of task.changelogs.values()) {
+      const offsets = await withRetries(`reading offsets of ${topic}`, () => this.options.admin.fetchTopicOffsets(topic));
+      for (const o of offsets) if (o.partition === task.partition) task.changelogEnds.set(topic, Number(o.high));
+    }
+  }
+}
