@@ -12,6 +12,14 @@ import { progressChangelogTopic } from './kafka-task.js';
 import { withRetries } from './kafka-io.js';
 import type { TaskSpec } from './task-assignor.js';
 
+/**
+ * Repartition topics carry what the topology re-encodes, which can be larger
+ * than what came in (an accepted event near the input limit, re-encoded as
+ * JSON, with numbers written out), in batches of several records: room for
+ * that, so one large record is never refused at the commit and retried for ever.
+ */
+const repartitionMaxMessageBytes = 8 * 1024 * 1024;
+
 /** Extra retention on window-store changelogs, beyond the store's own (as Kafka Streams does). */
 const windowChangelogExtraRetentionMs = 24 * 60 * 60 * 1000;
 
@@ -69,7 +77,7 @@ export async function planTopics(admin: Admin, topology: Topology, applicationId
       sources.set(physical(logical), { logical, subtopology: sub.id });
       if (!topology.isInternalTopic(logical)) continue;
       repartitions.set(physical(logical), count);
-      wanted.push(topicConfig(physical(logical), count, replicationFactor, { 'cleanup.policy': 'delete', 'retention.ms': '-1' }));
+      wanted.push(topicConfig(physical(logical), count, replicationFactor, { 'cleanup.policy': 'delete', 'retention.ms': '-1', 'max.message.bytes': String(repartitionMaxMessageBytes) }));
     }
     const subChangelogs: string[] = [progressChangelogTopic(applicationId, sub.id)];
     wanted.push(topicConfig(subChangelogs[0] as string, count, replicationFactor, { 'cleanup.policy': 'compact' }));
