@@ -3,9 +3,8 @@
  * → bytes store, the commit-time flush, write-through, restoration, and scans
  * that merge un-flushed cache entries into bytes-store iteration.
  */
-import type { Serde } from '../schemas/index.js';
+import { StateStoreError, type Serde } from '../schemas/index.js';
 import { ChangelogBatchWriter, expandChangelogBatches } from './changelog-batch.js';
-import { StateStoreError } from '../schemas/index.js';
 import type { CacheBudget } from './cache-budget.js';
 import { RecordCache, type CacheEntry } from './record-cache.js';
 import type {

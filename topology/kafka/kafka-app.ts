@@ -214,6 +214,7 @@ class KafkaTopologyApp implements KafkaApp {
       const tasks = manager.all;
       this.config.logger.info(`debug tick state=${this.state} restoring=${JSON.stringify(tasks.filter((t) => t.state === 'restoring').map((t) => t.id.key))} work=${JSON.stringify(tasks.filter((t) => t.hasWork).map((t) => t.id.key))}`);
     }
+    await manager.retryPendingBuilds();
     await manager.punctuate(now);
     if (manager.commitDue(now)) await manager.commitAll();
   }

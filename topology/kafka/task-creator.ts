@@ -39,10 +39,15 @@ export class TaskCreator {
       // Initializing the transactional id fences any zombie that still holds this task
       // and completes its pending transaction before we read the changelogs.
       producer = createProducer(kafka, { transactionalId: `${config.applicationId}-${id.key}`, transactionTimeout: config.transactionTimeoutMs });
-      await producer.connect();
-      // kafkajs only sends InitProducerId at the first transaction(); take the epoch now, or a
-      // zombie that never committed would take a newer one later and fence the rightful owner.
-      await (await producer.transaction()).abort();
+      try {
+        await producer.connect();
+        // kafkajs only sends InitProducerId at the first transaction(); take the epoch now, or a
+        // zombie that never committed would take a newer one later and fence the rightful owner.
+        await (await producer.transaction()).abort();
+      } catch (error) {
+        await producer.disconnect().catch(() => undefined);
+        throw error;
+      }
     }
     const task = new KafkaTask({
       applicationId: config.applicationId,

@@ -47,6 +47,8 @@ export class TaskManager {
   private readonly eos: boolean;
   private memberId: string | undefined;
   private rejoinRequested = false;
+  /** Assigned tasks whose build met an unreachable broker, by TaskId key: built again every tick. */
+  private readonly pendingBuilds = new Map<string, TaskId>();
   private lastCommitMs = 0;
 
   constructor(private readonly options: TaskManagerOptions) {
@@ -125,18 +127,42 @@ export class TaskManager {
       if (task.state === 'restoring') this.partitions.restore(task, this.restorer.forTask(task.id));
       else this.partitions.putBack(task, this.bootstrap.isBootstrapping(task.id));
     }
+    for (const key of [...this.pendingBuilds.keys()]) if (!keys.has(key)) this.pendingBuilds.delete(key);
     for (const id of assigned) if (!this.tasks.has(id.key)) await this.createAndRestore(id);
   }
 
-  /** Creates a task and starts restoring its stores (or running it, when there is nothing to restore). */
+  /**
+   * Creates a task and starts restoring its stores (or running it, when
+   * there is nothing to restore). When the broker cannot be reached on the
+   * way, the half-built task is closed dirty and the build waits for
+   * `retryPendingBuilds` (every tick) or the next assignment: an outage never
+   * leaves an assigned task half-built, nor fails the instance.
+   */
   private async createAndRestore(id: TaskId): Promise<void> {
     const { admin, config, creator } = this.options;
-    const task = await creator.create(id);
-    this.tasks.set(id.key, task);
-    const restores = await this.restorer.plan(task, admin, (m) => config.logger.info(m));
-    task.lifecycle.moveTo('restoring');
-    if (restores.length === 0) await this.startRunning(task);
-    else this.partitions.restore(task, restores);
+    this.pendingBuilds.delete(id.key);
+    let task: KafkaTask | undefined;
+    try {
+      task = await creator.create(id);
+      this.tasks.set(id.key, task);
+      const restores = await this.restorer.plan(task, admin, (m) => config.logger.info(m));
+      task.lifecycle.moveTo('restoring');
+      if (restores.length === 0) await this.startRunning(task);
+      else this.partitions.restore(task, restores);
+    } catch (error) {
+      if (task !== undefined && this.tasks.get(id.key) === task) await this.close(task, false);
+      if (!isBrokerUnreachable(error)) throw error;
+      config.logger.warn(`task ${id.key}: cannot be built while Kafka is unreachable (${(error as Error).message}); trying again every tick`);
+      this.pendingBuilds.set(id.key, id);
+    }
+  }
+
+  /** Builds the assigned tasks an outage kept from being built (see createAndRestore). */
+  async retryPendingBuilds(): Promise<void> {
+    for (const id of [...this.pendingBuilds.values()]) {
+      if (this.options.stopping()) return;
+      await this.createAndRestore(id);
+    }
   }
 
   // --- restoration ---
@@ -246,16 +272,8 @@ export class TaskManager {
       // whatever transaction the old one left open (which pins the last stable offset).
       config.logger.warn(`task ${task.id.key}: commit failed (${(error as Error).message}); closing it dirty and rebuilding it from its changelogs`);
       await this.close(task, false);
-      if (this.options.stopping()) continue;
-      try {
-        await this.createAndRestore(task.id);
-      } catch (rebuildError) {
-        if (!isBrokerUnreachable(rebuildError)) throw rebuildError;
-        // The broker is away: the task is rebuilt when the group is joined again (the consumer
-        // rejoins once it can reach the broker), not by failing the instance.
-        config.logger.warn(`task ${task.id.key}: cannot be rebuilt while Kafka is unreachable (${(rebuildError as Error).message}); it is rebuilt when the group is joined again`);
-        this.rejoinRequested = true;
-      }
+      // While the broker is away, the rebuild waits for it (see createAndRestore).
+      if (!this.options.stopping()) await this.createAndRestore(task.id);
     }
     if (failure !== undefined) throw failure;
     if (round.committed > 0) config.observer?.committed?.(round.committed, performance.now() - startedMs);
