@@ -16,6 +16,14 @@ const dataPrefix = 0x64;
 const metaPrefix = 0x6d;
 const dataStart = Buffer.from([dataPrefix]);
 const dataEnd = Buffer.from([dataPrefix + 1]);
+/**
+ * Memory of one database. An instance opens many (a few stores per task,
+ * one per time segment of a window store), and LevelDB's defaults (8 MiB
+ * block cache, 4 MiB write buffer) would add up to hundreds of MiB: the
+ * record caches in front hold the hot entries, and the OS page cache the
+ * files. So each database gets 1 MiB of block cache and a 1 MiB write buffer.
+ */
+const levelMemory = { cacheSize: 1024 * 1024, writeBufferSize: 1024 * 1024 } as const;
 /** Entries fetched per native call while scanning. */
 const scanBatchSize = 1000;
 
@@ -55,6 +63,7 @@ export class LevelBytesStore implements BytesStore {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
       createIfMissing: true,
+      ...levelMemory,
     });
     try {
       await db.open();
