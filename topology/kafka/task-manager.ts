@@ -286,7 +286,6 @@ export class TaskManager {
 
   // --- closing ---
 
-  /** Closes every task cleanly (the app is closing). */
   /** Closes every task: clean (commit, checkpoints) unless `clean` is false (after a failure). */
   async closeAll(clean = true): Promise<void> {
     for (const task of this.all) await this.close(task, clean);
