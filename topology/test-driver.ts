@@ -252,7 +252,7 @@ export class TopologyTestDriver {
     const reader = this.readers.get(physical);
     if (reader === undefined) return;
     const task = this.taskAt(reader.subtopology, raw.partition);
-    const preparing = task.prepare(reader.logical, [raw]);
+    const preparing = task.prepare(reader.logical, [raw.value]);
     if (preparing !== undefined) await preparing;
     task.process(reader.logical, raw);
   }

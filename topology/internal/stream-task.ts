@@ -137,12 +137,12 @@ export class StreamTask implements TaskServices {
    * (the source's `prepare`, e.g. Avro writer schemas), all at once.
    * Undefined when nothing is missing: the common case has no promise.
    */
-  prepare(logicalTopic: string, raws: readonly RawRecord[]): Promise<void> | undefined {
+  prepare(logicalTopic: string, values: readonly (Buffer | null)[]): Promise<void> | undefined {
     const prepare = this.sourceFor(logicalTopic).prepare;
     if (prepare === undefined) return undefined;
     let pending: Promise<void>[] | undefined;
-    for (const raw of raws) {
-      const promise = prepare(raw.value);
+    for (const value of values) {
+      const promise = prepare(value);
       if (promise !== undefined) (pending ??= []).push(promise);
     }
     return pending === undefined ? undefined : Promise.all(pending).then(() => undefined);

@@ -62,7 +62,7 @@ export class TaskExecutor {
     const messages = batch.messages;
     // What the batch needs fetched (Avro writer schemas) is fetched before any of it is processed.
     if (task.stream.hasPrepare(logical)) {
-      const preparing = task.stream.prepare(logical, messages.map((message) => toRawRecord(message, batch.partition)));
+      const preparing = task.stream.prepare(logical, messages.map((message) => message.value));
       if (preparing !== undefined) await preparing;
     }
     const stream = task.stream;
