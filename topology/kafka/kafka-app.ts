@@ -141,6 +141,7 @@ class KafkaTopologyApp implements KafkaApp {
     this.executor = executor;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.state = 'rebalancing';
+      manager.joined();
       const { memberId, memberAssignment } = event.payload;
       void this.queue
         .run('applying a new assignment', async () => {
@@ -151,7 +152,8 @@ class KafkaTopologyApp implements KafkaApp {
     });
     consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
       const { topic, partition, fetchedOffset, lastOffset, highWatermark, batchSize } = event.payload;
-      if (manager.restoreOf(topic, partition) === undefined && batchSize > 0) return;
+      // A batch with records went through eachBatch, which moved its task or restoration already.
+      if (batchSize > 0) return;
       // The batch covers fetchedOffset..lastOffset. Its first message cannot say where it starts:
       // a batch the log cleaner emptied has none, and still has to move the position past it.
       void this.queue.run(`finishing a batch of ${topic}-${partition}`, () => executor.onBatchEnd(topic, partition, Number(fetchedOffset), Number(lastOffset), Number(highWatermark))).catch((e: Error) => this.crash(e));
@@ -199,10 +201,6 @@ class KafkaTopologyApp implements KafkaApp {
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     if (this.stopping) return;
-    if ((this.manager as TaskManager).takeRejoinRequest()) {
-      // kafkajs has no enforceRebalance(); an error it takes for a rebalance makes it rejoin.
-      throw Object.assign(new Error('a task was fenced: rejoining the group'), { type: 'REBALANCE_IN_PROGRESS' });
-    }
     await (this.executor as TaskExecutor).onBatch(payload);
   }
 
@@ -214,6 +212,7 @@ class KafkaTopologyApp implements KafkaApp {
       const tasks = manager.all;
       this.config.logger.info(`debug tick state=${this.state} restoring=${JSON.stringify(tasks.filter((t) => t.state === 'restoring').map((t) => t.id.key))} work=${JSON.stringify(tasks.filter((t) => t.hasWork).map((t) => t.id.key))}`);
     }
+    manager.renewRejoin();
     await manager.retryPendingBuilds();
     await manager.punctuate(now);
     if (manager.commitDue(now)) await manager.commitAll();

@@ -72,16 +72,33 @@ export class Restorer {
     return this.active.get(keyOf(topic, partition));
   }
 
-  /** Applies one fetched batch; returns true when this changelog partition is fully restored. */
+  /**
+   * Applies one fetched batch that starts at or before the restoration's
+   * position (see `follows`); records before the position were applied
+   * already and are skipped (applying them again would put older values back).
+   * Returns true when this changelog partition is fully restored.
+   */
   async apply(restore: ChangelogRestore, batch: Batch): Promise<boolean> {
     const writes: BytesWrite[] = [];
     for (const message of batch.messages) {
-      if (Number(message.offset) >= restore.endOffset) break;
+      const offset = Number(message.offset);
+      if (offset < restore.position) continue;
+      if (offset >= restore.endOffset) break;
       if (message.key !== null) writes.push({ key: message.key, value: message.value });
     }
     if (writes.length > 0) await restore.store.restore(writes);
     restore.restoredRecords += writes.length;
     return this.advance(restore, Number(batch.lastOffset()) + 1);
+  }
+
+  /**
+   * True when a batch fetched from `fetchedOffset` continues the restoration:
+   * it starts at or before the position. One that starts past it (fetched
+   * before the restoration was sought back, e.g. for a task rebuilt from
+   * scratch) would leave a gap: it must not be applied, nor move the position.
+   */
+  follows(restore: ChangelogRestore, fetchedOffset: number): boolean {
+    return fetchedOffset <= restore.position;
   }
 
   /**

@@ -27,7 +27,7 @@ export class TaskExecutor {
     const restore = this.manager.restoreOf(batch.topic, batch.partition);
     if (debug) this.config.logger.info(`debug batch ${batch.topic}-${batch.partition} ${batch.firstOffset()}..${batch.lastOffset()} n=${batch.messages.length}`);
     if (restore !== undefined) {
-      const done = await this.manager.applyRestoreBatch(restore, batch);
+      const done = await this.manager.applyRestoreBatch(restore, batch, Number((batch as unknown as { fetchedOffset: string }).fetchedOffset));
       resolveOffset(batch.lastOffset());
       if (done) await this.manager.restored(restore);
       await this.heartbeatOrCommit(heartbeat);
@@ -112,7 +112,7 @@ export class TaskExecutor {
   async onBatchEnd(topic: string, partition: number, fetchedOffset: number, lastOffset: number, highWatermark: number): Promise<void> {
     const restore = this.manager.restoreOf(topic, partition);
     if (restore !== undefined) {
-      await this.manager.advanceRestore(restore, lastOffset + 1);
+      await this.manager.advanceRestore(restore, fetchedOffset, lastOffset + 1);
       return;
     }
     const task = this.manager.taskOf(topic, partition);

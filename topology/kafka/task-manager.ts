@@ -46,7 +46,8 @@ export class TaskManager {
   private readonly bootstrap = new TableBootstrap();
   private readonly eos: boolean;
   private memberId: string | undefined;
-  private rejoinRequested = false;
+  /** A rejoin of the group was asked for and no assignment has arrived since (see requestRejoin). */
+  private rejoinPending = false;
   /** Assigned tasks whose build met an unreachable broker, by TaskId key: built again every tick. */
   private readonly pendingBuilds = new Map<string, TaskId>();
   private lastCommitMs = 0;
@@ -172,14 +173,23 @@ export class TaskManager {
     return this.restorer.lookup(topic, partition);
   }
 
-  /** Applies a fetched changelog batch; true when that changelog partition is restored (then call `restored`). */
-  applyRestoreBatch(restore: ChangelogRestore, batch: Batch): Promise<boolean> {
+  /**
+   * Applies a fetched changelog batch; true when that changelog partition is
+   * restored (then call `restored`). A batch that starts past the
+   * restoration's position is not applied: the partition is sought back to it.
+   */
+  async applyRestoreBatch(restore: ChangelogRestore, batch: Batch, fetchedOffset: number): Promise<boolean> {
+    if (!this.restorer.follows(restore, fetchedOffset)) {
+      this.options.config.logger.warn(`task ${restore.taskId.key}: fetched ${restore.topic}-${restore.partition} from ${fetchedOffset}, past its restoration's position ${restore.position}; seeking back`);
+      this.partitions.seek(restore.topic, restore.partition, restore.position);
+      return false;
+    }
     return this.restorer.apply(restore, batch);
   }
 
-  /** A batch without records (markers only, or emptied by the log cleaner) still moves a restoration. */
-  async advanceRestore(restore: ChangelogRestore, position: number): Promise<void> {
-    if (this.restorer.advance(restore, position)) await this.restored(restore);
+  /** A batch without records (markers only, or emptied by the log cleaner) still moves a restoration it continues. */
+  async advanceRestore(restore: ChangelogRestore, fetchedOffset: number, position: number): Promise<void> {
+    if (this.restorer.follows(restore, fetchedOffset) && this.restorer.advance(restore, position)) await this.restored(restore);
   }
 
   /** One changelog partition is restored; when it was its task's last, the task starts running. */
@@ -228,16 +238,26 @@ export class TaskManager {
     return nowMs - this.lastCommitMs >= this.options.config.commitIntervalMs;
   }
 
-  /** The member must rejoin the group: a task was fenced, or could not be built while the broker was away. */
+  /**
+   * The member must rejoin the group: a task was fenced, or an assignment could
+   * not be applied while the broker was away. The consumer joins again at its
+   * next fetch, batch or no batch; the request stands (renewed every tick by
+   * `renewRejoin`) until an assignment arrives, so a join that fails because
+   * the broker is away again is tried again.
+   */
   requestRejoin(): void {
-    this.rejoinRequested = true;
+    this.rejoinPending = true;
+    this.options.consumer.enforceRebalance();
   }
 
-  /** True once after `requestRejoin`. */
-  takeRejoinRequest(): boolean {
-    const requested = this.rejoinRequested;
-    this.rejoinRequested = false;
-    return requested;
+  /** Asks again for a rejoin still pending (the last join may have failed). */
+  renewRejoin(): void {
+    if (this.rejoinPending) this.options.consumer.enforceRebalance();
+  }
+
+  /** The group was joined: a pending rejoin is done. Called as the assignment arrives, before it is applied. */
+  joined(): void {
+    this.rejoinPending = false;
   }
 
   /**
@@ -258,7 +278,7 @@ export class TaskManager {
       if (error instanceof TaskMigratedError) {
         config.logger.warn(error.message);
         await this.close(task, false);
-        this.rejoinRequested = true;
+        this.requestRejoin();
         continue;
       }
       if (!this.eos || !isKafkaError(error)) {
