@@ -3,7 +3,8 @@
  * a customer with three subjects is three records with the same value). The
  * rating joins usage to it by subject. JSON; field names are the contract.
  */
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
+import { isIanaZone } from './time-zones.js';
 import type { CustomerConfig } from './config-types.js';
 import { currencyMinorUnits } from './currencies.js';
 
@@ -37,7 +38,7 @@ export function parseCustomerRecord(value: unknown): CustomerRecordParse {
   const subjects = v['subjects'];
   if (!Array.isArray(subjects) || !subjects.every(isText)) return { ok: false, problem: 'subjects is not a list of non-empty strings' };
   const record = v as unknown as CustomerRecord;
-  if (!IANAZone.isValidZone(record.timezone)) return { ok: false, problem: `timezone ${JSON.stringify(record.timezone)} is not an IANA zone` };
+  if (!isIanaZone(record.timezone)) return { ok: false, problem: `timezone ${JSON.stringify(record.timezone)} is not an IANA zone` };
   if (currencyMinorUnits(record.currency) === undefined) return { ok: false, problem: `currency ${JSON.stringify(record.currency)} is not a supported ISO 4217 code` };
   if (!/^\d{4}-\d{2}-\d{2}$/.test(record.billingAnchor) || !DateTime.fromISO(record.billingAnchor, { zone: 'UTC' }).isValid) {
     return { ok: false, problem: `billingAnchor ${JSON.stringify(record.billingAnchor)} is not a YYYY-MM-DD date` };

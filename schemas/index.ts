@@ -23,3 +23,4 @@ export {
   type AvroSchemaName,
   type AvroUsageEvent,
 } from './avro.js';
+export { isIanaZone } from './time-zones.js';

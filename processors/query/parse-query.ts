@@ -3,8 +3,9 @@
  * parameters: the HTTP API's `GET /v1/meters/{slug}/query` and `tally replay
  * --query` both come through here, so both answer a bad query the same way.
  */
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
 import type { AggregationName, MeterConfig, TallyConfig } from '../../schemas/config-types.js';
+import { isIanaZone } from '../../schemas/time-zones.js';
 import { calendarBucket, isoDuration, isoInstant, queryWindowSizes, shortestBucketMs, type QueryWindowSize } from './calendar-buckets.js';
 import { QueryError } from './query-error.js';
 
@@ -185,7 +186,7 @@ function parseWindowSize(text: string, baseMs: number): QueryWindowSize {
 }
 
 function parseTimeZone(zone: string): string {
-  if (!IANAZone.isValidZone(zone)) {
+  if (!isIanaZone(zone)) {
     throw invalid(`windowTimeZone ${quote(zone)} is not an IANA time zone; use a name like UTC, Europe/Budapest or America/Los_Angeles`);
   }
   return zone;

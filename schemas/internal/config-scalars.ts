@@ -3,7 +3,8 @@
  * message that says how to fix a bad value.
  */
 import { Decimal } from 'decimal.js';
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
+import { isIanaZone } from '../time-zones.js';
 import { currencyMinorUnits, currencyCodes } from '../currencies.js';
 import { parseDurationMs } from '../duration.js';
 import { TallyError } from '../errors.js';
@@ -157,7 +158,7 @@ const ZONES: readonly string[] = Intl.supportedValuesOf('timeZone');
 
 export const timeZone = (): ConfigNode<string> =>
   stringLeaf('IANA time zone', 'e.g. America/Los_Angeles, UTC', (value) =>
-    IANAZone.isValidZone(value) ? undefined : `is not an IANA time zone; use a name such as America/Los_Angeles, Asia/Kolkata or UTC${didYouMean(value, ZONES)}`,
+    isIanaZone(value) ? undefined : `is not an IANA time zone; use a name such as America/Los_Angeles, Asia/Kolkata or UTC${didYouMean(value, ZONES)}`,
   );
 
 export const currency = (): ConfigNode<string> =>
