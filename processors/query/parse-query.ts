@@ -32,6 +32,12 @@ export interface MeterQuery {
   readonly groupBy: readonly string[];
   /** Group-by key → required value. */
   readonly filterGroupBy: Readonly<Record<string, string>>;
+  /**
+   * Subject → customer id: when given, rows are also split by customer
+   * (`customerId`; a subject missing from the map has none). Filter by
+   * customer with `subjects`.
+   */
+  readonly customerOfSubject?: Readonly<Record<string, string>>;
 }
 
 const singleParameters = ['meter', 'from', 'to', 'windowSize', 'windowTimeZone'] as const;
