@@ -41,9 +41,10 @@ export function openMeterRoutes(options: OpenMeterRoutesOptions): Route[] {
     if (meter === undefined) throw new HttpError(404, 'meter-not-found', `no meter has the id or slug ${JSON.stringify(idOrSlug)}; the meters are ${meters.map((m) => m.slug).join(', ')}`);
     return meter;
   };
-  const query = async (request: RouteRequest, input: OpenMeterQueryInput): Promise<RouteResponse> => {
+  const query = async (request: RouteRequest, readInput: () => Promise<OpenMeterQueryInput>): Promise<RouteResponse> => {
     const meter = meterOf(request);
     try {
+      const input = await readInput();
       const translated = toMeterQuery(input, meter.slug, config, options.wallClockMs());
       const result = translated.matchesNothing ? emptyResult(translated.query) : await answerMeterQuery(options.context, config, translated.query);
       if (!acceptsCsv(request.headers.accept)) return json(200, toOpenMeterResult(result));
@@ -58,8 +59,8 @@ export function openMeterRoutes(options: OpenMeterRoutesOptions): Route[] {
     eventsRoute(options),
     { method: 'GET', pattern: '/api/v1/meters', handle: async () => json(200, meters) },
     { method: 'GET', pattern: '/api/v1/meters/{meterIdOrSlug}', handle: async (request) => json(200, meterOf(request)) },
-    { method: 'GET', pattern: '/api/v1/meters/{meterIdOrSlug}/query', handle: (request) => query(request, queryInputFromParams(request.url.searchParams)) },
-    { method: 'POST', pattern: '/api/v1/meters/{meterIdOrSlug}/query', handle: async (request) => query(request, queryInputFromBody(await jsonBody(request))) },
+    { method: 'GET', pattern: '/api/v1/meters/{meterIdOrSlug}/query', handle: (request) => query(request, async () => queryInputFromParams(request.url.searchParams)) },
+    { method: 'POST', pattern: '/api/v1/meters/{meterIdOrSlug}/query', handle: (request) => query(request, async () => queryInputFromBody(await jsonBody(request))) },
   ];
 }
 
