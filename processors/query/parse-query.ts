@@ -1,5 +1,5 @@
 /**
- * Parses and validates a meter query (DESIGN §3 "Queries") from URL query
+ * Parses and validates a meter query (docs/service.md, `GET /v1/meters/{slug}/query`) from URL query
  * parameters: the HTTP API's `GET /v1/meters/{slug}/query` and `tally replay
  * --query` both come through here, so both answer a bad query the same way.
  */

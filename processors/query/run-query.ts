@@ -151,7 +151,7 @@ function groupFinder(query: MeterQuery): (storeKey: string) => RowGroup | undefi
   };
 }
 
-/** A missing group-by value is the empty string (DESIGN §3), here as in the meter processor. */
+/** A missing group-by value is the empty string (docs/metering.md, "Aggregations"), here as in the meter processor. */
 function matchesFilters(groupBy: Readonly<Record<string, string>>, filters: Readonly<Record<string, string>>): boolean {
   for (const [key, value] of Object.entries(filters)) if ((groupBy[key] ?? '') !== value) return false;
   return true;
