@@ -34,11 +34,20 @@ describe('the kafkajs log creator', () => {
     expect(lines).toEqual([]);
   });
 
+  it('turns the producer\'s retried sends into debug lines, by their own line or the retrier\'s', () => {
+    const { lines, write } = capture(true);
+    const concurrent = 'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing';
+    write(kafkajs.logLevel.ERROR, 'Producer', `Failed to send messages: ${concurrent}`, { retryCount: 0, retryTime: 300 });
+    write(kafkajs.logLevel.ERROR, 'Producer', concurrent, { retryCount: 1, retryTime: 600 });
+    expect(lines.map((l) => l.level)).toEqual(['debug', 'debug']);
+  });
+
   it('keeps an error kafkajs does not retry as an error', () => {
     const { lines, write } = capture(true);
     write(kafkajs.logLevel.ERROR, 'Connection', 'Response Produce(key: 0, version: 7)', { error: 'The producer attempted to use a producer id which is not currently assigned to its transactional id' });
     write(kafkajs.logLevel.ERROR, 'Consumer', 'Crash: KafkaJSNonRetriableError: boom');
-    expect(lines.map((l) => l.level)).toEqual(['error', 'error']);
+    write(kafkajs.logLevel.ERROR, 'Producer', 'The group coordinator is not available'); // no retry attempt attached
+    expect(lines.map((l) => l.level)).toEqual(['error', 'error', 'error']);
     expect(lines[1]?.line).toBe('kafkajs [Consumer] Crash: KafkaJSNonRetriableError: boom');
   });
 

@@ -26,10 +26,15 @@ const retriableMessages = new Set(errorCodes.filter((code) => code.retriable).ma
 /** kafkajs reconnects and retries after these; a broker that stays away shows up in readiness and the app's own warnings. */
 const retriedByKafkajs = [/^Connection error/i, /^Connection timeout/i, /^Request .* timed out/i, /^Closed connection/i, /ECONNREFUSED|ECONNRESET|ETIMEDOUT/];
 
+/** kafkajs's producer logs this line only for an error it is about to retry (a lost connection, a retriable broker error). */
+const producerRetryLine = /^Failed to send messages: /;
+
 /** Whether kafkajs logged this at ERROR but deals with it by retrying. */
-export function isRetriedByKafkajs(entry: Pick<LogEntry['log'], 'message'> & { readonly error?: unknown }): boolean {
+export function isRetriedByKafkajs(entry: Pick<LogEntry['log'], 'message'> & { readonly error?: unknown; readonly retryCount?: unknown }): boolean {
   const error = typeof entry.error === 'string' ? entry.error : '';
-  if (retriableMessages.has(error)) return true;
+  if (retriableMessages.has(error) || producerRetryLine.test(entry.message)) return true;
+  // A retrier's own line: the error's message, with the attempt it is on.
+  if (entry.retryCount !== undefined && retriableMessages.has(entry.message)) return true;
   return retriedByKafkajs.some((pattern) => pattern.test(entry.message) || pattern.test(error));
 }
 
@@ -45,7 +50,7 @@ export function kafkajsLogCreator(logger: AppLogger): logCreator {
     const line = formatKafkajsEntry(entry);
     switch (entry.level) {
       case kafkajs.logLevel.ERROR:
-        if (isRetriedByKafkajs(entry.log as LogEntry['log'] & { error?: unknown })) logger.debug?.(line);
+        if (isRetriedByKafkajs(entry.log as LogEntry['log'] & { error?: unknown; retryCount?: unknown })) logger.debug?.(line);
         else logger.error(line);
         return;
       case kafkajs.logLevel.WARN:
