@@ -62,12 +62,15 @@ describe('POST /api/v1/events', () => {
     expect((await post('/api/v1/events', others.slice(2), 'application/json')).status).toBe(204);
   });
 
-  it('answers errors as problem details: another content type, no token, an unknown path', async () => {
+  it('answers errors as problem details: another content type, no token, an unknown path, creating a meter', async () => {
     expectProblem(await post('/api/v1/events', sent.requests, 'text/plain'), 415, /Content-Type "text\/plain" is not accepted/);
     const anonymous = await call('/api/v1/meters', { token: null });
     expectProblem(anonymous, 401, /Authorization: Bearer/);
     expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer realm="tally"/);
     expectProblem(await call('/api/v1/subjects'), 404, /no endpoint \/api\/v1\/subjects/);
+    const create = await post('/api/v1/meters', { slug: 'new_meter' });
+    expectProblem(create, 405, /POST is not supported on \/api\/v1\/meters; use GET/);
+    expect(create.headers.get('allow')).toBe('GET');
   });
 });
 
