@@ -1,6 +1,6 @@
 /**
  * How far a task has finalized its meter windows, kept in a small logged
- * key-value store so it survives restarts and rebalances (TRAPS 7): finals
+ * key-value store so it survives restarts and rebalances (docs/metering.md, "Windows, lateness and emission"): finals
  * are emitted once per window, never again after a restart, and never lost.
  */
 import { jsonSerde } from '../schemas/serde.js';

@@ -1,5 +1,5 @@
 /**
- * Wires the metering half of the pipeline (DESIGN §1) with stable node,
+ * Wires the metering half of the pipeline (docs/metering.md, "The topology") with stable node,
  * store and topic names:
  *
  * ```
@@ -110,7 +110,7 @@ function meterStoreSpec(plan: MeterPlan, config: TallyConfig): StoreSpec<MeterWi
   };
 }
 
-/** DESIGN §3: both retentions must cover a window plus its lateness. */
+/** Both retentions must cover a window plus its lateness (docs/metering.md, "Windows, lateness and emission"). */
 function checkRetentions(config: TallyConfig): void {
   const neededMs = config.windows.sizeMs + config.ingest.allowedLatenessMs;
   const problems: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * Value on `tally-billing-details` (DESIGN §3 "Billing detail events"),
+ * Value on `tally-billing-details` (docs/rating.md, "Billing details"),
  * mirrored by `schemas/avro/billing-detail.avsc`. Compacted; key
  * `customer|charge|periodStart` (periodStart as in the value). One record per
  * change of the detail; the latest revision is the current one.

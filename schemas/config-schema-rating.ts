@@ -1,5 +1,5 @@
 /**
- * The rating sections of `tally.yaml` (DESIGN §3 Rating, §4): customers and
+ * The rating sections of `tally.yaml` (docs/rating.md): customers and
  * plans with their charges. Which keys a charge takes depends on its model;
  * that table (`chargeModelKeys`) drives both validation and the reference.
  */
@@ -119,7 +119,7 @@ const charge = record(
   {
     key: { node: slug('charge key'), required: '(the charge name, unique within the plan, e.g. base)', description: 'Charge key, unique within its plan.' },
     meter: { node: slug('meter slug'), required: '(the slug of the meter this charge prices)', description: 'Slug of the meter whose usage is priced.' },
-    model: { node: oneOf(chargeModels), required: `(one of ${chargeModels.join(', ')})`, description: 'Pricing model (DESIGN §3 Rating).' },
+    model: { node: oneOf(chargeModels), required: `(one of ${chargeModels.join(', ')})`, description: 'Pricing model: how the period\'s quantity becomes lines and an amount (see docs/rating.md, "Charge models").' },
     unitPrice: { node: money(), ...byModel('unitPrice'), description: 'per_unit: price per unit (amount = flatFee + unitPrice × quantity).' },
     flatFee: { node: money(), ...byModel('flatFee'), description: 'per_unit: fixed amount per period.' },
     tiers: {

@@ -1,5 +1,5 @@
 /**
- * `tally.yaml`, declared once (DESIGN §4): every key with its type, default,
+ * `tally.yaml`, declared once (README.md, "Configuration"): every key with its type, default,
  * constraint and description. Validation, defaults, redaction and the
  * reference (`describeConfigSchema`) all derive from these declarations.
  * The rating sections (customers, plans) are in `config-schema-rating.ts`;

@@ -1,5 +1,5 @@
 /**
- * The validated, frozen shape of `tally.yaml` (DESIGN §4). Field names are the
+ * The validated, frozen shape of `tally.yaml` (README.md, "Configuration"). Field names are the
  * external contract. Durations are parsed to milliseconds (the `Ms` fields);
  * money and prices stay decimal strings.
  */

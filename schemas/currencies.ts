@@ -1,6 +1,6 @@
 /**
  * ISO 4217 currency codes and their minor units (decimal places), for rounding
- * billing lines (DESIGN §3: USD 2, JPY 0).
+ * billing lines (docs/rating.md, "Charge models": USD 2, JPY 0).
  *
  * A table, not `Intl.NumberFormat`: Intl accepts any three letters ("ABC" → 2)
  * and reports CLDR *display* digits, which differ from ISO 4217 for real money

@@ -1,5 +1,5 @@
 /**
- * Record shapes on Tally's topics (DESIGN §1, §3). JSON field names are the
+ * Record shapes on Tally's topics (docs/service-topics.md, docs/metering.md, docs/rating.md). JSON field names are the
  * external contract; the Avro schemas in `schemas/avro/` mirror them.
  */
 import { createHash } from 'node:crypto';

@@ -29,6 +29,7 @@ import { notStarted, type StoreReadContext } from './queries/store-reads.js';
 import { eventsRoute } from './routes/events-route.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
+import { openMeterRoutes } from './openmeter/openmeter-routes.js';
 import { shutDown, type ShutdownReport, type ShutdownStep } from './shutdown.js';
 import { startPipeline } from './start-pipeline.js';
 import { whenReady } from './when-ready.js';
@@ -120,11 +121,13 @@ export async function startService(config: TallyConfig, options: ServiceOptions 
       admin,
       peerToken: config.http.tokens[0],
     };
+    const eventsOptions = { config, producer, wallClockMs, observeIngestApi: (accepted: number, rejected: ReadonlyMap<string, number>) => metrics.observeIngestApi(accepted, rejected) };
     const server = createHttpServer({
       routes: [
         ...healthRoutes(() => app, metrics.registry, () => failureReason, kafkaProbe),
-        eventsRoute({ config, producer, wallClockMs, observeIngestApi: (accepted, rejected) => metrics.observeIngestApi(accepted, rejected) }),
+        eventsRoute(eventsOptions),
         ...queryRoutes(context, config),
+        ...openMeterRoutes({ ...eventsOptions, context }),
       ],
       tokens: config.http.tokens,
       maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,

@@ -1,6 +1,6 @@
 /**
  * A real Apicurio Registry (Confluent-compatible API at `/apis/ccompat/v7`) run as a plain
- * `java` child process on 127.0.0.1 — no Docker (DESIGN §5). Used by the Avro integration
+ * `java` child process on 127.0.0.1 — no Docker (docs/kafka-broker.md). Used by the Avro integration
  * tests (started in a test file's beforeAll, not in the global setup) and by hand.
  *
  * - The distribution comes from Maven Central (`io.apicurio:apicurio-registry-app`, tar.gz,

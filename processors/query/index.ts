@@ -1,5 +1,5 @@
 /**
- * Interactive queries over a meter's window stores (DESIGN §3 "Queries"):
+ * Interactive queries over a meter's window stores (docs/service.md, `GET /v1/meters/{slug}/query`):
  * parse and validate the query parameters, then answer from the stores of
  * every task. Shared by the HTTP API and `tally replay --query`.
  */

@@ -1,5 +1,5 @@
 /**
- * Parses and validates a meter query (DESIGN §3 "Queries") from URL query
+ * Parses and validates a meter query (docs/service.md, `GET /v1/meters/{slug}/query`) from URL query
  * parameters: the HTTP API's `GET /v1/meters/{slug}/query` and `tally replay
  * --query` both come through here, so both answer a bad query the same way.
  */
@@ -33,6 +33,12 @@ export interface MeterQuery {
   readonly groupBy: readonly string[];
   /** Group-by key → required value. */
   readonly filterGroupBy: Readonly<Record<string, string>>;
+  /**
+   * Subject → customer id: when given, rows are also split by customer
+   * (`customerId`; a subject missing from the map has none). Filter by
+   * customer with `subjects`.
+   */
+  readonly customerOfSubject?: Readonly<Record<string, string>>;
 }
 
 const singleParameters = ['meter', 'from', 'to', 'windowSize', 'windowTimeZone'] as const;

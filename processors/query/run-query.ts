@@ -18,6 +18,8 @@ export interface MeterQueryRow {
   readonly windowEnd: string;
   /** The subject when rows are split by subject; null when subjects are merged. */
   readonly subject: string | null;
+  /** The customer the row's subjects belong to; only when the query maps subjects to customers. */
+  readonly customerId?: string;
   /** The requested group-by keys (only those, names sorted) and their values; `{}` when none. */
   readonly groupBy: Readonly<Record<string, string>>;
   /** The aggregation's result, an exact decimal string. */
@@ -33,13 +35,15 @@ export interface MeterQueryResult {
   readonly to: string;
   readonly windowSize: QueryWindowSize | null;
   readonly windowTimeZone: string;
-  /** Sorted by windowStart, then subject (null first), then canonical groupBy JSON. */
+  /** Sorted by windowStart, then subject (null first), then customerId, then canonical groupBy JSON. */
   readonly data: readonly MeterQueryRow[];
 }
 
 /** The row a store key contributes to, apart from time. */
 interface RowGroup {
   readonly subject: string | null;
+  /** Only when the query maps subjects to customers. */
+  readonly customerId?: string;
   readonly groupBy: Readonly<Record<string, string>>;
   /** Canonical JSON of `groupBy`, for ordering. */
   readonly groupByKey: string;
@@ -128,23 +132,26 @@ function bucketFinder(query: MeterQuery): (windowStartMs: number) => TimeSpan {
  */
 function groupFinder(query: MeterQuery): (storeKey: string) => RowGroup | undefined {
   const subjects = new Set(query.subjects);
+  const customers = query.customerOfSubject;
   const found = new Map<string, RowGroup | undefined>();
   return (storeKey) => {
     if (found.has(storeKey)) return found.get(storeKey);
     const { subject, groupBy } = parseMeterStoreKey(storeKey);
+    const customerId = customers !== undefined && Object.hasOwn(customers, subject) ? customers[subject] : undefined;
     let group: RowGroup | undefined;
     if ((subjects.size === 0 || subjects.has(subject)) && matchesFilters(groupBy, query.filterGroupBy)) {
       const rowSubject = query.groupBySubject ? subject : null;
       const rowGroupBy = pick(groupBy, query.groupBy);
       const groupByKey = canonicalGroupBy(rowGroupBy);
-      group = { subject: rowSubject, groupBy: rowGroupBy, groupByKey, id: JSON.stringify([rowSubject, groupByKey]) };
+      const id = JSON.stringify([rowSubject, customerId ?? null, groupByKey]);
+      group = { subject: rowSubject, ...(customerId === undefined ? {} : { customerId }), groupBy: rowGroupBy, groupByKey, id };
     }
     found.set(storeKey, group);
     return group;
   };
 }
 
-/** A missing group-by value is the empty string (DESIGN §3), here as in the meter processor. */
+/** A missing group-by value is the empty string (docs/metering.md, "Aggregations"), here as in the meter processor. */
 function matchesFilters(groupBy: Readonly<Record<string, string>>, filters: Readonly<Record<string, string>>): boolean {
   for (const [key, value] of Object.entries(filters)) if ((groupBy[key] ?? '') !== value) return false;
   return true;
@@ -169,6 +176,8 @@ function compareRows(left: RowAccumulator, right: RowAccumulator): number {
     if (rightSubject === null) return 1;
     return compareText(leftSubject, rightSubject);
   }
+  const [leftCustomer = '', rightCustomer = ''] = [left.group.customerId, right.group.customerId];
+  if (leftCustomer !== rightCustomer) return compareText(leftCustomer, rightCustomer);
   return compareText(left.group.groupByKey, right.group.groupByKey);
 }
 
@@ -177,6 +186,7 @@ function toRow(row: RowAccumulator, aggregation: Aggregation<unknown>): MeterQue
     windowStart: isoInstant(row.bucket.startMs),
     windowEnd: isoInstant(row.bucket.endMs),
     subject: row.group.subject,
+    ...(row.group.customerId === undefined ? {} : { customerId: row.group.customerId }),
     groupBy: row.group.groupBy,
     value: aggregation.result(row.acc),
   };

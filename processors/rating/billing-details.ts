@@ -1,5 +1,5 @@
 /**
- * Keys and values of `tally-billing-details` (DESIGN §3): the key
+ * Keys and values of `tally-billing-details` (docs/rating.md, "Billing details"): the key
  * `customer|charge|periodStart` (periodStart ISO-8601 with the customer's
  * offset) and a deterministic `detailId` derived from it, so a replay
  * overwrites the same detail instead of adding one.

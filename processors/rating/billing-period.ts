@@ -1,5 +1,5 @@
 /**
- * Monthly billing periods in the customer's zone (DESIGN §3 Rating, TRAPS 12).
+ * Monthly billing periods in the customer's zone (docs/rating.md, "Billing periods").
  *
  * A period starts at local midnight of the anchor's day of month, clamped to
  * the month's last day (anchor 31 → Jan 31, Feb 29, Mar 31 in 2024), and ends

@@ -1,5 +1,5 @@
 /**
- * Rating (DESIGN §1, §3): customers and plans, monthly billing periods in the
+ * Rating (docs/rating.md): customers and plans, monthly billing periods in the
  * customer's zone, the charge models, and the processors that turn meter
  * deltas into billing details. `addRatingNodes` wires it onto the metering
  * topology (see `buildMeteringTopology`).

@@ -1,5 +1,5 @@
 /**
- * Wires rating onto the metering topology (DESIGN §1), with stable names:
+ * Wires rating onto the metering topology (docs/rating.md, "The topology"), with stable names:
  *
  * ```
  * tally-customers ─▶ customers-source ─▶ customers-table [customers-by-subject] ─▶ customers-dead-letter-sink

@@ -18,6 +18,7 @@ import { createBearerCheck } from './bearer-auth.js';
 import { errorBody, HttpError } from '../api-errors.js';
 import { checkJsonDepth } from './json-depth.js';
 import { readBody } from './read-body.js';
+import { problemPathPrefix, problemResponse } from './problem-json.js';
 import { parseRequestTarget } from './request-target.js';
 import { createRouter, type Route, type RouteResponse } from './router.js';
 
@@ -78,14 +79,17 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     const method = request.method ?? 'GET';
     let routeLabel = 'unmatched';
     let answer: RouteResponse;
+    let pathname = '';
     try {
       const url = parseRequestTarget(request.url ?? '/');
+      pathname = url.pathname;
       const { route, params } = router.match(method, url.pathname);
       routeLabel = route.pattern;
       if (route.public !== true) checkBearer(request.headers.authorization);
       answer = await route.handle({ method, url, params, headers: request.headers, body: () => readRequestBody(request, options.maxBodyBytes) });
     } catch (error) {
       answer = errorAnswer(error, options.logger, `${method} ${routeLabel}`);
+      if (pathname.startsWith(problemPathPrefix)) answer = asProblem(answer, pathname);
     }
     send(response, answer);
     options.observe(method, routeLabel, answer.status, (performance.now() - startedMs) / 1000);
@@ -120,6 +124,12 @@ function errorAnswer(error: unknown, logger: AppLogger, what: string): RouteResp
   return { status: 500, json: errorBody(error instanceof TallyError ? error.code : 'internal-error', message) };
 }
 
+/** The same error as RFC 7807 problem details (the OpenMeter-compatible routes). */
+function asProblem(answer: RouteResponse, instance: string): RouteResponse {
+  const { code = 'internal-error', message = '', ...details } = (answer.json as { error?: Record<string, unknown> } | undefined)?.error ?? {};
+  return problemResponse({ status: answer.status, code: String(code), detail: String(message), instance, extensions: details, ...(answer.headers === undefined ? {} : { headers: answer.headers }) });
+}
+
 /** The body, read up to the limit; a JSON body is also checked for depth before anyone parses it. */
 async function readRequestBody(request: IncomingMessage, maxBodyBytes: number): Promise<Buffer> {
   const body = await readBody(request, maxBodyBytes);
@@ -128,6 +138,11 @@ async function readRequestBody(request: IncomingMessage, maxBodyBytes: number): 
 }
 
 function send(response: ServerResponse, answer: RouteResponse): void {
+  if (answer.status === 204) {
+    response.writeHead(204, { ...answer.headers, 'Cache-Control': 'no-store' });
+    response.end();
+    return;
+  }
   const body = answer.text ?? `${JSON.stringify(answer.json ?? null)}\n`;
   const contentType = answer.contentType ?? (answer.text === undefined ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8');
   response.writeHead(answer.status, { ...answer.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });

@@ -70,7 +70,7 @@ export function createRouter(routes: readonly Route[]): Router {
       if (allowed.length > 0) {
         throw new HttpError(405, 'method-not-allowed', `${method} is not supported on ${pathname}; use ${allowed.join(' or ')}`, {}, { Allow: allowed.join(', ') });
       }
-      throw new HttpError(404, 'not-found', `no endpoint ${pathname}; the API is /v1/events, /v1/meters/{slug}/query, /v1/customers/{id}/billing, /healthz, /readyz and /metrics`);
+      throw new HttpError(404, 'not-found', `no endpoint ${pathname}; the API is /v1/events, /v1/meters/{slug}/query, /v1/customers/{id}/billing, /healthz, /readyz and /metrics, and for OpenMeter clients /api/v1/events, /api/v1/meters and /api/v1/meters/{meterIdOrSlug}/query`);
     },
   };
 }

@@ -13,7 +13,7 @@ import { classifyEvent, compileMeterPlans, jsonEventDecoder, type IngestSettings
 import { checkEventValue, type TallyConfig } from '../../schemas/index.js';
 import { HttpError, errorBody } from '../api-errors.js';
 import type { EventProducer } from '../event-producer.js';
-import type { Route, RouteResponse } from '../http/router.js';
+import type { Route, RouteRequest, RouteResponse } from '../http/router.js';
 
 export interface EventsRouteOptions {
   readonly config: TallyConfig;
@@ -33,12 +33,27 @@ export const eventMediaTypes = ['application/json', 'application/cloudevents+jso
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function eventsRoute(options: EventsRouteOptions): Route {
+/** A request's events, each either accepted (ready to write, keyed by subject) or rejected with its reason. */
+export interface ClassifiedBatch {
+  readonly total: number;
+  readonly accepted: readonly { key: string; value: Buffer }[];
+  readonly rejected: readonly RejectedEvent[];
+}
+
+/** The ingest steps both event routes share: read and classify a request's events, write the accepted ones. */
+export interface EventBatches {
+  /** Checks the content type, parses the body and runs every event through the pipeline's ingest decision. */
+  classify(request: RouteRequest): Promise<ClassifiedBatch>;
+  /** Writes accepted events to `topics.events`; 503 `kafka-unavailable` when Kafka does not take them. */
+  write(accepted: ClassifiedBatch['accepted']): Promise<void>;
+  /** Counts what a request accepted and rejected (metrics). */
+  observe(accepted: number, rejected: readonly RejectedEvent[]): void;
+}
+
+export function createEventBatches(options: EventsRouteOptions): EventBatches {
   const settings: IngestSettings = { decoder: jsonEventDecoder(), maxFutureSkewMs: options.config.ingest.maxFutureSkewMs, plans: compileMeterPlans(options.config.meters) };
   return {
-    method: 'POST',
-    pattern: '/v1/events',
-    async handle(request) {
+    async classify(request) {
       checkContentType(request.headers['content-type']);
       const events = parseEvents(await request.body());
       const nowMs = options.wallClockMs();
@@ -58,11 +73,27 @@ export function eventsRoute(options: EventsRouteOptions): Route {
         else if (outcome.kind === 'dead-letter') rejected.push({ index, ...idOf(outcome.failure.eventId), reason: outcome.failure.reason, message: outcome.failure.message });
         else rejected.push({ index, reason: 'unknown-schema', message: 'the event needs a schema the service has not loaded; send CloudEvents JSON' });
       });
+      return { total: events.length, accepted, rejected };
+    },
+    write: (accepted) => send(options, accepted),
+    observe(accepted, rejected) {
       const rejectedByReason = new Map<string, number>();
       for (const r of rejected) rejectedByReason.set(r.reason, (rejectedByReason.get(r.reason) ?? 0) + 1);
-      if (accepted.length > 0) await send(options, accepted);
-      options.observeIngestApi(accepted.length, rejectedByReason);
-      return answer(events.length, accepted.length, rejected);
+      options.observeIngestApi(accepted, rejectedByReason);
+    },
+  };
+}
+
+export function eventsRoute(options: EventsRouteOptions): Route {
+  const batches = createEventBatches(options);
+  return {
+    method: 'POST',
+    pattern: '/v1/events',
+    async handle(request) {
+      const { total, accepted, rejected } = await batches.classify(request);
+      if (accepted.length > 0) await batches.write(accepted);
+      batches.observe(accepted.length, rejected);
+      return answer(total, accepted.length, rejected);
     },
   };
 }
@@ -71,7 +102,7 @@ function idOf(id: string | undefined): { id?: string } {
   return id === undefined ? {} : { id };
 }
 
-async function send(options: EventsRouteOptions, messages: { key: string; value: Buffer }[]): Promise<void> {
+async function send(options: EventsRouteOptions, messages: ClassifiedBatch['accepted']): Promise<void> {
   try {
     await options.producer.send(options.config.topics.events, messages);
   } catch (error) {
@@ -89,7 +120,7 @@ async function send(options: EventsRouteOptions, messages: { key: string; value:
 export const maxListedRejections = 100;
 
 /** `rejected` (the first {@link maxListedRejections}) and, when some are left out, `rejectedNotListed`: how many. */
-function rejectionList(rejected: readonly RejectedEvent[]): { rejected: readonly RejectedEvent[]; rejectedNotListed?: number } {
+export function rejectionList(rejected: readonly RejectedEvent[]): { rejected: readonly RejectedEvent[]; rejectedNotListed?: number } {
   if (rejected.length <= maxListedRejections) return { rejected };
   return { rejected: rejected.slice(0, maxListedRejections), rejectedNotListed: rejected.length - maxListedRejections };
 }

@@ -11,6 +11,7 @@ import type { Route, RouteRequest } from '../http/router.js';
 import { answerCustomerBilling, readLocalDetails } from '../queries/customer-billing.js';
 import { answerMeterQuery, readLocalWindows } from '../queries/meter-windows.js';
 import type { StoreReadContext } from '../queries/store-reads.js';
+import { acceptsCsv, csvResponse, meterQueryCsv } from '../openmeter/query-csv.js';
 
 export function queryRoutes(context: StoreReadContext, config: TallyConfig): Route[] {
   return [
@@ -20,7 +21,10 @@ export function queryRoutes(context: StoreReadContext, config: TallyConfig): Rou
       async handle(request) {
         try {
           const query = parseMeterQuery(request.url.searchParams, config, request.params['slug']);
-          return { status: 200, json: await answerMeterQuery(context, config, query) };
+          const result = await answerMeterQuery(context, config, query);
+          if (!acceptsCsv(request.headers.accept)) return { status: 200, json: result };
+          const groupBy = [...new Set(request.url.searchParams.getAll('groupBy').filter((key) => key !== 'subject'))];
+          return csvResponse(query.meter, meterQueryCsv(result, { subject: query.groupBySubject, groupBy }));
         } catch (error) {
           // The same body `tally replay --query` prints.
           if (error instanceof QueryError) return { status: error.status, json: queryErrorBody(error) };

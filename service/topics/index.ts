@@ -1,5 +1,5 @@
 /**
- * The topics Tally reads and writes (DESIGN §4 `topics`): their partition
+ * The topics Tally reads and writes (docs/service-topics.md): their partition
  * counts, cleanup policies and (late and dead-letter topics) the record size
  * they allow, created when asked, verified always.
  * `tally topics` creates or checks them; `tally run` refuses to start against

@@ -45,7 +45,7 @@ describe('tally replay with rating', () => {
     expect(stdout).toBe(await readFile(join(fixtures, 'expected.jsonl'), 'utf8'));
   });
 
-  it('keys billing records customer|charge|periodStart and writes the DESIGN §3 value', async () => {
+  it('keys billing records customer|charge|periodStart and writes the billing detail value of docs/rating.md', async () => {
     const details = billing(lines((await replay(['--config', config, '--input', events, '--now', now])).stdout));
     const first = details.find((d) => d.key === 'acme|work|2024-01-21T00:00:00.000-08:00');
     expect(Object.keys(first?.value ?? {})).toEqual([

@@ -29,7 +29,7 @@ describe('per_unit', () => {
 describe('graduated', () => {
   const designTiers = tiered('graduated', [{ upTo: 10, unitPrice: '10', flatFee: '2' }, { upTo: 20, unitPrice: '5', flatFee: '3' }, { unitPrice: '1' }]);
 
-  it('prices each unit in its own tier, each tier flat fee once: 12 units → 115 (DESIGN §3)', () => {
+  it('prices each unit in its own tier, each tier flat fee once: 12 units → 115 (docs/rating.md)', () => {
     expect(rateGraduated(designTiers, '12', USD)).toEqual({
       amount: '115',
       lines: [

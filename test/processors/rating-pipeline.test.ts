@@ -133,7 +133,7 @@ describe('rating, end to end on the driver', () => {
     expect(h.billing().map((d) => [d.currency, d.amount])).toEqual([['JPY', '103']]);
   });
 
-  it('keeps one detail per charge when two charges price the same meter (DESIGN §4: requests and bundles)', async () => {
+  it('keeps one detail per charge when two charges price the same meter (test/fixtures/tally.yaml: requests and bundles)', async () => {
     const charges = [
       { key: 'requests', meter: 'api_requests', model: 'volume' as const, tiers: [{ upTo: 2, unitPrice: '1' }, { unitPrice: '0.5', flatFee: '1' }] },
       { key: 'bundles', meter: 'api_requests', model: 'package' as const, packageSize: 2, packagePrice: '3', freeUnits: 0 },

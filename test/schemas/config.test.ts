@@ -8,7 +8,7 @@ import { describeConfigSchema, loadConfig, parseConfig, redactConfig } from '../
 import { fixturePath, problemsOf, readFixture, validConfig } from './config-helpers.js';
 
 describe('parseConfig with the golden fixtures', () => {
-  it('reads the DESIGN example (tally.yaml) into the validated shape, durations in ms', () => {
+  it('reads the full example (test/fixtures/tally.yaml) into the validated shape, durations in ms', () => {
     const config = parseConfig(readFixture('tally.yaml'));
     expect(config.app).toEqual({ id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 67_108_864, shutdownTimeoutMs: 30_000 });
     expect(config.schemaRegistry).toEqual({ url: 'http://127.0.0.1:8081/apis/ccompat/v7' });

@@ -11,6 +11,8 @@ export const processingGuarantees = ['exactly_once', 'at_least_once'] as const;
 export type ProcessingGuarantee = (typeof processingGuarantees)[number];
 
 export interface AppLogger {
+  /** Detail nobody needs to act on (e.g. kafkajs retrying while a group forms); optional, dropped when absent. */
+  debug?(message: string): void;
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;

@@ -22,6 +22,7 @@ import { TaskCreator } from './task-creator.js';
 import { TaskExecutor } from './task-executor.js';
 import { TaskManager } from './task-manager.js';
 import { planTopics, type TopicPlan } from './topics.js';
+import { kafkajsLogCreator } from './kafkajs-logger.js';
 
 export const appStates = ['created', 'starting', 'rebalancing', 'running', 'closing', 'closed', 'failed'] as const;
 export type AppState = (typeof appStates)[number];
@@ -81,6 +82,7 @@ class KafkaTopologyApp implements KafkaApp {
       clientId: config.clientId ?? config.applicationId,
       brokers: [...config.brokers],
       logLevel: kafkajs.logLevel.ERROR,
+      logCreator: kafkajsLogCreator(config.logger),
       ...(config.ssl === undefined ? {} : { ssl: config.ssl }),
       ...(config.sasl === undefined ? {} : { sasl: config.sasl }),
     });

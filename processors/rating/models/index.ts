@@ -1,5 +1,5 @@
 /**
- * The charge models (DESIGN §3 Rating), one per file, each a pure function
+ * The charge models (docs/rating.md, "Charge models"), one per file, each a pure function
  * from a period's quantity to its lines and amount. Every line is rounded
  * once, half-up, to the currency's minor unit; the amount is the exact sum of
  * the rounded lines, so an invoice's lines always add up to its total.
