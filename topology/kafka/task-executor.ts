@@ -27,9 +27,10 @@ export class TaskExecutor {
     const restore = this.manager.restoreOf(batch.topic, batch.partition);
     if (debug) this.config.logger.info(`debug batch ${batch.topic}-${batch.partition} ${batch.firstOffset()}..${batch.lastOffset()} n=${batch.messages.length}`);
     if (restore !== undefined) {
-      const done = await this.manager.applyRestoreBatch(restore, batch, Number((batch as unknown as { fetchedOffset: string }).fetchedOffset));
+      const outcome = await this.manager.applyRestoreBatch(restore, batch, Number((batch as unknown as { fetchedOffset: string }).fetchedOffset));
+      if (outcome === 'refused') return;
       resolveOffset(batch.lastOffset());
-      if (done) await this.manager.restored(restore);
+      if (outcome === 'restored') await this.manager.restored(restore);
       await this.heartbeatOrCommit(heartbeat);
       return;
     }

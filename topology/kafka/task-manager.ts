@@ -174,17 +174,18 @@ export class TaskManager {
   }
 
   /**
-   * Applies a fetched changelog batch; true when that changelog partition is
-   * restored (then call `restored`). A batch that starts past the
-   * restoration's position is not applied: the partition is sought back to it.
+   * Applies a fetched changelog batch: 'restored' when that changelog
+   * partition is then complete (call `restored`), 'applied' when it is not yet.
+   * A batch that starts past the restoration's position is 'refused': the
+   * partition is sought back to the position, and the batch must not be resolved.
    */
-  async applyRestoreBatch(restore: ChangelogRestore, batch: Batch, fetchedOffset: number): Promise<boolean> {
+  async applyRestoreBatch(restore: ChangelogRestore, batch: Batch, fetchedOffset: number): Promise<'restored' | 'applied' | 'refused'> {
     if (!this.restorer.follows(restore, fetchedOffset)) {
       this.options.config.logger.warn(`task ${restore.taskId.key}: fetched ${restore.topic}-${restore.partition} from ${fetchedOffset}, past its restoration's position ${restore.position}; seeking back`);
       this.partitions.seek(restore.topic, restore.partition, restore.position);
-      return false;
+      return 'refused';
     }
-    return this.restorer.apply(restore, batch);
+    return (await this.restorer.apply(restore, batch)) ? 'restored' : 'applied';
   }
 
   /** A batch without records (markers only, or emptied by the log cleaner) still moves a restoration it continues. */
