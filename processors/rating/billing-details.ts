@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { BillingDetailRecord, BillingStatus } from '../../schemas/billing-detail.js';
 import type { ChargeConfig } from '../../schemas/config-types.js';
-import type { BillingPeriod } from './billing-period.js';
+import type { BillingSegment } from './subscriptions.js';
 import type { RatedAmount } from './models/index.js';
 
 /** `customer|charge|periodStart`: the topic key and the rating store key. */
@@ -15,7 +15,7 @@ export function detailKey(customerId: string, chargeKey: string, periodStart: st
   return `${customerId}|${chargeKey}|${periodStart}`;
 }
 
-/** First 128 bits of SHA-256 of the detail key, as 32 hex digits: stable across runs and replays. */
+/** First 128 bits of SHA-256 of a record key (a detail's, an invoice's), as 32 hex digits: stable across runs and replays. */
 export function detailIdOf(key: string): string {
   let id = detailIds.get(key);
   if (id === undefined) {
@@ -35,7 +35,7 @@ export interface DetailFields {
   readonly customerId: string;
   readonly plan: string;
   readonly charge: ChargeConfig;
-  readonly period: BillingPeriod;
+  readonly segment: BillingSegment;
   readonly timezone: string;
   readonly currency: string;
   readonly quantity: string;
@@ -52,8 +52,10 @@ export function billingDetailRecord(fields: DetailFields): BillingDetailRecord {
     plan: fields.plan,
     charge: fields.charge.key,
     meter: fields.charge.meter,
-    periodStart: fields.period.start,
-    periodEnd: fields.period.end,
+    periodStart: fields.segment.start,
+    periodEnd: fields.segment.end,
+    billingPeriodStart: fields.segment.period.start,
+    billingPeriodEnd: fields.segment.period.end,
     timezone: fields.timezone,
     currency: fields.currency,
     quantity: fields.quantity,

@@ -26,7 +26,7 @@ afterAll(async () => {
 /** A config file with unique topic names; returns its path and the names. */
 async function configFile(): Promise<{ path: string; topics: TopicsConfig }> {
   const id = uniqueName('cli-topics');
-  const topics: TopicsConfig = { events: `${id}-events`, meters: `${id}-meters`, billing: `${id}-billing`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers` };
+  const topics: TopicsConfig = { events: `${id}-events`, meters: `${id}-meters`, billing: `${id}-billing`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers`, invoices: `${id}-invoices` };
   const path = join(workDir, `${id}.yaml`);
   await writeFile(path, JSON.stringify({ kafka: { brokers: brokers() }, topics, meters: [{ slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT' }] }));
   return { path, topics };
