@@ -115,3 +115,16 @@ export class RatingHarness {
     return this.metering.close();
   }
 }
+
+/** Harnesses started by `startTracked`, closed by `closeTracked` (call it in `afterEach`). */
+const tracked: RatingHarness[] = [];
+
+export async function startTracked(...args: Parameters<typeof RatingHarness.start>): Promise<RatingHarness> {
+  const h = await RatingHarness.start(...args);
+  tracked.push(h);
+  return h;
+}
+
+export async function closeTracked(): Promise<void> {
+  for (const h of tracked.splice(0)) await h.close();
+}

@@ -2,18 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
 import type { ChargeConfig, CustomerConfig, PlanConfig } from '../../schemas/config-types.js';
 import type { InvoiceRecord } from '../../schemas/invoice.js';
-import { acme, ratingConfig, RatingHarness, usage } from './rating-harness.js';
+import { acme, closeTracked, ratingConfig, startTracked, usage } from './rating-harness.js';
 
-const open: RatingHarness[] = [];
-afterEach(async () => {
-  for (const h of open.splice(0)) await h.close();
-});
-
-async function start(...args: Parameters<typeof RatingHarness.start>): Promise<RatingHarness> {
-  const h = await RatingHarness.start(...args);
-  open.push(h);
-  return h;
-}
+afterEach(closeTracked);
+const start = startTracked;
 
 const brief = (d: BillingDetailRecord): string => `${d.plan} ${d.periodStart}..${d.periodEnd} q=${d.quantity} a=${d.amount} ${d.status} r${d.revision}`;
 const invoiceBrief = (i: InvoiceRecord): string => `${i.customerId} ${i.periodStart} total=${i.total} ${i.status} r${i.revision} lines=${i.lines.map((l) => `${l.plan}:${l.amount}`).join(',')}`;
