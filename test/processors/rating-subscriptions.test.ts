@@ -157,4 +157,33 @@ describe('subscriptions split billing periods into segments', () => {
       'utc 2024-02-20T00:00:00.000Z total=5 final r2 lines=basic:5',
     ]);
   });
+
+  it('re-rates a split period on a late event, ignores a duplicate, and revises the invoice', async () => {
+    const customer = subscriber([{ plan: 'basic', from: '2023-12-01T00:00:00Z' }, { plan: 'pro', from: '2024-01-11T00:00:00Z' }]);
+    const h = await start(ratingConfig({ customers: [customer], plans: twoPlans }));
+    const first = tokens('sub-1', '2024-01-10T23:30:00Z', 100);
+    await h.pipe(first, tokens('sub-1', '2024-01-11T00:10:00Z', 1000));
+    h.billing();
+    h.invoices();
+    await h.pipe(first); // a duplicate: counted, not billed again
+    expect(h.billing()).toEqual([]);
+    expect(h.invoices()).toEqual([]);
+    await h.pipe(tokens('sub-1', '2024-01-10T23:45:00Z', 100)); // late (within allowedLateness) into the first segment
+    expect(h.billing().map(brief)).toEqual(['basic 2024-01-01T00:00:00.000Z..2024-01-11T00:00:00.000Z q=200 a=12 provisional r2']);
+    expect(h.invoices().map(invoiceBrief)).toEqual(['sub 2024-01-01T00:00:00.000Z total=34 draft r3 lines=basic:12,pro:22']);
+  });
+
+  it('follows a subscription changed on the customers topic while usage flows', async () => {
+    const h = await start(ratingConfig({ customers: [subscriber([{ plan: 'basic', from: '2023-12-01T00:00:00Z' }])], plans: twoPlans }));
+    await h.pipe(tokens('sub-1', '2024-01-05T10:00:00Z', 100));
+    expect(h.billing().map(brief)).toEqual(['basic 2024-01-01T00:00:00.000Z..2024-02-01T00:00:00.000Z q=100 a=32 provisional r1']);
+    const { plan: _plan, ...row } = subscriber([{ plan: 'basic', from: '2023-12-01T00:00:00Z' }, { plan: 'pro', from: '2024-01-11T00:00:00Z' }]);
+    await h.putCustomer('sub-1', row);
+    await h.pipe(tokens('sub-1', '2024-01-05T10:01:00Z', 100), tokens('sub-1', '2024-01-20T10:00:00Z', 1000));
+    // The first segment now ends at the change: its bounds and prorated fee are re-rated with its usage.
+    expect(h.billing().map(brief)).toEqual([
+      'basic 2024-01-01T00:00:00.000Z..2024-01-11T00:00:00.000Z q=200 a=12 provisional r2',
+      'pro 2024-01-11T00:00:00.000Z..2024-02-01T00:00:00.000Z q=1000 a=22 provisional r1',
+    ]);
+  });
 });
