@@ -58,7 +58,7 @@ export interface DemoConfigOptions {
   readonly registryUrl: string | undefined;
   readonly stateDir: string;
   readonly appId: string;
-  /** Prefix of the six topic names ('' for the default names). */
+  /** Prefix of the seven topic names ('' for the default names). */
   readonly topicPrefix: string;
   /** The one bearer token the demo's HTTP API accepts. */
   readonly httpToken: string;
