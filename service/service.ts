@@ -28,6 +28,7 @@ import { createKafkaProbe } from './kafka-probe.js';
 import { notStarted, type StoreReadContext } from './queries/store-reads.js';
 import { eventsRoute } from './routes/events-route.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { invoiceRoutes } from './routes/invoice-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
 import { shutDown, type ShutdownReport, type ShutdownStep } from './shutdown.js';
 import { startPipeline } from './start-pipeline.js';
@@ -125,6 +126,7 @@ export async function startService(config: TallyConfig, options: ServiceOptions 
         ...healthRoutes(() => app, metrics.registry, () => failureReason, kafkaProbe),
         eventsRoute({ config, producer, wallClockMs, observeIngestApi: (accepted, rejected) => metrics.observeIngestApi(accepted, rejected) }),
         ...queryRoutes(context, config),
+        ...invoiceRoutes(context, config),
       ],
       tokens: config.http.tokens,
       maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
