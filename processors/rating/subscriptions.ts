@@ -24,8 +24,6 @@ export interface SubscriptionSpan {
   readonly fromMs: number;
   /** Exclusive, epoch ms; Infinity while nothing follows it. */
   readonly toMs: number;
-  /** True when `toMs` is the customer's `cancelledAt`. */
-  readonly cancelled: boolean;
 }
 
 /** What of a customer the spans depend on. */
@@ -34,7 +32,7 @@ export type SubscribedCustomer = Pick<CustomerConfig, 'plan' | 'subscriptions' |
 /** The customer's subscriptions in order; a customer with `plan` has one unbounded span. */
 export function subscriptionSpans(customer: SubscribedCustomer): SubscriptionSpan[] {
   const list = customer.subscriptions;
-  if (list === undefined) return customer.plan === undefined ? [] : [{ plan: customer.plan, fromMs: -Infinity, toMs: Infinity, cancelled: false }];
+  if (list === undefined) return customer.plan === undefined ? [] : [{ plan: customer.plan, fromMs: -Infinity, toMs: Infinity }];
   const cancelledMs = customer.cancelledAt === undefined ? Infinity : Date.parse(customer.cancelledAt);
   const spans: SubscriptionSpan[] = [];
   list.forEach((subscription, index) => {
@@ -42,7 +40,7 @@ export function subscriptionSpans(customer: SubscribedCustomer): SubscriptionSpa
     const next = list[index + 1];
     const nextMs = next === undefined ? Infinity : Date.parse(next.from);
     const toMs = Math.min(nextMs, cancelledMs);
-    if (fromMs < toMs) spans.push({ plan: subscription.plan, fromMs, toMs, cancelled: toMs === cancelledMs });
+    if (fromMs < toMs) spans.push({ plan: subscription.plan, fromMs, toMs });
   });
   return spans;
 }
@@ -63,8 +61,6 @@ export interface BillingSegment {
   /** ISO-8601 with the customer's offset at `startMs` (the period's own string when they coincide). */
   readonly start: string;
   readonly end: string;
-  /** True when the span ends inside the period (or at its end) by cancellation. */
-  readonly cancelled: boolean;
 }
 
 function localIso(instantMs: number, timezone: string): string {
@@ -82,13 +78,12 @@ export function segmentOf(period: BillingPeriod, span: SubscriptionSpan, timezon
     endMs,
     start: startMs === period.startMs ? period.start : localIso(startMs, timezone),
     end: endMs === period.endMs ? period.end : localIso(endMs, timezone),
-    cancelled: span.cancelled && span.toMs <= period.endMs,
   };
 }
 
 /** The whole period as one segment on `plan` (a customer with `plan`). */
 export function wholePeriodSegment(period: BillingPeriod, plan: string): BillingSegment {
-  return { period, plan, startMs: period.startMs, endMs: period.endMs, start: period.start, end: period.end, cancelled: false };
+  return { period, plan, startMs: period.startMs, endMs: period.endMs, start: period.start, end: period.end };
 }
 
 /**
