@@ -78,6 +78,7 @@ export function demoConfig(options: DemoConfigOptions): TallyConfig {
       late: `${p}tally-late-events`,
       deadLetter: `${p}tally-dead-letter`,
       customers: `${p}tally-customers`,
+      invoices: `${p}tally-invoices`,
     },
     // The sample stream spans the last 3 minutes: well inside windows.size + allowedLateness, so only the planted late event is late.
     ingest: { allowedLateness: 'PT5M', maxFutureSkew: 'PT5M', dedupeRetention: 'PT1H' },
