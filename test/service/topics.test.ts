@@ -14,7 +14,7 @@ function configWithUniqueTopics(): TallyConfig {
   const id = uniqueName('topics');
   const document = {
     kafka: { brokers: brokers() },
-    topics: { events: `${id}-events`, meters: `${id}-meters`, billing: `${id}-billing`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers` },
+    topics: { events: `${id}-events`, meters: `${id}-meters`, billing: `${id}-billing`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers`, invoices: `${id}-invoices` },
     meters: [{ slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT' }],
   };
   return parseConfig(JSON.stringify(document), 'topics-test tally.yaml');
