@@ -1,12 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../schemas/config.js';
 import { parseCustomerRecord } from '../../schemas/customer-record.js';
-import { problemsAfter, validConfig } from './config-helpers.js';
+import { problemsAfter, readFixture, validConfig } from './config-helpers.js';
 
 const subscribed = (extra: Record<string, unknown> = {}) => (config: Record<string, any>): void => {
   const { plan: _plan, ...customer } = config['customers'][0];
   config['customers'][0] = { ...customer, subscriptions: [{ plan: 'pro', from: '2024-02-21T06:00:00Z' }], ...extra };
 };
+
+describe('the billing lifecycle example (billing-lifecycle.yaml)', () => {
+  it('reads subscriptions, the cancellation and charge filters as written', () => {
+    const config = parseConfig(readFixture('billing-lifecycle.yaml'));
+    expect(config.customers[0]).toEqual({
+      id: 'pst',
+      subjects: ['pst-1'],
+      timezone: 'America/Los_Angeles',
+      currency: 'USD',
+      billingAnchor: '2024-02-20',
+      subscriptions: [
+        { plan: 'basic', from: '2024-02-21T06:00:00Z' },
+        { plan: 'pro', from: '2024-03-05T00:00:00-08:00' },
+      ],
+      cancelledAt: '2024-03-10T12:00:00Z',
+    });
+    expect(config.plans[1]?.charges.map((c) => c.filter)).toEqual([{ model: 'gpt-4', kind: 'input' }, { model: ['mini', 'haiku'] }]);
+  });
+});
 
 describe('customer subscriptions', () => {
   it('accept subscriptions with instants in any offset, and cancelledAt', () => {
