@@ -73,3 +73,15 @@ export function sameDetailContent(left: BillingDetailRecord, right: BillingDetai
   }
   return Object.keys(left).length === Object.keys(right).length && JSON.stringify(left.lines) === JSON.stringify(right.lines);
 }
+
+/**
+ * A detail stored before billing periods could be split has no
+ * `billingPeriodStart`/`billingPeriodEnd`: its period was its segment. Fills
+ * them in, in the record's field order, so such a detail can be finalized
+ * and invoiced after an upgrade.
+ */
+export function withBillingPeriod(detail: BillingDetailRecord): BillingDetailRecord {
+  if ((detail as Partial<BillingDetailRecord>).billingPeriodStart !== undefined) return detail;
+  const { detailId, customerId, plan, charge, meter, periodStart, periodEnd, billingPeriodStart: _start, billingPeriodEnd: _end, ...rest } = detail;
+  return { detailId, customerId, plan, charge, meter, periodStart, periodEnd, billingPeriodStart: periodStart, billingPeriodEnd: periodEnd, ...rest };
+}

@@ -39,7 +39,7 @@ import { currencyMinorUnits } from '../../schemas/currencies.js';
 import type { CacheFlushListener, KeyValueStore } from '../../state/index.js';
 import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../../topology/index.js';
 import type { MeteringCounters } from '../metering-counters.js';
-import { billingDetailRecord, detailKey, sameDetailContent } from './billing-details.js';
+import { billingDetailRecord, detailKey, sameDetailContent, withBillingPeriod } from './billing-details.js';
 import { billingPeriodAt, type BillingPeriod } from './billing-period.js';
 import { matchesFilter } from './charge-filter.js';
 import { applyUsageChange, initialChargeUsage, modelQuantity, usageQuantity } from './charge-usage.js';
@@ -201,7 +201,7 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
         const state = details.get(key);
         // An entry whose detail's close time moved later since is skipped: the later entry closes it.
         if (state !== undefined && state.detail.status !== 'final' && state.closeAtMs <= timeMs) {
-          const detail: BillingDetailRecord = { ...state.detail, status: 'final', revision: nextRevision(key, state.detail) };
+          const detail: BillingDetailRecord = { ...withBillingPeriod(state.detail), status: 'final', revision: nextRevision(key, state.detail) };
           putDetail(key, { ...state, detail }, state.periodEndMs - 1);
           counters.billingFinals++;
         }
