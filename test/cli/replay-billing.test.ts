@@ -70,6 +70,18 @@ describe('tally replay with rating', () => {
     for (const list of revisions.values()) expect(list).toEqual(list.map((_, index) => index + 1));
   });
 
+  it('coalesces invoices per commit the same way: fewer records, the same latest invoices, revisions 1, 2, 3…', async () => {
+    const invoices = (stdout: string) => lines(stdout).filter((line) => line.topic === 'invoices');
+    const each = invoices((await replay(['--config', config, '--input', events, '--now', now])).stdout);
+    const coalesced = invoices((await replay(['--config', config, '--input', events, '--now', now, '--commit-every', '100'])).stdout);
+    const latest = (records: OutputLine[]) => Object.fromEntries(records.map((r) => [r.key, { ...r.value, revision: 0 }]));
+    expect(latest(coalesced)).toEqual(latest(each));
+    expect(coalesced.length).toBeLessThan(each.length);
+    const revisions = new Map<string, number[]>();
+    for (const record of coalesced) revisions.set(record.key as string, [...(revisions.get(record.key as string) ?? []), record.value['revision'] as number]);
+    for (const list of revisions.values()) expect(list).toEqual(list.map((_, index) => index + 1));
+  });
+
   it('prints one invoice per customer and billing period, keyed customer|billingPeriodStart, with its lines and exact total', async () => {
     const output = lines((await replay(['--config', config, '--input', events, '--now', now])).stdout).filter((line) => line.topic === 'invoices');
     const acme = output.filter((line) => line.key === 'acme|2024-01-21T00:00:00.000-08:00').map((line) => line.value);
