@@ -16,7 +16,8 @@ const subscription = record('subscription', {
 const checkCustomer: Check = (customer, path, ctx) => {
   const subscriptions = customer['subscriptions'] as readonly (Readonly<Record<string, unknown>> | undefined)[] | undefined;
   if (subscriptions === undefined) {
-    if (customer['plan'] === undefined && !failed(customer, 'plan')) ctx.report(`${path}.plan`, 'required (the key of one of plans)');
+    const reported = failed(customer, 'plan') || failed(customer, 'subscriptions');
+    if (customer['plan'] === undefined && !reported) ctx.report(`${path}.plan`, 'required (the key of one of plans)');
     return;
   }
   let previous: { ms: number; index: number } | undefined;

@@ -55,6 +55,9 @@ describe('customer subscriptions', () => {
     expect(problemsAfter(subscribed({ subscriptions: [{ plan: 'pro', from: '2024-03-01T00:00:00Z' }, { plan: 'pro', from: '2024-02-01T00:00:00Z' }] }))).toEqual([
       'customers[0].subscriptions[1].from: "2024-02-01T00:00:00Z" must be after customers[0].subscriptions[0].from; list subscriptions in order of from',
     ]);
+    expect(problemsAfter(subscribed({ subscriptions: [] }))).toEqual([
+      'customers[0].subscriptions: must not be empty; list at least one, e.g. [{ plan: pro, from: "2024-02-21T06:00:00Z" }]',
+    ]);
     expect(problemsAfter(subscribed({ cancelledAt: '2024-02-21T05:59:59Z' }))).toEqual([
       'customers[0].cancelledAt: "2024-02-21T05:59:59Z" is before the first subscription starts (2024-02-21T06:00:00Z); cancel at or after it',
     ]);
