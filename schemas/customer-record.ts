@@ -7,7 +7,7 @@ import { DateTime, IANAZone } from 'luxon';
 import type { CustomerConfig, SubscriptionConfig } from './config-types.js';
 import { currencyMinorUnits } from './currencies.js';
 
-/** The customer as configured (id, subjects, timezone, currency, billingAnchor, plan), plus its plan history. */
+/** The customer as configured (id, subjects, timezone, currency, billingAnchor, and plan or subscriptions with an optional cancelledAt), plus its plan history. */
 export interface CustomerRecord extends CustomerConfig {
   /**
    * The plan before `plan`. A period that started before `planChangedAt`
