@@ -41,14 +41,21 @@ export interface BillingDetailRecord {
   /** Deterministic id of (customer, charge, period): the first 32 hex digits of SHA-256 of the key. */
   readonly detailId: string;
   readonly customerId: string;
-  /** The plan the period started with (a plan change applies from the next period). */
+  /** The segment's plan (for a customer with `plan`: the one the period started with). */
   readonly plan: string;
   readonly charge: string;
   readonly meter: string;
-  /** ISO-8601 with the customer's offset, inclusive, e.g. `2024-02-01T00:00:00.000-08:00`. */
+  /**
+   * Start of the detail's segment: the billing period, or the part of it one
+   * subscription covers. ISO-8601 with the customer's offset, inclusive, e.g.
+   * `2024-02-01T00:00:00.000-08:00`.
+   */
   readonly periodStart: string;
   /** ISO-8601 with the customer's offset at that instant, exclusive. */
   readonly periodEnd: string;
+  /** The whole billing period the segment lies in (equal to periodStart/periodEnd unless a subscription boundary splits it). */
+  readonly billingPeriodStart: string;
+  readonly billingPeriodEnd: string;
   readonly timezone: string;
   /** ISO 4217 code the period started with. */
   readonly currency: string;

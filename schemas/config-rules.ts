@@ -63,13 +63,34 @@ function metersBySlug(config: LooseConfig): Map<string, Loose<MeterConfig>> {
 }
 
 const customerPlanExists: ConfigRule = {
-  description: 'Every customer’s plan is one of plans.',
+  description: 'Every customer’s plan (and every subscription’s plan) is one of plans.',
   check(config, ctx) {
     const plans = new Set((config.plans ?? []).flatMap((plan) => (plan?.key === undefined ? [] : [plan.key])));
+    const checkPlan = (plan: string | undefined, path: string): void => {
+      if (plan === undefined || plans.has(plan)) return;
+      const known = plans.size === 0 ? 'no plans are declared; add it under plans' : `declare it under plans or use one of ${[...plans].join(', ')}${didYouMean(plan, plans)}`;
+      ctx.report(path, `unknown plan ${JSON.stringify(plan)}; ${known}`);
+    };
     config.customers?.forEach((customer: Loose<CustomerConfig> | undefined, index) => {
-      if (customer?.plan === undefined || plans.has(customer.plan)) return;
-      const known = plans.size === 0 ? 'no plans are declared; add it under plans' : `declare it under plans or use one of ${[...plans].join(', ')}${didYouMean(customer.plan, plans)}`;
-      ctx.report(`customers[${index}].plan`, `unknown plan ${JSON.stringify(customer.plan)}; ${known}`);
+      checkPlan(customer?.plan, `customers[${index}].plan`);
+      customer?.subscriptions?.forEach((subscription, subscriptionIndex) => checkPlan(subscription?.plan, `customers[${index}].subscriptions[${subscriptionIndex}].plan`));
+    });
+  },
+};
+
+const filterKeysGroupedBy: ConfigRule = {
+  description: 'Every key of a charge’s filter is one of its meter’s groupBy keys.',
+  check(config, ctx) {
+    const meters = metersBySlug(config);
+    eachCharge(config, (charge, path) => {
+      const groupBy = charge.meter === undefined ? undefined : meters.get(charge.meter)?.groupBy;
+      if (charge.filter === undefined || groupBy === undefined) return;
+      const keys = Object.keys(groupBy);
+      for (const key of Object.keys(charge.filter)) {
+        if (keys.includes(key)) continue;
+        const fix = keys.length === 0 ? `meter ${JSON.stringify(charge.meter)} has no groupBy; add ${key} to its groupBy or remove the filter` : `use one of its groupBy keys: ${keys.join(', ')}${didYouMean(key, keys)}`;
+        ctx.report(`${path}.filter.${key}`, `${JSON.stringify(key)} is not a groupBy key of meter ${JSON.stringify(charge.meter)}; ${fix}`);
+      }
     });
   },
 };
@@ -147,6 +168,7 @@ export const configRules: readonly ConfigRule[] = Object.freeze([
   customerPlanExists,
   subjectOwnedOnce,
   chargeMeterRateable,
+  filterKeysGroupedBy,
   intervalsOnWindowBoundaries,
 ]);
 

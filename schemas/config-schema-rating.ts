@@ -4,8 +4,38 @@
  * that table (`chargeModelKeys`) drives both validation and the reference.
  */
 import { chargeModels, type ChargeModel } from './config-types.js';
-import { failed, list, record, type Check, type FieldSpec, type ParseContext, type Presence } from './internal/config-dsl.js';
-import { currency, integer, localDate, money, oneOf, slug, text, timeOfDay, timeZone } from './internal/config-scalars.js';
+import { failed, list, map, record, type Check, type FieldSpec, type ParseContext, type Presence } from './internal/config-dsl.js';
+import { currency, instant, integer, localDate, money, oneOf, SLUG, slug, stringOrList, text, timeOfDay, timeZone } from './internal/config-scalars.js';
+
+const subscription = record('subscription', {
+  plan: { node: slug('plan key'), required: '(the key of one of plans)', description: 'Key of the plan this subscription bills.' },
+  from: { node: instant(), required: '(an RFC 3339 instant, e.g. "2024-02-21T06:00:00Z")', description: 'When the subscription starts (inclusive).' },
+});
+
+/** Subscriptions in order of `from`, `cancelledAt` after the first, and exactly one of plan and subscriptions. */
+const checkCustomer: Check = (customer, path, ctx) => {
+  const subscriptions = customer['subscriptions'] as readonly (Readonly<Record<string, unknown>> | undefined)[] | undefined;
+  if (subscriptions === undefined) {
+    const reported = failed(customer, 'plan') || failed(customer, 'subscriptions');
+    if (customer['plan'] === undefined && !reported) ctx.report(`${path}.plan`, 'required (the key of one of plans)');
+    return;
+  }
+  let previous: { ms: number; index: number } | undefined;
+  subscriptions.forEach((item, index) => {
+    const from = item?.['from'];
+    if (typeof from !== 'string') return;
+    const ms = Date.parse(from);
+    if (previous !== undefined && ms <= previous.ms) {
+      ctx.report(`${path}.subscriptions[${index}].from`, `${JSON.stringify(from)} must be after ${path}.subscriptions[${previous.index}].from; list subscriptions in order of from`);
+    }
+    previous = { ms, index };
+  });
+  const cancelledAt = customer['cancelledAt'];
+  const first = subscriptions[0]?.['from'];
+  if (typeof cancelledAt === 'string' && typeof first === 'string' && Date.parse(cancelledAt) < Date.parse(first)) {
+    ctx.report(`${path}.cancelledAt`, `${JSON.stringify(cancelledAt)} is before the first subscription starts (${first}); cancel at or after it`);
+  }
+};
 
 const customer = record('customer', {
   id: { node: slug('customer id'), required: '(the customer id, e.g. acme)', description: 'Unique customer id.' },
@@ -21,8 +51,23 @@ const customer = record('customer', {
     required: '(a local date, e.g. "2024-01-15")',
     description: 'Local date; monthly periods start on its day of month at local midnight (clamped to short months).',
   },
-  plan: { node: slug('plan key'), required: '(the key of one of plans)', description: 'Key of the customer’s plan.' },
-});
+  subscriptions: {
+    node: list('list of subscriptions', subscription, { nonEmpty: 'list at least one, e.g. [{ plan: pro, from: "2024-02-21T06:00:00Z" }]' }),
+    description: 'Plans over time, ordered by from; each runs from its from (inclusive) to the next one’s from, or cancelledAt, or for ever.',
+  },
+  plan: {
+    node: slug('plan key'),
+    presence: (siblings) => (siblings['subscriptions'] === undefined ? 'optional' : { forbidden: '(the customer has subscriptions; give each plan there)' }),
+    presenceDoc: 'Exactly one of plan and subscriptions.',
+    description: 'Key of the customer’s plan, from the beginning of time (or use subscriptions).',
+  },
+  cancelledAt: {
+    node: instant(),
+    presence: (siblings) => (siblings['subscriptions'] === undefined ? { forbidden: '(only a customer with subscriptions can be cancelled; list its subscriptions)' } : 'optional'),
+    presenceDoc: 'Only with subscriptions.',
+    description: 'RFC 3339 instant: the last subscription ends here (exclusive); its details are final at cancelledAt + allowedLateness.',
+  },
+}, { check: checkCustomer });
 
 /** Which keys each model takes (everything else model-specific is refused). */
 export const chargeModelKeys: Readonly<Record<ChargeModel, Readonly<Record<string, 'required' | 'optional'>>>> = {
@@ -130,6 +175,10 @@ const charge = record(
     packageSize: { node: integer(1), ...byModel('packageSize'), description: 'package: units per package.' },
     packagePrice: { node: money(), ...byModel('packagePrice'), description: 'package: price of one package; amount = ceil((quantity − freeUnits) / packageSize) × packagePrice.' },
     freeUnits: { node: integer(0), default: 0, ...byModel('freeUnits'), description: 'package: units free of charge each period.' },
+    filter: {
+      node: map('filter', stringOrList(), SLUG, 'a filter key is one of the meter’s groupBy names'),
+      description: 'Prices only usage whose group-by values match every entry: { <groupBy key>: value | [values] } (a list matches any of its values).',
+    },
     intervals: {
       node: list('list of intervals', interval, { nonEmpty: `give the day's intervals, ${REQUIRED_HINTS['intervals'] ?? ''}` }),
       ...byModel('intervals'),

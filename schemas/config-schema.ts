@@ -131,6 +131,7 @@ const topics = record(
     late: topic('tally-late-events', 'Output: events that arrived after their window closed.'),
     deadLetter: topic('tally-dead-letter', 'Output: events that could not be decoded or validated, with the reason.'),
     customers: topic('tally-customers', 'Compacted customer table; seeded from `customers`, the source of truth at run time.'),
+    invoices: topic('tally-invoices', 'Output, compacted: one invoice per customer and billing period, a line per billing detail.'),
   },
   {
     check(value, path, ctx) {

@@ -46,6 +46,8 @@ export interface TopicsConfig {
   readonly late: string;
   readonly deadLetter: string;
   readonly customers: string;
+  /** Output, compacted: one invoice per customer and billing period. */
+  readonly invoices: string;
 }
 
 export interface IngestConfig {
@@ -81,8 +83,22 @@ export interface CustomerConfig {
   readonly currency: string;
   /** Local date `YYYY-MM-DD`; monthly periods start on its day of month. */
   readonly billingAnchor: string;
-  readonly plan: string;
+  /** One plan from the beginning of time, never cancelled. Exactly one of `plan` and `subscriptions` is set. */
+  readonly plan?: string;
+  /** Plans over time, ordered by `from`; each runs until the next one's `from` (or `cancelledAt`). */
+  readonly subscriptions?: readonly SubscriptionConfig[];
+  /** RFC 3339 instant: the last subscription ends here (exclusive). Only with `subscriptions`. */
+  readonly cancelledAt?: string;
 }
+
+export interface SubscriptionConfig {
+  readonly plan: string;
+  /** RFC 3339 instant (inclusive), as written. */
+  readonly from: string;
+}
+
+/** Group-by key → the value (or any of the values) a charge prices. */
+export type ChargeFilter = Readonly<Record<string, string | readonly string[]>>;
 
 export interface Tier {
   /** Inclusive upper bound; absent on the last (open) tier. */
@@ -110,6 +126,8 @@ export interface ChargeConfig {
   readonly packagePrice?: string;
   readonly freeUnits?: number;
   readonly intervals?: readonly TimeOfDayInterval[];
+  /** Prices only usage whose group-by values match every entry. */
+  readonly filter?: ChargeFilter;
 }
 
 export interface PlanConfig {

@@ -4,11 +4,11 @@
  * rating joins usage to it by subject. JSON; field names are the contract.
  */
 import { DateTime } from 'luxon';
+import type { CustomerConfig, SubscriptionConfig } from './config-types.js';
 import { isIanaZone } from './time-zones.js';
-import type { CustomerConfig } from './config-types.js';
 import { currencyMinorUnits } from './currencies.js';
 
-/** The customer as configured (id, subjects, timezone, currency, billingAnchor, plan), plus its plan history. */
+/** The customer as configured (id, subjects, timezone, currency, billingAnchor, and plan or subscriptions with an optional cancelledAt), plus its plan history. */
 export interface CustomerRecord extends CustomerConfig {
   /**
    * The plan before `plan`. A period that started before `planChangedAt`
@@ -32,9 +32,11 @@ const isText = (value: unknown): value is string => typeof value === 'string' &&
 export function parseCustomerRecord(value: unknown): CustomerRecordParse {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, problem: 'is not a JSON object' };
   const v = value as Record<string, unknown>;
-  for (const field of ['id', 'timezone', 'currency', 'billingAnchor', 'plan'] as const) {
+  for (const field of ['id', 'timezone', 'currency', 'billingAnchor'] as const) {
     if (!isText(v[field])) return { ok: false, problem: `${field} is missing or not a non-empty string` };
   }
+  const subscriptions = parseSubscriptions(v);
+  if (typeof subscriptions === 'string') return { ok: false, problem: subscriptions };
   const subjects = v['subjects'];
   if (!Array.isArray(subjects) || !subjects.every(isText)) return { ok: false, problem: 'subjects is not a list of non-empty strings' };
   const record = v as unknown as CustomerRecord;
@@ -54,9 +56,39 @@ export function parseCustomerRecord(value: unknown): CustomerRecordParse {
       timezone: record.timezone,
       currency: record.currency,
       billingAnchor: record.billingAnchor,
-      plan: record.plan,
+      ...subscriptions,
       ...(record.previousPlan === undefined ? {} : { previousPlan: record.previousPlan }),
       ...(record.planChangedAt === undefined ? {} : { planChangedAt: record.planChangedAt }),
     },
   };
+}
+
+const isInstant = (value: unknown): value is string => isText(value) && /(Z|[+-]\d{2}:\d{2})$/.test(value) && Number.isFinite(Date.parse(value));
+
+type PlanFields = Pick<CustomerRecord, 'plan' | 'subscriptions' | 'cancelledAt'>;
+
+/** Exactly one of `plan` and `subscriptions` (ordered by `from`), and `cancelledAt` only with subscriptions; a problem as a string. */
+function parseSubscriptions(v: Record<string, unknown>): PlanFields | string {
+  const list = v['subscriptions'];
+  if (list === undefined) {
+    if (!isText(v['plan'])) return 'plan is missing or not a non-empty string (give plan or subscriptions)';
+    if (v['cancelledAt'] !== undefined) return 'cancelledAt is only allowed with subscriptions';
+    return { plan: v['plan'] };
+  }
+  if (v['plan'] !== undefined) return 'has both plan and subscriptions; give one of them';
+  if (!Array.isArray(list) || list.length === 0) return 'subscriptions is not a non-empty list';
+  const subscriptions: SubscriptionConfig[] = [];
+  for (const [index, item] of list.entries()) {
+    const entry = item as Record<string, unknown> | null;
+    if (typeof entry !== 'object' || entry === null || !isText(entry['plan']) || !isInstant(entry['from'])) {
+      return `subscriptions[${index}] is not { plan, from } with from an RFC 3339 instant`;
+    }
+    const previous = subscriptions[index - 1];
+    if (previous !== undefined && Date.parse(entry['from']) <= Date.parse(previous.from)) return `subscriptions[${index}].from is not after subscriptions[${index - 1}].from`;
+    subscriptions.push({ plan: entry['plan'], from: entry['from'] });
+  }
+  const cancelledAt = v['cancelledAt'];
+  if (cancelledAt === undefined) return { subscriptions };
+  if (!isInstant(cancelledAt)) return 'cancelledAt is not an RFC 3339 instant';
+  return { subscriptions, cancelledAt };
 }

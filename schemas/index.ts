@@ -4,6 +4,7 @@ export * from './config-types.js';
 export * from './records.js';
 export { checkEventValue, eventLimits, isWellFormedText, utf8Bytes, type EventRuleViolation } from './event-rules.js';
 export * from './billing-detail.js';
+export * from './invoice.js';
 export * from './customer-record.js';
 export { parseConfig, loadConfig, redactConfig, describeConfigSchema, type ParseConfigOptions } from './config.js';
 export { compileJsonPath, type CompiledJsonPath, type JsonPathSegment } from './json-path.js';

@@ -28,6 +28,7 @@ import { createKafkaProbe } from './kafka-probe.js';
 import { notStarted, type StoreReadContext } from './queries/store-reads.js';
 import { eventsRoute } from './routes/events-route.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { invoiceRoutes } from './routes/invoice-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
 import { openMeterRoutes } from './openmeter/openmeter-routes.js';
 import { shutDown, type ShutdownReport, type ShutdownStep } from './shutdown.js';
@@ -128,6 +129,7 @@ export async function startService(config: TallyConfig, options: ServiceOptions 
         eventsRoute(eventsOptions),
         ...queryRoutes(context, config),
         ...openMeterRoutes({ ...eventsOptions, context }),
+        ...invoiceRoutes(context, config),
       ],
       tokens: config.http.tokens,
       maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,

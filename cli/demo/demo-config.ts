@@ -58,7 +58,7 @@ export interface DemoConfigOptions {
   readonly registryUrl: string | undefined;
   readonly stateDir: string;
   readonly appId: string;
-  /** Prefix of the six topic names ('' for the default names). */
+  /** Prefix of the seven topic names ('' for the default names). */
   readonly topicPrefix: string;
   /** The one bearer token the demo's HTTP API accepts. */
   readonly httpToken: string;
@@ -78,6 +78,7 @@ export function demoConfig(options: DemoConfigOptions): TallyConfig {
       late: `${p}tally-late-events`,
       deadLetter: `${p}tally-dead-letter`,
       customers: `${p}tally-customers`,
+      invoices: `${p}tally-invoices`,
     },
     // The sample stream spans the last 3 minutes: well inside windows.size + allowedLateness, so only the planted late event is late.
     ingest: { allowedLateness: 'PT5M', maxFutureSkew: 'PT5M', dedupeRetention: 'PT1H' },

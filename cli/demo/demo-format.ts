@@ -3,6 +3,7 @@
  *
  *   meter    tokens        acme-prod  -                 12:03–12:04      1,250
  *   billing  acme   base      2024-11-15..2024-12-15  USD      6.25  provisional, rev 3
+ *   invoice  acme   2 lines   2024-11-15..2024-12-15  USD     12.50  draft, rev 4
  *   late     tokens        acme-prod  tok-late at 11:50:12  window 11:50–11:51 closed at 12:04:33
  *   dead-letter  invalid-encoding  usage-events[0]@17  the value is not JSON …
  *
@@ -11,6 +12,7 @@
  */
 import { Decimal } from 'decimal.js';
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
+import type { InvoiceRecord } from '../../schemas/invoice.js';
 import { currencyMinorUnits } from '../../schemas/currencies.js';
 import type { DeadLetterRecord, LateEventRecord, MeterRecord } from '../../schemas/records.js';
 
@@ -45,6 +47,12 @@ export function meterLine(record: MeterRecord): string {
 export function billingLine(record: BillingDetailRecord): string {
   const period = `${date(record.periodStart)}..${date(record.periodEnd)}`;
   return `billing  ${record.customerId.padEnd(5)}  ${record.charge.padEnd(8)}  ${period}  ${formatMoney(record.currency, record.amount).padStart(13)}  ${record.status}, rev ${record.revision}`;
+}
+
+export function invoiceLine(record: InvoiceRecord): string {
+  const period = `${date(record.periodStart)}..${date(record.periodEnd)}`;
+  const lines = `${record.lines.length} line${record.lines.length === 1 ? '' : 's'}`;
+  return `invoice  ${record.customerId.padEnd(5)}  ${lines.padEnd(8)}  ${period}  ${formatMoney(record.currency, record.total).padStart(13)}  ${record.status}, rev ${record.revision}`;
 }
 
 export function lateLine(record: LateEventRecord): string {

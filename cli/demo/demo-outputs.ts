@@ -1,16 +1,19 @@
 /**
- * Watches the pipeline's four output topics as a downstream consumer would
+ * Watches the pipeline's five output topics as a downstream consumer would
  * (read_committed, so only committed transactions show), keeps the latest
- * meter and billing record per key, and tells the caller about every record.
+ * meter, billing and invoice record per key, and tells the caller about
+ * every record.
  */
 import type { Kafka } from 'kafkajs';
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
 import type { TopicsConfig } from '../../schemas/config-types.js';
+import type { InvoiceRecord } from '../../schemas/invoice.js';
 import type { DeadLetterRecord, LateEventRecord, MeterRecord } from '../../schemas/records.js';
 
 export type DemoOutput =
   | { readonly kind: 'meter'; readonly value: MeterRecord }
   | { readonly kind: 'billing'; readonly value: BillingDetailRecord }
+  | { readonly kind: 'invoice'; readonly value: InvoiceRecord }
   | { readonly kind: 'late'; readonly value: LateEventRecord }
   | { readonly kind: 'dead-letter'; readonly value: DeadLetterRecord };
 
@@ -19,6 +22,8 @@ export interface DemoOutputs {
   readonly meters: ReadonlyMap<string, MeterRecord>;
   /** Latest billing detail per key (`customer|charge|periodStart`). */
   readonly billing: ReadonlyMap<string, BillingDetailRecord>;
+  /** Latest invoice per key (`customer|billingPeriodStart`). */
+  readonly invoices: ReadonlyMap<string, InvoiceRecord>;
   readonly late: readonly LateEventRecord[];
   readonly deadLetters: readonly DeadLetterRecord[];
   /** Output records read so far. */
@@ -31,6 +36,7 @@ export interface DemoOutputs {
 export async function watchOutputs(kafka: Kafka, topics: TopicsConfig, groupId: string, onOutput: (output: DemoOutput) => void): Promise<DemoOutputs> {
   const meters = new Map<string, MeterRecord>();
   const billing = new Map<string, BillingDetailRecord>();
+  const invoices = new Map<string, InvoiceRecord>();
   const late: LateEventRecord[] = [];
   const deadLetters: DeadLetterRecord[] = [];
   let recordsRead = 0;
@@ -41,6 +47,9 @@ export async function watchOutputs(kafka: Kafka, topics: TopicsConfig, groupId: 
     } else if (topic === topics.billing) {
       billing.set(key, value as BillingDetailRecord);
       onOutput({ kind: 'billing', value: value as BillingDetailRecord });
+    } else if (topic === topics.invoices) {
+      invoices.set(key, value as InvoiceRecord);
+      onOutput({ kind: 'invoice', value: value as InvoiceRecord });
     } else if (topic === topics.late) {
       late.push(value as LateEventRecord);
       onOutput({ kind: 'late', value: value as LateEventRecord });
@@ -52,7 +61,7 @@ export async function watchOutputs(kafka: Kafka, topics: TopicsConfig, groupId: 
 
   const consumer = kafka.consumer({ groupId, readUncommitted: false, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   await consumer.connect();
-  await consumer.subscribe({ topics: [topics.meters, topics.billing, topics.late, topics.deadLetter], fromBeginning: true });
+  await consumer.subscribe({ topics: [topics.meters, topics.billing, topics.invoices, topics.late, topics.deadLetter], fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ topic, message }) => {
       recordsRead++;
@@ -69,6 +78,7 @@ export async function watchOutputs(kafka: Kafka, topics: TopicsConfig, groupId: 
   return {
     meters,
     billing,
+    invoices,
     late,
     deadLetters,
     get recordsRead() {

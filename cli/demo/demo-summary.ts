@@ -73,17 +73,34 @@ function billingMatches(outputs: DemoOutputs, expectation: DemoExpectation): num
   return matching;
 }
 
+/** Invoices whose total is the sum of the latest billing details of their customer and period, and how many periods have details. */
+function invoicesAddingUp(outputs: DemoOutputs): { readonly matching: number; readonly periods: number } {
+  const sums = new Map<string, Decimal>();
+  for (const d of outputs.billing.values()) {
+    const key = `${d.customerId}|${d.billingPeriodStart}`;
+    sums.set(key, (sums.get(key) ?? new Decimal(0)).plus(d.amount));
+  }
+  let matching = 0;
+  for (const [key, sum] of sums) {
+    const total = outputs.invoices.get(key)?.total;
+    if (total !== undefined && sum.equals(total)) matching++;
+  }
+  return { matching, periods: sums.size };
+}
+
 /** The demo's checks: each found in the outputs, each expected from what was sent. */
 function checks(outputs: DemoOutputs, stream: DemoStream, expectation: DemoExpectation): Check[] {
   const counted = countedEvents(outputs);
   const dropped = stream.records - outputs.deadLetters.length - outputs.late.length - counted;
   const expectedDetails = expectation.billingQuantities.size;
+  const invoices = invoicesAddingUp(outputs);
   return [
     { what: 'events counted by the meters', found: String(counted), expected: String(stream.counted.length) },
     { what: 'duplicates dropped', found: String(dropped), expected: String(stream.duplicates) },
     { what: 'late events', found: String(outputs.late.length), expected: String(stream.late) },
     { what: 'dead letters', found: reasonCounts(outputs.deadLetters.map((d) => d.reason)) || '0', expected: reasonCounts(sentReasons(stream)) || '0' },
     { what: 'billing details matching the usage sent', found: `${billingMatches(outputs, expectation)} of ${outputs.billing.size}`, expected: `${expectedDetails} of ${expectedDetails}` },
+    { what: 'invoices adding up to their billing details', found: `${invoices.matching} of ${outputs.invoices.size}`, expected: `${invoices.periods} of ${invoices.periods}` },
   ];
 }
 
@@ -112,12 +129,14 @@ function table(rows: readonly (readonly string[])[]): string[] {
 
 /** The summary lines, and whether every check passed. */
 export function demoSummary(outputs: DemoOutputs, stream: DemoStream, expectation: DemoExpectation, config: TallyConfig): { readonly lines: string[]; readonly ok: boolean } {
-  const header = ['customer', 'zone', 'events', ...config.meters.map((m) => (m.aggregation === 'MAX' ? `${m.slug} (max)` : m.slug)), 'billed so far'];
+  const header = ['customer', 'zone', 'events', ...config.meters.map((m) => (m.aggregation === 'MAX' ? `${m.slug} (max)` : m.slug)), 'billed so far', 'invoice'];
   const rows = config.customers.map((customer) => {
     const subjects = new Set(customer.subjects);
     const details = [...outputs.billing.values()].filter((d) => d.customerId === customer.id);
     const billed = details.reduce((sum, d) => sum.plus(d.amount), new Decimal(0));
-    return [customer.id, customer.timezone, formatNumber(String(countedEvents(outputs, subjects))), ...meterTotals(outputs, config, subjects), formatMoney(customer.currency, billed.toFixed())];
+    const invoice = [...outputs.invoices.values()].filter((i) => i.customerId === customer.id).sort((a, b) => Date.parse(b.periodStart) - Date.parse(a.periodStart))[0];
+    const invoiced = invoice === undefined ? '-' : `${formatMoney(invoice.currency, invoice.total)} ${invoice.status} r${invoice.revision}`;
+    return [customer.id, customer.timezone, formatNumber(String(countedEvents(outputs, subjects))), ...meterTotals(outputs, config, subjects), formatMoney(customer.currency, billed.toFixed()), invoiced];
   });
   const results = checks(outputs, stream, expectation);
   const sentMalformed = sentReasons(stream).length;

@@ -10,7 +10,7 @@ export function scenarioLines(config: TallyConfig, cluster: DemoCluster): string
   return [
     `Tally demo on Kafka ${cluster.brokers.join(',')}${config.schemaRegistry === undefined ? '' : `, schema registry ${config.schemaRegistry.url}`}`,
     `  meters:    ${meters.join(', ')}; ${config.windows.sizeMs / 60_000}-minute windows, events accepted up to ${config.ingest.allowedLatenessMs / 60_000} minutes late`,
-    ...config.customers.map((c) => `  customer:  ${c.id.padEnd(5)} ${c.timezone.padEnd(20)} ${c.currency}  plan ${c.plan.padEnd(8)} subjects ${c.subjects.join(', ')}`),
+    ...config.customers.map((c) => `  customer:  ${c.id.padEnd(5)} ${c.timezone.padEnd(20)} ${c.currency}  plan ${(c.plan ?? c.subscriptions?.map((s) => s.plan).join('>') ?? '').padEnd(8)} subjects ${c.subjects.join(', ')}`),
     `  outputs:   ${config.topics.meters}, ${config.topics.billing}, ${config.topics.late}, ${config.topics.deadLetter} (read committed; times UTC)`,
     '',
   ];

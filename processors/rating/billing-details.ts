@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { BillingDetailRecord, BillingStatus } from '../../schemas/billing-detail.js';
 import type { ChargeConfig } from '../../schemas/config-types.js';
-import type { BillingPeriod } from './billing-period.js';
+import type { BillingSegment } from './subscriptions.js';
 import type { RatedAmount } from './models/index.js';
 
 /** `customer|charge|periodStart`: the topic key and the rating store key. */
@@ -15,7 +15,7 @@ export function detailKey(customerId: string, chargeKey: string, periodStart: st
   return `${customerId}|${chargeKey}|${periodStart}`;
 }
 
-/** First 128 bits of SHA-256 of the detail key, as 32 hex digits: stable across runs and replays. */
+/** First 128 bits of SHA-256 of a record key (a detail's, an invoice's), as 32 hex digits: stable across runs and replays. */
 export function detailIdOf(key: string): string {
   let id = detailIds.get(key);
   if (id === undefined) {
@@ -35,7 +35,7 @@ export interface DetailFields {
   readonly customerId: string;
   readonly plan: string;
   readonly charge: ChargeConfig;
-  readonly period: BillingPeriod;
+  readonly segment: BillingSegment;
   readonly timezone: string;
   readonly currency: string;
   readonly quantity: string;
@@ -52,8 +52,10 @@ export function billingDetailRecord(fields: DetailFields): BillingDetailRecord {
     plan: fields.plan,
     charge: fields.charge.key,
     meter: fields.charge.meter,
-    periodStart: fields.period.start,
-    periodEnd: fields.period.end,
+    periodStart: fields.segment.start,
+    periodEnd: fields.segment.end,
+    billingPeriodStart: fields.segment.period.start,
+    billingPeriodEnd: fields.segment.period.end,
     timezone: fields.timezone,
     currency: fields.currency,
     quantity: fields.quantity,
@@ -70,4 +72,16 @@ export function sameDetailContent(left: BillingDetailRecord, right: BillingDetai
     if (field !== 'revision' && field !== 'lines' && left[field] !== right[field]) return false;
   }
   return Object.keys(left).length === Object.keys(right).length && JSON.stringify(left.lines) === JSON.stringify(right.lines);
+}
+
+/**
+ * A detail stored before billing periods could be split has no
+ * `billingPeriodStart`/`billingPeriodEnd`: its period was its segment. Fills
+ * them in, in the record's field order, so such a detail can be finalized
+ * and invoiced after an upgrade.
+ */
+export function withBillingPeriod(detail: BillingDetailRecord): BillingDetailRecord {
+  if ((detail as Partial<BillingDetailRecord>).billingPeriodStart !== undefined) return detail;
+  const { detailId, customerId, plan, charge, meter, periodStart, periodEnd, billingPeriodStart: _start, billingPeriodEnd: _end, ...rest } = detail;
+  return { detailId, customerId, plan, charge, meter, periodStart, periodEnd, billingPeriodStart: periodStart, billingPeriodEnd: periodEnd, ...rest };
 }

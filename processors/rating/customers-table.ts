@@ -40,7 +40,9 @@ export function customerTableRecords(config: Pick<TallyConfig, 'customers'>): Cu
       timezone: customer.timezone,
       currency: customer.currency,
       billingAnchor: customer.billingAnchor,
-      plan: customer.plan,
+      ...(customer.plan === undefined ? {} : { plan: customer.plan }),
+      ...(customer.subscriptions === undefined ? {} : { subscriptions: customer.subscriptions.map((s) => ({ ...s })) }),
+      ...(customer.cancelledAt === undefined ? {} : { cancelledAt: customer.cancelledAt }),
     };
     return customer.subjects.map((subject) => ({ key: subject, value }));
   });
@@ -65,8 +67,9 @@ export function changeCustomerPlan(customer: CustomerRecord, plan: string, atMs:
  * records it with the period's first usage and keeps it for the period.
  */
 export function planAtPeriodStart(customer: Pick<CustomerRecord, 'plan' | 'previousPlan' | 'planChangedAt'>, periodStartMs: number): string {
-  if (customer.previousPlan === undefined || customer.planChangedAt === undefined) return customer.plan;
-  return Date.parse(customer.planChangedAt) > periodStartMs ? customer.previousPlan : customer.plan;
+  const plan = customer.plan ?? '';
+  if (customer.previousPlan === undefined || customer.planChangedAt === undefined) return plan;
+  return Date.parse(customer.planChangedAt) > periodStartMs ? customer.previousPlan : plan;
 }
 
 /** What the customers source hands over: the bytes, and the JSON when they parse. */

@@ -17,7 +17,9 @@ export {
   type CustomerTableRecord,
 } from './customers-table.js';
 export { billingPeriodAt, nextBillingPeriod, type BillingPeriod } from './billing-period.js';
-export { detailIdOf, detailKey } from './billing-details.js';
+export { detailIdOf, detailKey, withBillingPeriod } from './billing-details.js';
+export { invoiceKey, type InvoiceState } from './invoice-ledger.js';
+export { subscriptionAt, subscriptionSpans, type SubscriptionSpan } from './subscriptions.js';
 export { usageChange, type MeterDelta, type UsageChange } from './meter-delta.js';
 export { unratedDeadLetter, type CustomerTerms, type CustomerUsage } from './usage-join.js';
 export {

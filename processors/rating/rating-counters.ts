@@ -11,6 +11,8 @@ export interface RatingCounters {
   usageNotCharged: number;
   /** Billing detail records emitted (provisional and final). */
   billingRecords: number;
+  /** Invoice records emitted (draft and final). */
+  invoiceRecords: number;
   /** Details that became final. */
   billingFinals: number;
   /** Usage applied to a period that was already final (a corrected final detail, revision + 1). */
@@ -20,5 +22,5 @@ export interface RatingCounters {
 }
 
 export function createRatingCounters(): RatingCounters {
-  return { usageJoined: 0, usageNotCharged: 0, billingRecords: 0, billingFinals: 0, billingCorrections: 0, customersRefused: 0 };
+  return { usageJoined: 0, usageNotCharged: 0, billingRecords: 0, invoiceRecords: 0, billingFinals: 0, billingCorrections: 0, customersRefused: 0 };
 }

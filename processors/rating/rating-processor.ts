@@ -5,15 +5,24 @@
  * and emits the detail to `billingChild` when the store's cache flushes.
  *
  * - Period: the one that holds the delta's window start in the customer's
- *   zone (`billingPeriodAt`). Its plan and currency are recorded with its
- *   first usage (`rating-periods`) and kept for the whole period: a plan
- *   change applies from the next period.
+ *   zone (`billingPeriodAt`). For a customer with `plan`, its plan and
+ *   currency are recorded with its first usage (`rating-periods`) and kept
+ *   for the whole period: a plan change applies from the next period.
+ * - Segment: for a customer with `subscriptions`, the part of the period
+ *   the subscription holding the window start covers (see subscriptions.ts);
+ *   a detail belongs to one segment, rated from zero on its own plan, with
+ *   the per_unit flat fee prorated by the segment's share of the period.
+ * - Filters: a charge with a `filter` rates only the deltas whose group-by
+ *   values match it (charge-filter.ts).
+ * - Invoices: every detail written goes on its period's invoice
+ *   (invoice-ledger.ts), emitted like details, at the flush.
  * - Revisions: a detail's revision goes up by exactly one per emitted change.
  *   Changes between two flushes share one revision (they are emitted once,
  *   coalesced by the cache); a delta that changes nothing emits nothing.
  * - Status: `provisional` until stream time — or the wall clock, for an idle
- *   partition — reaches periodEnd + allowedLateness; then `final` (one more
- *   revision). The bound is kept in `rating-close-state`.
+ *   partition — reaches periodEnd + allowedLateness (cancelledAt +
+ *   allowedLateness when the customer was cancelled inside the period); then
+ *   `final` (one more revision). The bound is kept in `rating-close-state`.
  * - Usage for a period already final cannot come from a closed meter window,
  *   but a delta can still arrive after the bound moved (upstream partitions
  *   at different stream times, a delta in flight when the wall clock closed
@@ -23,16 +32,20 @@
  * - A charge with no usage in a period has no detail (not even a flat fee).
  */
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
+import type { InvoiceRecord } from '../../schemas/invoice.js';
 import type { DeadLetterRecord } from '../../schemas/records.js';
 import type { ChargeConfig } from '../../schemas/config-types.js';
 import { currencyMinorUnits } from '../../schemas/currencies.js';
 import type { CacheFlushListener, KeyValueStore } from '../../state/index.js';
 import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../../topology/index.js';
 import type { MeteringCounters } from '../metering-counters.js';
-import { billingDetailRecord, detailKey, sameDetailContent } from './billing-details.js';
+import { billingDetailRecord, detailKey, sameDetailContent, withBillingPeriod } from './billing-details.js';
 import { billingPeriodAt, type BillingPeriod } from './billing-period.js';
+import { matchesFilter } from './charge-filter.js';
 import { applyUsageChange, initialChargeUsage, modelQuantity, usageQuantity } from './charge-usage.js';
 import { planAtPeriodStart } from './customers-table.js';
+import { FlushRevisions } from './flush-revisions.js';
+import { InvoiceLedger, type InvoiceState } from './invoice-ledger.js';
 import { intervalIndexAt, rateCharge } from './models/index.js';
 import type { RatingCounters } from './rating-counters.js';
 import type { RatingPlans } from './rating-plans.js';
@@ -47,6 +60,7 @@ import {
   type PeriodTerms,
   type RatingCloseState,
 } from './rating-stores.js';
+import { segmentCloseMs, segmentOf, subscriptionAt, wholePeriodSegment, type BillingSegment } from './subscriptions.js';
 import { unratedDeadLetter, type CustomerUsage } from './usage-join.js';
 
 /** How often (ms) the wall-clock punctuator finalizes periods an idle partition left open. */
@@ -64,6 +78,7 @@ export interface RatingProcessorOptions {
   readonly plans: RatingPlans;
   readonly allowedLatenessMs: number;
   readonly billingChild: string;
+  readonly invoicesChild: string;
   readonly deadLetterChild: string;
   /** Named in dead letters (see `unratedDeadLetter`). */
   readonly metersTopic: string;
@@ -72,10 +87,10 @@ export interface RatingProcessorOptions {
 }
 
 type DetailStore = KeyValueStore<DetailState> & { setFlushListener?(listener: CacheFlushListener<DetailState> | undefined): void };
-type Output = BillingDetailRecord | DeadLetterRecord;
+type Output = BillingDetailRecord | InvoiceRecord | DeadLetterRecord;
 
 export function ratingProcessor(options: RatingProcessorOptions): ProcessorSupplier<string, CustomerUsage, string, Output> {
-  const { plans, allowedLatenessMs, billingChild, deadLetterChild, metersTopic, ratingCounters: counters } = options;
+  const { plans, allowedLatenessMs, billingChild, invoicesChild, deadLetterChild, metersTopic, ratingCounters: counters } = options;
   return () => {
     let context: ProcessorContext<string, Output>;
     let details: DetailStore;
@@ -84,24 +99,22 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
     let closeStore: KeyValueStore<RatingCloseState>;
     let closeState: RatingCloseState;
     let savedFinalizedThroughMs: number;
-    /** Details whose revision was raised since the last flush: further changes before the flush share it. */
-    const revisedSinceFlush = new Set<string>();
+    const revisions = new FlushRevisions();
+    let invoices: InvoiceLedger;
     /** Open details by close time, loaded from `rating-open-details` when the task starts. */
     const openIndex = new OpenDetailIndex();
 
-    function nextRevision(key: string, previous: BillingDetailRecord | undefined): number {
-      if (previous === undefined) {
-        revisedSinceFlush.add(key);
-        return 1;
-      }
-      if (revisedSinceFlush.has(key)) return previous.revision;
-      revisedSinceFlush.add(key);
-      return previous.revision + 1;
+    const nextRevision = (key: string, previous: BillingDetailRecord | undefined): number => revisions.next(key, previous?.revision);
+
+    /** Writes a detail, and its line on the period's invoice. */
+    function putDetail(key: string, state: DetailState, timestampMs: number): void {
+      details.put(key, state, timestampMs);
+      invoices.record(key, state.detail, timestampMs);
     }
 
     /** Emits a detail whose revision changed since the previous flush. */
     const onFlush: CacheFlushListener<DetailState> = (entry) => {
-      revisedSinceFlush.delete(entry.key);
+      revisions.flushed(entry.key);
       const next = entry.newValue;
       if (next === undefined || next.detail.revision === entry.oldValue?.detail.revision) return;
       counters.billingRecords++;
@@ -109,7 +122,7 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
       context.forward(new StreamRecord<string, Output>({ key: entry.key, value: next.detail, timestampMs: next.periodEndMs - 1 }), billingChild);
     };
 
-    /** The terms the customer's period started with, recorded with its first usage. */
+    /** The terms the period of a customer with `plan` started with, recorded with its first usage. */
     function termsOf(usage: CustomerUsage, period: BillingPeriod, timestampMs: number): PeriodTerms {
       const { customer } = usage;
       const key = periodTermsKey(customer.id, period.start);
@@ -120,13 +133,26 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
       return terms;
     }
 
-    function rateInto(charge: ChargeConfig, usage: CustomerUsage, period: BillingPeriod, terms: PeriodTerms, timestampMs: number): void {
-      const key = detailKey(usage.customer.id, charge.key, period.start);
+    /** The segment the usage's window start falls in, and its terms; undefined outside every subscription. */
+    function segmentFor(usage: CustomerUsage, period: BillingPeriod, timestampMs: number): { segment: BillingSegment; terms: PeriodTerms } | undefined {
+      const { customer } = usage;
+      if (customer.subscriptions === undefined) {
+        const terms = termsOf(usage, period, timestampMs);
+        return { segment: wholePeriodSegment(period, terms.plan), terms };
+      }
+      const span = subscriptionAt(customer, usage.windowStartMs);
+      if (span === undefined) return undefined;
+      return { segment: segmentOf(period, span, customer.timezone), terms: { plan: span.plan, currency: customer.currency, timezone: customer.timezone } };
+    }
+
+    function rateInto(charge: ChargeConfig, usage: CustomerUsage, segment: BillingSegment, terms: PeriodTerms, timestampMs: number): void {
+      const { period } = segment;
+      const key = detailKey(usage.customer.id, charge.key, segment.start);
       const previous = details.get(key);
       const aggregation = plans.aggregations.get(usage.meter) ?? usage.aggregation;
       const intervalIndex = charge.model === 'time_of_day' ? intervalIndexAt(charge.intervals ?? [], usage.windowStartMs, terms.timezone) : undefined;
       const chargeUsage = applyUsageChange(previous?.usage ?? initialChargeUsage(charge, aggregation), usage.change, aggregation, intervalIndex);
-      const closeAtMs = period.endMs + allowedLatenessMs;
+      const closeAtMs = segmentCloseMs(segment, usage.customer) + allowedLatenessMs;
       const final = closeAtMs <= closeState.finalizedThroughMs;
       const minorUnits = currencyMinorUnits(terms.currency) ?? 2;
       const fields = {
@@ -134,11 +160,11 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
         customerId: usage.customer.id,
         plan: terms.plan,
         charge,
-        period,
+        segment,
         timezone: terms.timezone,
         currency: terms.currency,
         quantity: usageQuantity(chargeUsage, aggregation),
-        rated: rateCharge(charge, modelQuantity(chargeUsage, aggregation), minorUnits),
+        rated: rateCharge(charge, modelQuantity(chargeUsage, aggregation), minorUnits, { segmentMs: segment.endMs - segment.startMs, periodMs: period.endMs - period.startMs }),
         status: final ? ('final' as const) : ('provisional' as const),
       };
       let detail = billingDetailRecord({ ...fields, revision: previous?.detail.revision ?? 0 });
@@ -149,8 +175,9 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
         detail = billingDetailRecord({ ...fields, revision: nextRevision(key, previous?.detail) });
         if (final) counters.billingCorrections++;
       }
-      details.put(key, { usage: chargeUsage, detail, periodEndMs: period.endMs, closeAtMs }, timestampMs);
-      if (previous === undefined && !final) {
+      putDetail(key, { usage: chargeUsage, detail, periodEndMs: segment.endMs, closeAtMs }, timestampMs);
+      // A subscription change on the customers topic can move the close time of a detail already open.
+      if (!final && previous?.closeAtMs !== closeAtMs) {
         const openKey = openDetailKey(closeAtMs, key);
         openDetails.put(openKey, key, timestampMs);
         openIndex.add(openKey, key);
@@ -172,9 +199,10 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
     function finalizeDue(timeMs: number): void {
       for (const { openKey, key } of openIndex.takeDue(timeMs)) {
         const state = details.get(key);
-        if (state !== undefined && state.detail.status !== 'final') {
-          const detail: BillingDetailRecord = { ...state.detail, status: 'final', revision: nextRevision(key, state.detail) };
-          details.put(key, { ...state, detail }, state.periodEndMs - 1);
+        // An entry whose detail's close time moved later since is skipped: the later entry closes it.
+        if (state !== undefined && state.detail.status !== 'final' && state.closeAtMs <= timeMs) {
+          const detail: BillingDetailRecord = { ...withBillingPeriod(state.detail), status: 'final', revision: nextRevision(key, state.detail) };
+          putDetail(key, { ...state, detail }, state.periodEndMs - 1);
           counters.billingFinals++;
         }
         openDetails.delete(openKey, timeMs);
@@ -188,6 +216,10 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
         if (details.setFlushListener === undefined) throw new TypeError(`store ${ratingStoreNames.details} has no cache: billing details are emitted when it flushes`);
         details.setFlushListener(onFlush);
         periods = ctx.getKeyValueStore<PeriodTerms>(ratingStoreNames.periods);
+        invoices = new InvoiceLedger(ctx.getKeyValueStore<InvoiceState>(ratingStoreNames.invoices), ratingStoreNames.invoices, (key, invoice, timestampMs) => {
+          counters.invoiceRecords++;
+          context.forward(new StreamRecord<string, Output>({ key, value: invoice, timestampMs }), invoicesChild);
+        });
         openDetails = ctx.getKeyValueStore<string>(ratingStoreNames.openDetails);
         closeStore = ctx.getKeyValueStore<RatingCloseState>(ratingStoreNames.closeState);
         closeState = loadRatingCloseState(closeStore);
@@ -202,17 +234,20 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
         const usage = record.value;
         const { customer } = usage;
         const period = billingPeriodAt(usage.windowStartMs, customer.timezone, customer.billingAnchor);
-        const terms = termsOf(usage, period, record.timestampMs);
+        const unrated = (why: string): void => {
+          options.meteringCounters.deadLetters.unrated++;
+          context.forward(record.withValue<Output>(unratedDeadLetter(usage, why, metersTopic, context.partition)), deadLetterChild);
+        };
+        const found = segmentFor(usage, period, record.timestampMs);
+        if (found === undefined) return unrated(`customer ${customer.id} has no subscription at ${new Date(usage.windowStartMs).toISOString()}; usage outside every subscription is not billed`);
+        const { segment, terms } = found;
         const byMeter = plans.byPlan.get(terms.plan);
         if (byMeter === undefined) {
-          options.meteringCounters.deadLetters.unrated++;
-          const why = `customer ${customer.id}'s period from ${period.start} is on plan ${JSON.stringify(terms.plan)}, which the config no longer declares; declare it again to bill this period`;
-          context.forward(record.withValue<Output>(unratedDeadLetter(usage, why, metersTopic, context.partition)), deadLetterChild);
-          return;
+          return unrated(`customer ${customer.id}'s period from ${segment.start} is on plan ${JSON.stringify(terms.plan)}, which the config no longer declares; declare it again to bill this period`);
         }
-        const charges = byMeter.get(usage.meter) ?? [];
+        const charges = (byMeter.get(usage.meter) ?? []).filter((charge) => matchesFilter(charge.filter, usage.groupBy));
         if (charges.length === 0) counters.usageNotCharged++;
-        for (const charge of charges) rateInto(charge, usage, period, terms, record.timestampMs);
+        for (const charge of charges) rateInto(charge, usage, segment, terms, record.timestampMs);
       },
     };
   };

@@ -9,18 +9,22 @@
  * - `rating-open-details`: provisional details by close time (index for
  *   finalization), key `<closeAtMs, 16 digits>|<detail key>`;
  * - `rating-close-state`: the finalization bound, so finals are neither
- *   repeated nor lost across restarts (as `meter-close-state`).
+ *   repeated nor lost across restarts (as `meter-close-state`);
+ * - `rating-invoices`: one invoice per (customer, billing period), key
+ *   `customer|billingPeriodStart` (see invoice-ledger.ts).
  */
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
 import { jsonSerde } from '../../schemas/serde.js';
 import type { KeyValueStore, StoreSpec } from '../../state/index.js';
 import type { ChargeUsage } from './charge-usage.js';
+import type { InvoiceState } from './invoice-ledger.js';
 
 export const ratingStoreNames = {
   details: 'rating-details',
   periods: 'rating-periods',
   openDetails: 'rating-open-details',
   closeState: 'rating-close-state',
+  invoices: 'rating-invoices',
 } as const;
 
 /** Value in `rating-details`. */
@@ -59,6 +63,7 @@ export function ratingStoreSpecs(): StoreSpec[] {
     kv<PeriodTerms>(ratingStoreNames.periods),
     kv<string>(ratingStoreNames.openDetails),
     kv<RatingCloseState>(ratingStoreNames.closeState),
+    kv<InvoiceState>(ratingStoreNames.invoices),
   ] as StoreSpec[];
 }
 

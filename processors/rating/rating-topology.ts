@@ -6,8 +6,9 @@
  * aggregate-meters ─(MeterDelta, key subject)─▶ usage-customer-join [customers-by-subject]
  *        ├─▶ unrated-dead-letter-sink                  (tally-dead-letter)
  *        └─▶ usage-by-customer-sink                    (<app>-usage-by-customer-repartition, key customer)
- * usage-by-customer-source ─▶ rate-usage [rating-details, rating-periods, rating-open-details, rating-close-state]
+ * usage-by-customer-source ─▶ rate-usage [rating-details, rating-periods, rating-open-details, rating-close-state, rating-invoices]
  *        ├─▶ billing-sink                              (tally-billing-details)
+ *        ├─▶ invoices-sink                             (tally-invoices)
  *        └─▶ rating-dead-letter-sink                   (tally-dead-letter)
  * ```
  *
@@ -17,6 +18,7 @@
  */
 import type { TallyConfig } from '../../schemas/config-types.js';
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
+import type { InvoiceRecord } from '../../schemas/invoice.js';
 import { jsonSerde, stringSerde } from '../../schemas/serde.js';
 import type { TopologyBuilder } from '../../topology/index.js';
 import type { MeteringCounters } from '../metering-counters.js';
@@ -38,6 +40,7 @@ export const ratingNodes = {
   repartitionSource: 'usage-by-customer-source',
   rate: 'rate-usage',
   billingSink: 'billing-sink',
+  invoicesSink: 'invoices-sink',
   ratingDeadLetterSink: 'rating-dead-letter-sink',
 } as const;
 
@@ -88,12 +91,14 @@ export function addRatingNodes(builder: TopologyBuilder, wiring: RatingWiring): 
     plans,
     allowedLatenessMs: config.ingest.allowedLatenessMs,
     billingChild: nodes.billingSink,
+    invoicesChild: nodes.invoicesSink,
     deadLetterChild: nodes.ratingDeadLetterSink,
     metersTopic: config.topics.meters,
   };
   builder.addProcessor(nodes.rate, ratingProcessor({ ...rateOptions, ratingCounters, meteringCounters }), [nodes.repartitionSource]);
   for (const spec of ratingStoreSpecs()) builder.addStateStore(spec, nodes.rate);
   builder.addSink(nodes.billingSink, config.topics.billing, [nodes.rate], { keySerde: stringSerde, valueSerde: jsonSerde<BillingDetailRecord>() });
+  builder.addSink(nodes.invoicesSink, config.topics.invoices, [nodes.rate], { keySerde: stringSerde, valueSerde: jsonSerde<InvoiceRecord>() });
   builder.addSink(nodes.ratingDeadLetterSink, config.topics.deadLetter, [nodes.rate], deadLetter);
 }
 

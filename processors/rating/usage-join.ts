@@ -7,7 +7,9 @@
  *
  * Usage nobody pays for is never dropped silently: a delta whose subject has
  * no customer, or whose customer's plan is not in the config, goes to the
- * dead-letter topic with reason `unrated` (see `unratedDeadLetter`).
+ * dead-letter topic with reason `unrated` (see `unratedDeadLetter`), and
+ * so does usage whose window starts outside every subscription of its
+ * customer (before the first, or after the cancellation).
  */
 import type { CustomerRecord } from '../../schemas/customer-record.js';
 import type { DeadLetterRecord } from '../../schemas/records.js';
@@ -18,6 +20,7 @@ import type { MeteringCounters } from '../metering-counters.js';
 import { customersStoreName } from './customers-table.js';
 import type { MeterDelta } from './meter-delta.js';
 import type { RatingCounters } from './rating-counters.js';
+import { subscriptionAt } from './subscriptions.js';
 
 /** The customer as rating needs it: the row without its subjects (which could be many, on every delta). */
 export type CustomerTerms = Omit<CustomerRecord, 'subjects'>;
@@ -87,8 +90,12 @@ export function usageJoinProcessor(options: UsageJoinOptions): ProcessorSupplier
         if (customer === undefined) {
           return unrated(record, `no customer owns subject ${JSON.stringify(record.value.subject)} in the customers table; add it to a customer's subjects (usage from then on is billed)`);
         }
-        if (!planKeys.has(customer.plan)) {
-          return unrated(record, `customer ${customer.id} is on plan ${JSON.stringify(customer.plan)}, which the config does not declare; declare the plan or move the customer to one that exists`);
+        const span = subscriptionAt(customer, record.value.windowStartMs);
+        if (span === undefined) {
+          return unrated(record, `customer ${customer.id} has no subscription at ${iso(record.value.windowStartMs)} (before its first, or after its cancellation); usage outside every subscription is not billed`);
+        }
+        if (!planKeys.has(span.plan)) {
+          return unrated(record, `customer ${customer.id} is on plan ${JSON.stringify(span.plan)}, which the config does not declare; declare the plan or move the customer to one that exists`);
         }
         ratingCounters.usageJoined++;
         const { subjects: _subjects, ...terms } = customer;

@@ -173,6 +173,22 @@ export const localDate = (): ConfigNode<string> =>
     return DateTime.fromISO(value, { zone: 'UTC' }).isValid ? undefined : 'is not a real calendar date';
   });
 
+/** An RFC 3339 instant with an explicit offset (`Z` or `±HH:MM`), e.g. "2024-02-21T06:00:00Z"; kept as written. */
+export const instant = (): ConfigNode<string> =>
+  stringLeaf('instant', 'RFC 3339 with an offset, e.g. 2024-02-21T06:00:00Z', (value) => {
+    const shaped = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value);
+    return shaped && Number.isFinite(Date.parse(value)) ? undefined : 'is not an instant; write RFC 3339 with an offset, e.g. "2024-02-21T06:00:00Z" or "2024-03-05T00:00:00-08:00"';
+  });
+
+/** A string, or a non-empty list of strings (a filter value: any of them matches). */
+export const stringOrList = (): ConfigNode<string | string[]> =>
+  leaf('string or list of strings', undefined, (raw, path, ctx) => {
+    if (typeof raw === 'string') return raw;
+    if (Array.isArray(raw) && raw.length > 0 && raw.every((item) => typeof item === 'string')) return [...(raw as string[])];
+    ctx.report(path, `must be a string or a non-empty list of strings, e.g. gpt-4 or [mini, haiku]; got ${kindOf(raw)}`);
+    return INVALID;
+  });
+
 /** Local time of day `HH:mm`; `24:00` (end of day) only where `allowEndOfDay`. */
 export const timeOfDay = (allowEndOfDay: boolean): ConfigNode<string> =>
   stringLeaf('time of day', allowEndOfDay ? 'HH:mm, 00:00..24:00' : 'HH:mm, 00:00..23:59', (value) => {

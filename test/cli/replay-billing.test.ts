@@ -38,6 +38,8 @@ describe('tally replay with rating', () => {
   // - kaisha (Asia/Tokyo, JPY): 100 + 5 × 0.5 = 102.5 → 103 (half-up to whole yen).
   // - "nobody" owns no customer → dead letter, reason unrated.
   // - --now 09:00Z = Feb 21 08:00Z + PT1H: acme's first period turns final (revisions 3 and 2); nothing else does.
+  // - Invoices, one per customer and period, revised with every change of a line: acme's first period
+  //   6 → 6 + 115 = 121 → 6.25 + 115 = 121.25 (draft r1–r3), then final r4 once both lines are final.
   it('prints meters, billing details and unrated dead letters exactly as the golden file', async () => {
     const { status, stdout, stderr } = await replay(['--config', config, '--input', events, '--now', now]);
     expect(stderr).toBe('');
@@ -49,7 +51,7 @@ describe('tally replay with rating', () => {
     const details = billing(lines((await replay(['--config', config, '--input', events, '--now', now])).stdout));
     const first = details.find((d) => d.key === 'acme|work|2024-01-21T00:00:00.000-08:00');
     expect(Object.keys(first?.value ?? {})).toEqual([
-      'detailId', 'customerId', 'plan', 'charge', 'meter', 'periodStart', 'periodEnd', 'timezone', 'currency', 'quantity', 'amount', 'lines', 'status', 'revision',
+      'detailId', 'customerId', 'plan', 'charge', 'meter', 'periodStart', 'periodEnd', 'billingPeriodStart', 'billingPeriodEnd', 'timezone', 'currency', 'quantity', 'amount', 'lines', 'status', 'revision',
     ]);
     expect(first?.value).toMatchObject({ customerId: 'acme', plan: 'pro', meter: 'work_units', periodEnd: '2024-02-21T00:00:00.000-08:00', quantity: '12', amount: '115', status: 'provisional', revision: 1 });
     expect(first?.value.detailId).toMatch(/^[0-9a-f]{32}$/);
@@ -66,6 +68,30 @@ describe('tally replay with rating', () => {
     const revisions = new Map<string, number[]>();
     for (const record of coalesced) revisions.set(record.key as string, [...(revisions.get(record.key as string) ?? []), record.value.revision]);
     for (const list of revisions.values()) expect(list).toEqual(list.map((_, index) => index + 1));
+  });
+
+  it('coalesces invoices per commit the same way: fewer records, the same latest invoices, revisions 1, 2, 3…', async () => {
+    const invoices = (stdout: string) => lines(stdout).filter((line) => line.topic === 'invoices');
+    const each = invoices((await replay(['--config', config, '--input', events, '--now', now])).stdout);
+    const coalesced = invoices((await replay(['--config', config, '--input', events, '--now', now, '--commit-every', '100'])).stdout);
+    const latest = (records: OutputLine[]) => Object.fromEntries(records.map((r) => [r.key, { ...r.value, revision: 0 }]));
+    expect(latest(coalesced)).toEqual(latest(each));
+    expect(coalesced.length).toBeLessThan(each.length);
+    const revisions = new Map<string, number[]>();
+    for (const record of coalesced) revisions.set(record.key as string, [...(revisions.get(record.key as string) ?? []), record.value['revision'] as number]);
+    for (const list of revisions.values()) expect(list).toEqual(list.map((_, index) => index + 1));
+  });
+
+  it('prints one invoice per customer and billing period, keyed customer|billingPeriodStart, with its lines and exact total', async () => {
+    const output = lines((await replay(['--config', config, '--input', events, '--now', now])).stdout).filter((line) => line.topic === 'invoices');
+    const acme = output.filter((line) => line.key === 'acme|2024-01-21T00:00:00.000-08:00').map((line) => line.value);
+    expect(acme.map((v) => `${String(v['total'])} ${String(v['status'])} r${String(v['revision'])}`)).toEqual(['6 draft r1', '121 draft r2', '121.25 draft r3', '121.25 final r4']);
+    expect(Object.keys(acme[3] ?? {})).toEqual(['invoiceId', 'customerId', 'periodStart', 'periodEnd', 'timezone', 'currency', 'lines', 'total', 'status', 'revision']);
+    expect(acme[3]?.['lines']).toEqual([
+      { charge: 'base', plan: 'pro', periodStart: '2024-01-21T00:00:00.000-08:00', periodEnd: '2024-02-21T00:00:00.000-08:00', quantity: '1250', amount: '6.25', status: 'final' },
+      { charge: 'work', plan: 'pro', periodStart: '2024-01-21T00:00:00.000-08:00', periodEnd: '2024-02-21T00:00:00.000-08:00', quantity: '12', amount: '115', status: 'final' },
+    ]);
+    expect(new Set(output.map((line) => line.key))).toEqual(new Set(['tata|2024-02-01T00:00:00.000+05:30', 'acme|2024-01-21T00:00:00.000-08:00', 'kaisha|2024-02-01T00:00:00.000+09:00', 'acme|2024-02-21T00:00:00.000-08:00']));
   });
 
   it('is deterministic: the same input and --now give the same bytes', async () => {

@@ -8,10 +8,13 @@
  *   never goes back, and no update follows its final;
  * - `tally-billing-details`: the latest revision per key has the reference's
  *   quantity and amount; revisions run 1, 2, 3… with no repeat or gap;
+ * - `tally-invoices`: the latest revision per key has the reference's lines
+ *   (charge, quantity, amount), total and status; revisions as for details;
  * - `tally-late-events`: each expected late record once, reason `window-closed`;
  * - `tally-dead-letter`: each poison record once, with its reason and bytes.
  */
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
+import type { InvoiceRecord } from '../../schemas/invoice.js';
 import type { DeadLetterRecord, LateEventRecord, MeterRecord } from '../../schemas/records.js';
 import type { Expected } from './reference.js';
 import { sha256 } from './reference.js';
@@ -27,6 +30,7 @@ export interface OutputRecord {
 export interface ObservedOutputs {
   readonly meters: readonly OutputRecord[];
   readonly billing: readonly OutputRecord[];
+  readonly invoices: readonly OutputRecord[];
   readonly late: readonly OutputRecord[];
   readonly deadLetters: readonly OutputRecord[];
 }
@@ -87,11 +91,16 @@ function compareMeters(expected: Expected, records: readonly OutputRecord[], pro
   for (const [key, got] of latest) if (!expected.meters.has(key)) problems.wrong(`meters: unexpected ${key} (value ${got.value}, count ${got.count})`);
 }
 
-function compareBilling(expected: Expected, records: readonly OutputRecord[], problems: Findings): void {
-  const latest = latestByKey<BillingDetailRecord>('billing', records, problems, (before, now, r) => {
+/** Revisions of a key run 1, 2, 3…: anything else is a replayed or lost emission. */
+function revisionsInOrder<T extends { readonly revision: number }>(topic: string, problems: Findings): (before: T | undefined, now: T, r: OutputRecord) => void {
+  return (before, now, r) => {
     const wanted = (before?.revision ?? 0) + 1;
-    if (now.revision !== wanted) problems.wrong(`billing: ${r.key} revision ${now.revision} after ${before?.revision ?? 'none'} at ${at(r)} (expected ${wanted})`);
-  });
+    if (now.revision !== wanted) problems.wrong(`${topic}: ${r.key} revision ${now.revision} after ${before?.revision ?? 'none'} at ${at(r)} (expected ${wanted})`);
+  };
+}
+
+function compareBilling(expected: Expected, records: readonly OutputRecord[], problems: Findings): void {
+  const latest = latestByKey<BillingDetailRecord>('billing', records, problems, revisionsInOrder('billing', problems));
   for (const [key, want] of expected.billing) {
     const got = latest.get(key);
     if (got === undefined) problems.pending(`billing: missing ${key} (expected quantity ${want.quantity}, amount ${want.amount})`);
@@ -100,6 +109,19 @@ function compareBilling(expected: Expected, records: readonly OutputRecord[], pr
     }
   }
   for (const [key, got] of latest) if (!expected.billing.has(key)) problems.wrong(`billing: unexpected ${key} (quantity ${got.quantity}, amount ${got.amount})`);
+}
+
+function compareInvoices(expected: Expected, records: readonly OutputRecord[], problems: Findings): void {
+  const latest = latestByKey<InvoiceRecord>('invoices', records, problems, revisionsInOrder('invoices', problems));
+  const linesOf = (lines: readonly { charge: string; quantity: string; amount: string }[]) => lines.map((l) => `${l.charge} q=${l.quantity} a=${l.amount}`).join(', ');
+  for (const [key, want] of expected.invoices) {
+    const got = latest.get(key);
+    if (got === undefined) problems.pending(`invoices: missing ${key} (expected total ${want.total})`);
+    else if (got.total !== want.total || got.status !== expected.invoiceStatus || linesOf(got.lines) !== linesOf(want.lines)) {
+      problems.pending(`invoices: ${key} is total ${got.total}, ${got.status}, lines ${linesOf(got.lines)} (revision ${got.revision}); expected total ${want.total}, ${expected.invoiceStatus}, lines ${linesOf(want.lines)}`);
+    }
+  }
+  for (const [key, got] of latest) if (!expected.invoices.has(key)) problems.wrong(`invoices: unexpected ${key} (total ${got.total})`);
 }
 
 /** Groups records by a name; names seen once with the right content pass, the rest are listed. */
@@ -150,6 +172,7 @@ export function compareOutputs(expected: Expected, observed: ObservedOutputs): M
   const problems = new Findings();
   compareMeters(expected, observed.meters, problems);
   compareBilling(expected, observed.billing, problems);
+  compareInvoices(expected, observed.invoices, problems);
   compareLate(expected, observed.late, problems);
   compareDeadLetters(expected, observed.deadLetters, problems);
   return problems.list;

@@ -42,6 +42,7 @@ export async function createScenarioTopics(cluster: Cluster, topics: MeteringTop
     { topic: topics.customers, numPartitions: eventPartitions, configEntries: compact },
     { topic: topics.meters, numPartitions: 3, configEntries: compact },
     { topic: topics.billing, numPartitions: 3, configEntries: compact },
+    { topic: topics.invoices, numPartitions: 3, configEntries: compact },
     { topic: topics.late, numPartitions: 1, configEntries: keep },
     { topic: topics.deadLetter, numPartitions: 1, configEntries: [...keep, large] },
   ];
@@ -168,11 +169,11 @@ export class OutputTails {
 
   static async start(cluster: Cluster, topics: MeteringTopics): Promise<OutputTails> {
     const tail = (topic: string) => SurvivingTail.start(topic, cluster.kafka);
-    return new OutputTails({ meters: await tail(topics.meters), billing: await tail(topics.billing), late: await tail(topics.late), deadLetters: await tail(topics.deadLetter) });
+    return new OutputTails({ meters: await tail(topics.meters), billing: await tail(topics.billing), invoices: await tail(topics.invoices), late: await tail(topics.late), deadLetters: await tail(topics.deadLetter) });
   }
 
   observed(): ObservedOutputs {
-    return { meters: this.tails.meters.records, billing: this.tails.billing.records, late: this.tails.late.records, deadLetters: this.tails.deadLetters.records };
+    return { meters: this.tails.meters.records, billing: this.tails.billing.records, invoices: this.tails.invoices.records, late: this.tails.late.records, deadLetters: this.tails.deadLetters.records };
   }
 
   async stop(): Promise<void> {
@@ -183,5 +184,5 @@ export class OutputTails {
 /** Every output topic read_committed from the beginning to its last stable offset, by a fresh consumer. */
 export async function readOutputs(cluster: Cluster, topics: MeteringTopics): Promise<ObservedOutputs> {
   const read = (topic: string) => readTopic(topic, { kafka: cluster.kafka, readCommitted: true, timeoutMs: 60_000 });
-  return { meters: await read(topics.meters), billing: await read(topics.billing), late: await read(topics.late), deadLetters: await read(topics.deadLetter) };
+  return { meters: await read(topics.meters), billing: await read(topics.billing), invoices: await read(topics.invoices), late: await read(topics.late), deadLetters: await read(topics.deadLetter) };
 }

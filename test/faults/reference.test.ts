@@ -25,6 +25,7 @@ function perfectOutputs(want: Expected): ObservedOutputs {
   return {
     meters: [...want.meters].map(([key, { value, count }]) => record(key, { value, count, final: false })),
     billing: [...want.billing].map(([key, { quantity, amount }]) => record(key, { quantity, amount, status: 'provisional', revision: 1 })),
+    invoices: [...want.invoices].map(([key, { lines, total }]) => record(key, { lines, total, status: 'draft', revision: 1 })),
     late: [...want.late].map((name) => record(null, { reason: 'window-closed', meter: name.split('|')[0], event: { id: name.split('|')[1] } })),
     deadLetters: poison.map((p) => record(null, { reason: p.kind === 'poison' ? p.reason : '', message: '', key: Buffer.from(p.key).toString('base64'), value: p.value?.toString('base64') ?? null })),
   };
@@ -40,6 +41,8 @@ describe('the reference', () => {
     expect(expected.late.size).toBe(eventsOf(late).reduce((n, e) => n + (e.type === 'llm.tokens' ? 2 : 1), 0));
     expect(expected.deadLettersByReason['invalid-encoding']).toBe(7);
     expect(expected.billing.size).toBe(workload.customers.length * 2);
+    expect(expected.invoices.size).toBe(workload.customers.length);
+    for (const invoice of expected.invoices.values()) expect(invoice.lines.map((l) => l.charge)).toEqual(['base', 'tiered']);
   });
 
   it('refuses a late storm whose lateness would depend on the processing order', () => {
@@ -78,6 +81,26 @@ describe('the comparison', () => {
     const billing = [...outputs.billing, record(first?.key ?? '', { ...detail, amount: '0.01', revision: 3 })];
     const mismatches = mismatchTexts(expected, { ...outputs, billing });
     expect(mismatches).toEqual(expect.arrayContaining([expect.stringContaining('revision 3 after 1'), expect.stringContaining('amount 0.01')]));
+  });
+
+  it('names an invoice with a wrong total, a missing or extra line, a skipped revision and an unexpected invoice', () => {
+    const outputs = perfectOutputs(expected);
+    const [first, second, third] = outputs.invoices as OutputRecord[];
+    const invoice = (r: OutputRecord | undefined) => JSON.parse(r?.value ?? '{}') as { lines: { charge: string }[]; total: string };
+    const invoices = [
+      ...outputs.invoices,
+      record(first?.key ?? '', { ...invoice(first), total: '0.01', revision: 2 }),
+      record(second?.key ?? '', { ...invoice(second), lines: invoice(second).lines.slice(1), revision: 3 }),
+      record(third?.key ?? '', { ...invoice(third), status: 'final', revision: 2 }),
+      record('nobody|2024-03-01T00:00:00.000Z', { lines: [], total: '0', status: 'draft', revision: 1 }),
+    ];
+    const mismatches = mismatchTexts(expected, { ...outputs, invoices });
+    expect(mismatches).toHaveLength(5);
+    expect(mismatches.join('\n')).toContain(`invoices: ${first?.key ?? ''} is total 0.01`);
+    expect(mismatches.join('\n')).toContain(`invoices: ${second?.key ?? ''} revision 3 after 1`);
+    expect(mismatches.join('\n')).toMatch(/invoices: .* is total .*, draft, lines tiered q=/);
+    expect(mismatches.join('\n')).toMatch(/invoices: .* is total .*, final,/);
+    expect(mismatches.join('\n')).toContain('invoices: unexpected nobody|2024-03-01T00:00:00.000Z');
   });
 
   it('names a late record twice, a dead letter with the wrong reason or bytes, and an unexpected dead letter', () => {

@@ -7,6 +7,8 @@
  *   subject, group-by and window; late and poison records count for nothing;
  * - billing: the customers' token totals, priced by hand, per customer,
  *   charge and period — provisional, since every period ends weeks after the run;
+ * - invoices: per customer and period, a line per expected detail (by charge)
+ *   and the exact sum of their amounts — draft, as their lines are provisional;
  * - late: one `window-closed` record per meter reading each distinct late event;
  * - dead letters: each poison record once, with its reason and its original bytes.
  *
@@ -17,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import type { DeadLetterReason } from '../../schemas/records.js';
 import { lateTruth, meterTruth, windowMs, type CloudEvent, type MeterValue } from '../kafka/metering-truth.js';
-import { ratingTruth, type DetailTruth, type TestCustomer } from '../kafka/rating-truth.js';
+import { format, ratingTruth, toScaled, type DetailTruth, type TestCustomer } from '../kafka/rating-truth.js';
 import { allowedLatenessMs, type SentRecord } from './fault-inputs.js';
 
 export interface ExpectedDeadLetter {
@@ -44,12 +46,37 @@ export interface Expected {
   /** `customer|charge|periodStart` → quantity and amount. */
   readonly billing: ReadonlyMap<string, DetailTruth>;
   readonly billingStatus: 'provisional';
+  /** `customer|periodStart` → the invoice's lines (by charge) and total. */
+  readonly invoices: ReadonlyMap<string, InvoiceTruth>;
+  readonly invoiceStatus: 'draft';
   /** `meter|eventId`, one late record each. */
   readonly late: ReadonlySet<string>;
   /** The poison record's Kafka key → what its dead letter must say. */
   readonly deadLetters: ReadonlyMap<string, ExpectedDeadLetter>;
   readonly deadLettersByReason: Readonly<Record<string, number>>;
   readonly counts: ScenarioCounts;
+}
+
+export interface InvoiceTruth {
+  /** Ordered by charge key (one segment per period here). */
+  readonly lines: readonly ({ readonly charge: string } & DetailTruth)[];
+  readonly total: string;
+}
+
+/** Groups the expected details (`customer|charge|periodStart`) into invoices, adding amounts in BigInt fixed point. */
+export function invoiceTruth(billing: ReadonlyMap<string, DetailTruth>): Map<string, InvoiceTruth> {
+  const byInvoice = new Map<string, ({ readonly charge: string } & DetailTruth)[]>();
+  for (const [key, detail] of billing) {
+    const [customer, charge, periodStart] = key.split('|') as [string, string, string];
+    const invoiceKey = `${customer}|${periodStart}`;
+    byInvoice.set(invoiceKey, [...(byInvoice.get(invoiceKey) ?? []), { charge, ...detail }]);
+  }
+  return new Map(
+    [...byInvoice].map(([key, lines]) => {
+      const sorted = [...lines].sort((a, b) => (a.charge < b.charge ? -1 : 1));
+      return [key, { lines: sorted, total: format(sorted.reduce((sum, line) => sum + toScaled(line.amount, 7), 0n), 7) }];
+    }),
+  );
 }
 
 export function sha256(value: Buffer | null): string | null {
@@ -100,10 +127,13 @@ export function expectedOutcome(sent: readonly SentRecord[], customers: readonly
   }
 
   const valid = onTime.length + events('late').length;
+  const billing = ratingTruth(onTime.filter((e) => e.type === 'llm.tokens'), customers);
   return {
     meters: meterTruth(onTime),
-    billing: ratingTruth(onTime.filter((e) => e.type === 'llm.tokens'), customers),
+    billing,
     billingStatus: 'provisional',
+    invoices: invoiceTruth(billing),
+    invoiceStatus: 'draft',
     late: new Set(lateTruth(late)),
     deadLetters,
     deadLettersByReason,

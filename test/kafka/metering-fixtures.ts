@@ -20,12 +20,13 @@ export interface MeteringTopics {
   readonly late: string;
   readonly deadLetter: string;
   readonly customers: string;
+  readonly invoices: string;
   readonly billing: string;
 }
 
 export function uniqueTopics(prefix: string): MeteringTopics {
   const id = uniqueName(prefix);
-  return { events: `${id}-events`, meters: `${id}-meters`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers`, billing: `${id}-billing` };
+  return { events: `${id}-events`, meters: `${id}-meters`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers`, billing: `${id}-billing`, invoices: `${id}-invoices` };
 }
 
 /** A tally.yaml as an object (JSON is YAML): what `parseConfig` reads. */

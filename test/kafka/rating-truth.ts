@@ -80,14 +80,14 @@ export function generateTokenEvents(options: { count: number; subjects: readonly
 const milliScale = 1000n;
 const moneyScale = 10_000_000n;
 
-function toScaled(value: unknown, places: number): bigint {
+export function toScaled(value: unknown, places: number): bigint {
   const text = typeof value === 'number' ? String(value) : (value as string);
   const match = /^(\d+)(?:\.(\d+))?$/.exec(text);
   if (match === null || (match[2] ?? '').length > places) throw new Error(`test data: ${JSON.stringify(value)} is not a non-negative decimal with at most ${places} places`);
   return BigInt(match[1] as string) * 10n ** BigInt(places) + BigInt((match[2] ?? '').padEnd(places, '0'));
 }
 
-function format(scaled: bigint, places: number): string {
+export function format(scaled: bigint, places: number): string {
   const unit = 10n ** BigInt(places);
   const fraction = String(scaled % unit).padStart(places, '0').replace(/0+$/, '');
   return `${scaled / unit}${fraction === '' ? '' : `.${fraction}`}`;
@@ -100,7 +100,7 @@ function roundCents(money: bigint): bigint {
 }
 
 /** quantity (milli) × price → money (10^-7). */
-function times(quantityMilli: bigint, price: string): bigint {
+export function times(quantityMilli: bigint, price: string): bigint {
   return (quantityMilli * toScaled(price, 7)) / milliScale; // exact: price has ≤ 4 places, so the product has ≤ 7
 }
 

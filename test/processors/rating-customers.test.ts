@@ -143,8 +143,9 @@ describe('the rating topology', () => {
     expect(lines.slice(lines.indexOf('Sub-topology: 2'))).toEqual([
       'Sub-topology: 2',
       '  Source: usage-by-customer-source (topics: [usage-by-customer-repartition]) --> rate-usage',
-      '  Processor: rate-usage (stores: [rating-details, rating-periods, rating-open-details, rating-close-state]) --> billing-sink, rating-dead-letter-sink <-- usage-by-customer-source',
+      '  Processor: rate-usage (stores: [rating-details, rating-periods, rating-open-details, rating-close-state, rating-invoices]) --> billing-sink, invoices-sink, rating-dead-letter-sink <-- usage-by-customer-source',
       '  Sink: billing-sink (topic: tally-billing-details) <-- rate-usage',
+      '  Sink: invoices-sink (topic: tally-invoices) <-- rate-usage',
       '  Sink: rating-dead-letter-sink (topic: tally-dead-letter) <-- rate-usage',
     ]);
     expect(topology.subtopologies[1]?.sourceTopics).toEqual(['events-by-subject-repartition', 'tally-customers']);

@@ -5,18 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
 import { ratingStoreNames, type RatingCloseState } from '../../processors/index.js';
 import { partitionForKey } from '../../topology/internal/partitioner.js';
-import { acme, ratingConfig, RatingHarness, usage } from './rating-harness.js';
+import { acme, closeTracked, ratingConfig, RatingHarness, startTracked, usage } from './rating-harness.js';
 
-const open: RatingHarness[] = [];
-afterEach(async () => {
-  for (const h of open.splice(0)) await h.close();
-});
-
-async function start(...args: Parameters<typeof RatingHarness.start>): Promise<RatingHarness> {
-  const h = await RatingHarness.start(...args);
-  open.push(h);
-  return h;
-}
+afterEach(closeTracked);
+const start = startTracked;
 
 const brief = (d: BillingDetailRecord): string => `${d.periodStart.slice(0, 10)} q=${d.quantity} ${d.status} r${d.revision}`;
 const tokens = (subject: string, time: string, value: number) => usage('llm.tokens', subject, time, { tokens: value });

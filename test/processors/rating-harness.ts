@@ -4,6 +4,7 @@
  * and reads billing details and dead letters.
  */
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
+import type { InvoiceRecord } from '../../schemas/invoice.js';
 import type { ChargeConfig, CustomerConfig, MeterConfig, PlanConfig, TallyConfig } from '../../schemas/config-types.js';
 import type { CustomerRecord } from '../../schemas/customer-record.js';
 import type { DeadLetterRecord } from '../../schemas/records.js';
@@ -56,12 +57,14 @@ export class RatingHarness {
   readonly counters: RatingCounters;
   private readonly billingReader;
   private readonly deadLetterReader;
+  private readonly invoicesReader;
 
   private constructor(metering: MeteringHarness, counters: RatingCounters) {
     this.metering = metering;
     this.counters = counters;
     this.billingReader = metering.driver.outputTopic<string, BillingDetailRecord>(topics.billing, undefined, jsonSerde());
     this.deadLetterReader = metering.driver.outputTopic<string, DeadLetterRecord>(topics.deadLetter, undefined, jsonSerde());
+    this.invoicesReader = metering.driver.outputTopic<string, InvoiceRecord>(topics.invoices, undefined, jsonSerde());
   }
 
   /** Starts the topology and pipes the config's customers into the customers topic. */
@@ -95,6 +98,15 @@ export class RatingHarness {
     return this.billingReader.readRecords();
   }
 
+  /** Invoices emitted since the last call. */
+  invoices(): InvoiceRecord[] {
+    return this.invoicesReader.readValues() as InvoiceRecord[];
+  }
+
+  invoiceRecords() {
+    return this.invoicesReader.readRecords();
+  }
+
   deadLetters(): DeadLetterRecord[] {
     return this.deadLetterReader.readValues() as DeadLetterRecord[];
   }
@@ -102,4 +114,17 @@ export class RatingHarness {
   close(): Promise<void> {
     return this.metering.close();
   }
+}
+
+/** Harnesses started by `startTracked`, closed by `closeTracked` (call it in `afterEach`). */
+const tracked: RatingHarness[] = [];
+
+export async function startTracked(...args: Parameters<typeof RatingHarness.start>): Promise<RatingHarness> {
+  const h = await RatingHarness.start(...args);
+  tracked.push(h);
+  return h;
+}
+
+export async function closeTracked(): Promise<void> {
+  for (const h of tracked.splice(0)) await h.close();
 }

@@ -31,6 +31,8 @@ describe('rating, end to end on the driver', () => {
       meter: 'tokens',
       periodStart: '2024-01-21T00:00:00.000-08:00',
       periodEnd: '2024-02-21T00:00:00.000-08:00',
+      billingPeriodStart: '2024-01-21T00:00:00.000-08:00',
+      billingPeriodEnd: '2024-02-21T00:00:00.000-08:00',
       timezone: 'America/Los_Angeles',
       currency: 'USD',
       quantity: '1000',

@@ -41,6 +41,7 @@ describe('parseConfig with the golden fixtures', () => {
         late: 'tally-late-events',
         deadLetter: 'tally-dead-letter',
         customers: 'tally-customers',
+        invoices: 'tally-invoices',
       },
       ingest: { allowedLatenessMs: 3_600_000, maxFutureSkewMs: 300_000, dedupeRetentionMs: 35 * 86_400_000, keyedBySubject: false },
       windows: { sizeMs: 60_000, retentionMs: 35 * 86_400_000 },
@@ -191,15 +192,16 @@ describe('describeConfigSchema', () => {
   const keys = [
     'app.id', 'app.stateDir', 'app.processingGuarantee', 'app.commitIntervalMs', 'app.cacheMaxBytes', 'app.shutdownTimeout',
     'kafka.brokers', 'kafka.clientId', 'kafka.ssl', 'kafka.sasl', 'schemaRegistry.url',
-    'topics.events', 'topics.meters', 'topics.billing', 'topics.late', 'topics.deadLetter', 'topics.customers',
+    'topics.events', 'topics.meters', 'topics.billing', 'topics.late', 'topics.deadLetter', 'topics.customers', 'topics.invoices',
     'ingest.allowedLateness', 'ingest.maxFutureSkew', 'ingest.dedupeRetention', 'ingest.keyedBySubject', 'windows.size', 'windows.retention',
     'meters', 'meters[].slug', 'meters[].eventType', 'meters[].aggregation', 'meters[].valueProperty', 'meters[].groupBy',
-    'customers', 'customers[].id', 'customers[].subjects', 'customers[].timezone', 'customers[].currency', 'customers[].billingAnchor', 'customers[].plan',
+    'customers', 'customers[].id', 'customers[].subjects', 'customers[].timezone', 'customers[].currency', 'customers[].billingAnchor',
+    'customers[].subscriptions', 'customers[].subscriptions[].plan', 'customers[].subscriptions[].from', 'customers[].plan', 'customers[].cancelledAt',
     'plans', 'plans[].key', 'plans[].charges', 'plans[].charges[].key', 'plans[].charges[].meter', 'plans[].charges[].model',
     'plans[].charges[].unitPrice', 'plans[].charges[].flatFee', 'plans[].charges[].tiers', 'plans[].charges[].tiers[].upTo',
     'plans[].charges[].tiers[].unitPrice', 'plans[].charges[].tiers[].flatFee', 'plans[].charges[].packageSize',
     'plans[].charges[].packagePrice', 'plans[].charges[].freeUnits', 'plans[].charges[].intervals',
-    'plans[].charges[].intervals[].from', 'plans[].charges[].intervals[].to', 'plans[].charges[].intervals[].unitPrice',
+    'plans[].charges[].intervals[].from', 'plans[].charges[].intervals[].to', 'plans[].charges[].intervals[].unitPrice', 'plans[].charges[].filter',
     'http.host', 'http.port', 'http.tokens', 'http.tokensFile', 'http.headersTimeout', 'http.requestTimeout', 'http.keepAliveTimeout', 'http.maxConnections',
   ];
 

@@ -185,6 +185,18 @@ describe('GET /v1/customers/{id}/billing', () => {
   });
 });
 
+describe('GET /v1/customers/{id}/invoices', () => {
+  it("answers the customer's invoices, newest first, with a line per billing detail, and 404 for a customer nobody knows", async () => {
+    const answer = await untilAnswer('the invoice of acme', () => running.api.get('/v1/customers/acme/invoices'), (a) => a.body?.invoices?.[0]?.total === '6');
+    expect(answer.body.customerId).toBe('acme');
+    expect(answer.body.invoices).toHaveLength(1);
+    expect(answer.body.invoices[0]).toMatchObject({ customerId: 'acme', currency: 'USD', total: '6', status: 'draft', lines: [expect.objectContaining({ charge: 'tokens', plan: 'pro', quantity: '12', amount: '6', status: 'provisional' })] });
+    expect(answer.body.invoices[0].invoiceId).toMatch(/^[0-9a-f]{32}$/);
+    const unknown = await running.api.get('/v1/customers/nobody/invoices');
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'customer-unknown']);
+  });
+});
+
 describe('readiness', () => {
   it('is 503 with what is left while a restarted instance restores, refuses queries meanwhile, then 200 with the same answers', async () => {
     const before = await running.api.get(tokensQuery);

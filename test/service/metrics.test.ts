@@ -130,6 +130,7 @@ describe('service metrics', () => {
     rating.billingRecords = 5;
     rating.billingFinals = 1;
     rating.billingCorrections = 1;
+    rating.invoiceRecords = 4;
     let samples = await scrape(metrics);
     expect(valueOf(samples, 'tally_duplicates_total')).toBe(3);
     expect(valueOf(samples, 'tally_late_events_total')).toBe(2);
@@ -140,6 +141,7 @@ describe('service metrics', () => {
     expect(valueOf(samples, 'tally_billing_details_total', { status: 'provisional' })).toBe(3);
     expect(valueOf(samples, 'tally_billing_details_total', { status: 'final' })).toBe(2);
     expect(valueOf(samples, 'tally_billing_corrections_total')).toBe(1);
+    expect(valueOf(samples, 'tally_invoice_records_total')).toBe(4);
 
     // A detail turns final before its record is emitted: the derived provisional
     // count dips for a moment; the counter holds, then counts only new growth.

@@ -21,7 +21,7 @@ export function canonical(value: Decimal | string | number): string {
 }
 
 /** Sum of already rounded line amounts: exact, so lines always add up to the total. */
-export function sumLines(lines: readonly BillingLine[]): string {
+export function sumLines(lines: readonly Pick<BillingLine, 'amount'>[]): string {
   let total = new Decimal(0);
   for (const line of lines) total = total.plus(line.amount);
   return canonicalDecimal(total);

@@ -1,0 +1,87 @@
+/**
+ * Invoices: one per customer and billing period, kept in `rating-invoices`
+ * (key `customer|billingPeriodStart`) and emitted when that store's cache
+ * flushes — the same coalescing as billing details, so an invoice is
+ * emitted at most once per commit, with one revision per emitted change.
+ *
+ * Rating calls `record` with every billing detail it writes; the ledger
+ * replaces that detail's line and recomputes the total and the status. A
+ * detail that has never had usage has no line (and a period with none has no
+ * invoice).
+ */
+import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
+import type { InvoiceLine, InvoiceRecord } from '../../schemas/invoice.js';
+import type { CacheFlushListener, KeyValueStore } from '../../state/index.js';
+import { detailIdOf } from './billing-details.js';
+import { FlushRevisions } from './flush-revisions.js';
+import { sumLines } from './models/money.js';
+
+/** Value in `rating-invoices`. */
+export interface InvoiceState {
+  readonly invoice: InvoiceRecord;
+  /** Detail key of each line, in the order of `invoice.lines`. */
+  readonly lineKeys: readonly string[];
+  /** End of the billing period, epoch ms (the emitted record's timestamp is the instant before it). */
+  readonly periodEndMs: number;
+}
+
+/** `customer|billingPeriodStart`: the topic key and the store key. */
+export function invoiceKey(customerId: string, billingPeriodStart: string): string {
+  return `${customerId}|${billingPeriodStart}`;
+}
+
+function lineOf(detail: BillingDetailRecord): InvoiceLine {
+  const { charge, plan, periodStart, periodEnd, quantity, amount, status } = detail;
+  return { charge, plan, periodStart, periodEnd, quantity, amount, status };
+}
+
+/** Segment start (as an instant), then charge key. */
+function lineOrder(left: InvoiceLine, right: InvoiceLine): number {
+  const byStart = Date.parse(left.periodStart) - Date.parse(right.periodStart);
+  if (byStart !== 0) return byStart;
+  return left.charge < right.charge ? -1 : left.charge > right.charge ? 1 : 0;
+}
+
+type InvoiceStore = KeyValueStore<InvoiceState> & { setFlushListener?(listener: CacheFlushListener<InvoiceState> | undefined): void };
+
+export class InvoiceLedger {
+  readonly #store: InvoiceStore;
+  readonly #revisions = new FlushRevisions();
+
+  /** `emit` receives each invoice whose revision changed, at the flush of `store` (which must be cached). */
+  constructor(store: KeyValueStore<InvoiceState>, storeName: string, emit: (key: string, invoice: InvoiceRecord, timestampMs: number) => void) {
+    this.#store = store as InvoiceStore;
+    if (this.#store.setFlushListener === undefined) throw new TypeError(`store ${storeName} has no cache: invoices are emitted when it flushes`);
+    this.#store.setFlushListener((entry) => {
+      this.#revisions.flushed(entry.key);
+      const next = entry.newValue;
+      if (next === undefined || next.invoice.revision === entry.oldValue?.invoice.revision) return;
+      emit(entry.key, next.invoice, next.periodEndMs - 1);
+    });
+  }
+
+  /** Puts `detail` (stored under `detailKey`) on its period's invoice. */
+  record(detailKey: string, detail: BillingDetailRecord, timestampMs: number): void {
+    const key = invoiceKey(detail.customerId, detail.billingPeriodStart);
+    const previous = this.#store.get(key);
+    const byKey = new Map<string, InvoiceLine>();
+    previous?.lineKeys.forEach((lineKey, index) => byKey.set(lineKey, previous.invoice.lines[index] as InvoiceLine));
+    byKey.set(detailKey, lineOf(detail));
+    const ordered = [...byKey].sort(([, left], [, right]) => lineOrder(left, right));
+    const lines = ordered.map(([, line]) => line);
+    const content = {
+      invoiceId: detailIdOf(key),
+      customerId: detail.customerId,
+      periodStart: detail.billingPeriodStart,
+      periodEnd: detail.billingPeriodEnd,
+      timezone: detail.timezone,
+      currency: detail.currency,
+      lines,
+      total: sumLines(lines),
+      status: lines.every((line) => line.status === 'final') ? ('final' as const) : ('draft' as const),
+    };
+    if (previous !== undefined && JSON.stringify({ ...previous.invoice, revision: 0 }) === JSON.stringify({ ...content, revision: 0 })) return;
+    const invoice: InvoiceRecord = { ...content, revision: this.#revisions.next(key, previous?.invoice.revision) };
+    this.#store.put(key, { invoice, lineKeys: ordered.map(([lineKey]) => lineKey), periodEndMs: Date.parse(detail.billingPeriodEnd) }, timestampMs);
+  }
+}
