@@ -15,7 +15,7 @@ import { CacheBudget } from '../../state/index.js';
 import type { Topology } from '../topology.js';
 import { resolveAppConfig, type KafkaAppConfig, type ResolvedAppConfig } from './app-config.js';
 import type { AppSnapshot, LocalStore, TaskSnapshot } from './app-observer.js';
-import { isBrokerUnreachable, untilBrokerAnswers } from './commit.js';
+import { isBrokerUnreachable, isTransientKafkaFailure, untilBrokerAnswers } from './kafka-errors.js';
 import { createProducer, debug, SerialQueue } from './kafka-io.js';
 import { createTaskAssignor } from './task-assignor.js';
 import { TaskCreator } from './task-creator.js';
@@ -124,13 +124,13 @@ class KafkaTopologyApp implements KafkaApp {
       heartbeatInterval: this.config.heartbeatIntervalMs,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: Math.min(500, this.config.commitIntervalMs * 5),
-      // A broker outage makes kafkajs give up (retries exhausted) and crash the consumer. The
-      // instance stays up: the consumer restarts and rejoins once the broker answers. Any other
-      // crash (a failure of Tally's own processing) still fails the app.
+      // A broker outage or restart makes kafkajs give up (retries exhausted, a coordinator still
+      // loading) and crash the consumer. The instance stays up: the consumer restarts and rejoins.
+      // Any other crash (a failure of Tally's own processing) still fails the app.
       retry: {
         restartOnFailure: async (error: Error) => {
-          const restart = isBrokerUnreachable(error);
-          if (restart) this.config.logger.warn(`Kafka is unreachable (${error.message}); the consumer restarts and rejoins when it is back`);
+          const restart = isTransientKafkaFailure(error);
+          if (restart) this.config.logger.warn(`Kafka failed the consumer (${error.message}); it restarts and rejoins the group`);
           return restart;
         },
       },
