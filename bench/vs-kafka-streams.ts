@@ -15,8 +15,8 @@
  * --subjects N (10 000); --runs N (1); --partitions N (8); --duplicates
  * share (0.05); --hours H (event-time span, 1); --only tally or --only
  * kafka-streams (one contender, for quicker iterations); --tally-node-args
- * "ARGS" (flags for the node process of `tally run`, e.g.
- * "--max-semi-space-size=16"). Starts its own broker unless
+ * =ARGS (flags for the node process of `tally run`, e.g.
+ * --tally-node-args=--max-semi-space-size=8). Starts its own broker unless
  * TALLY_KAFKA_BROKERS is set (then TALLY_KAFKA_PID gives its CPU).
  *
  * Tally runs with TALLY_MEMORY_LOG_MS=1000; the memory report it logged at
