@@ -16,7 +16,8 @@
  * share (0.05); --hours H (event-time span, 1); --only tally or --only
  * kafka-streams (one contender, for quicker iterations); --tally-node-args
  * =ARGS (flags for the node process of `tally run`, e.g.
- * --tally-node-args=--max-semi-space-size=8). Starts its own broker unless
+ * --tally-node-args=--max-semi-space-size=8); --tally-cache-max-bytes N
+ * (Tally's app.cacheMaxBytes, default its own default). Starts its own broker unless
  * TALLY_KAFKA_BROKERS is set (then TALLY_KAFKA_PID gives its CPU).
  *
  * Tally runs with TALLY_MEMORY_LOG_MS=1000; the memory report it logged at
@@ -54,6 +55,7 @@ const { values: args } = parseArgs({
     hours: { type: 'string', default: '1' },
     only: { type: 'string' },
     'tally-node-args': { type: 'string', default: '' },
+    'tally-cache-max-bytes': { type: 'string' },
   },
 });
 
@@ -83,7 +85,13 @@ function buildPeer(): string {
 
 function tallyConfig(prefix: string, brokers: readonly string[], input: string, stateDir: string): Record<string, unknown> {
   return {
-    app: { id: `${prefix}-tally`, stateDir, processingGuarantee: 'exactly_once', commitIntervalMs: 100 },
+    app: {
+      id: `${prefix}-tally`,
+      stateDir,
+      processingGuarantee: 'exactly_once',
+      commitIntervalMs: 100,
+      ...(args['tally-cache-max-bytes'] === undefined ? {} : { cacheMaxBytes: Number(args['tally-cache-max-bytes']) }),
+    },
     kafka: { brokers },
     topics: { events: input, meters: `${prefix}-tally-meters`, late: `${prefix}-tally-late`, deadLetter: `${prefix}-tally-dead`, customers: `${prefix}-tally-customers`, billing: `${prefix}-tally-billing` },
     ingest: { keyedBySubject: true, allowedLateness: 'PT1H', maxFutureSkew: 'PT5M', dedupeRetention: 'P1D' },
