@@ -18,6 +18,7 @@ export default defineConfig({
       'test/cli/replay*.test.ts',
       'test/cli/read-lines.test.ts',
       'test/faults/reference.test.ts',
+      'test/service/memory-report.test.ts',
     ],
     testTimeout: 30_000,
     pool: 'forks',

@@ -20,6 +20,8 @@ export interface ContenderSpec {
   readonly groupId: string;
   /** Where the child's stdout and stderr go. */
   readonly logPath: string;
+  /** Added to this process's environment for the child. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface ContenderFigures {
@@ -73,7 +75,7 @@ export async function runContender(spec: ContenderSpec, context: ContenderContex
   const { admin, brokerPid, inputTopic } = context;
   const total = (await admin.fetchTopicOffsets(inputTopic)).reduce((sum, p) => sum + Number(p.high), 0);
   const log = createWriteStream(spec.logPath);
-  const child = spawn(spec.command, [...spec.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(spec.command, [...spec.args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...spec.env } });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const guard = guardChild(child, { name: spec.name, exitSignal: 'SIGKILL' });

@@ -65,10 +65,11 @@ export async function readMeterTotals(kafka: Kafka, topic: string, quietMs = 4_0
 }
 
 /** "agree" when both contenders' finals match the input exactly, else what differs. */
-export function compareTotals(expected: ExpectedTotals, ks: MeterOutputTotals, tally: MeterOutputTotals): string {
+/** Each contender's totals against the input's; `agree` or what disagrees. */
+export function compareTotals(expected: ExpectedTotals, contenders: ReadonlyMap<string, MeterOutputTotals>): string {
   const problems: string[] = [];
   const check = (what: string, want: number, got: (t: MeterOutputTotals) => number) => {
-    for (const [name, totals] of [['kafka-streams', ks], ['tally', tally]] as const) {
+    for (const [name, totals] of contenders) {
       if (got(totals) !== want) problems.push(`${name} ${what} ${got(totals)} (input: ${want})`);
     }
   };

@@ -13,8 +13,15 @@
  *
  * Options: --events N (records, duplicates included; default 1 000 000);
  * --subjects N (10 000); --runs N (1); --partitions N (8); --duplicates
- * share (0.05); --hours H (event-time span, 1). Starts its own broker
- * unless TALLY_KAFKA_BROKERS is set (then TALLY_KAFKA_PID gives its CPU).
+ * share (0.05); --hours H (event-time span, 1); --only tally or --only
+ * kafka-streams (one contender, for quicker iterations); --tally-node-args
+ * =ARGS (flags for the node process of `tally run`, e.g.
+ * --tally-node-args=--max-semi-space-size=8); --tally-cache-max-bytes N
+ * (Tally's app.cacheMaxBytes, default its own default). Starts its own broker unless
+ * TALLY_KAFKA_BROKERS is set (then TALLY_KAFKA_PID gives its CPU).
+ *
+ * Tally runs with TALLY_MEMORY_LOG_MS=1000; the memory report it logged at
+ * its largest resident set is printed after the table (where the memory goes).
  *
  * Per contender and run: events/s from its consumer group's first commit
  * to the commit of the whole input; its process's CPU (user + system, from
@@ -46,8 +53,18 @@ const { values: args } = parseArgs({
     partitions: { type: 'string', default: '8' },
     duplicates: { type: 'string', default: '0.05' },
     hours: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    'tally-node-args': { type: 'string', default: '' },
+    'tally-cache-max-bytes': { type: 'string' },
   },
 });
+
+const contenderNames = ['kafka-streams', 'tally'] as const;
+type ContenderName = (typeof contenderNames)[number];
+if (args.only !== undefined && !contenderNames.includes(args.only as ContenderName)) {
+  throw new Error(`--only ${JSON.stringify(args.only)}: give one of ${contenderNames.join(', ')}`);
+}
+const runs = (name: ContenderName): boolean => args.only === undefined || args.only === name;
 
 /** Builds the peer with Maven into the cache, once per version of its sources; returns its class path. */
 function buildPeer(): string {
@@ -68,7 +85,13 @@ function buildPeer(): string {
 
 function tallyConfig(prefix: string, brokers: readonly string[], input: string, stateDir: string): Record<string, unknown> {
   return {
-    app: { id: `${prefix}-tally`, stateDir, processingGuarantee: 'exactly_once', commitIntervalMs: 100 },
+    app: {
+      id: `${prefix}-tally`,
+      stateDir,
+      processingGuarantee: 'exactly_once',
+      commitIntervalMs: 100,
+      ...(args['tally-cache-max-bytes'] === undefined ? {} : { cacheMaxBytes: Number(args['tally-cache-max-bytes']) }),
+    },
     kafka: { brokers },
     topics: { events: input, meters: `${prefix}-tally-meters`, late: `${prefix}-tally-late`, deadLetter: `${prefix}-tally-dead`, customers: `${prefix}-tally-customers`, billing: `${prefix}-tally-billing`, invoices: `${prefix}-tally-invoices` },
     ingest: { keyedBySubject: true, allowedLateness: 'PT1H', maxFutureSkew: 'PT5M', dedupeRetention: 'P1D' },
@@ -78,15 +101,29 @@ function tallyConfig(prefix: string, brokers: readonly string[], input: string, 
   };
 }
 
-interface RunResult {
-  readonly ks: ContenderFigures;
-  readonly tally: ContenderFigures;
-  readonly ksTotals: MeterOutputTotals;
-  readonly tallyTotals: MeterOutputTotals;
-  readonly check: string;
+interface ContenderResult {
+  readonly figures: ContenderFigures;
+  readonly totals: MeterOutputTotals;
 }
 
-const row = (name: string, run: number, f: ContenderFigures, t: MeterOutputTotals): string[] => [
+interface RunResult {
+  readonly byName: ReadonlyMap<ContenderName, ContenderResult>;
+  readonly check: string;
+  /** The memory report Tally logged at its largest resident set. */
+  readonly tallyMemory: string | undefined;
+}
+
+/** The `memory MiB: rss=…` line of the log with the largest rss. */
+function peakMemoryReport(logPath: string): string | undefined {
+  let peak: { rss: number; line: string } | undefined;
+  for (const line of readFileSync(logPath, 'utf8').split('\n')) {
+    const rss = /memory MiB: rss=([\d.]+)/.exec(line)?.[1];
+    if (rss !== undefined && (peak === undefined || Number(rss) > peak.rss)) peak = { rss: Number(rss), line: line.replace(/^info /, '') };
+  }
+  return peak?.line;
+}
+
+const row = (name: string, run: number, { figures: f, totals: t }: ContenderResult): string[] => [
   name,
   String(run),
   fmt(f.eventsPerSecond),
@@ -99,7 +136,7 @@ const row = (name: string, run: number, f: ContenderFigures, t: MeterOutputTotal
 ];
 
 async function main(): Promise<void> {
-  const runs = Number(args.runs);
+  const runCount = Number(args.runs);
   const input: SideBySideInput = {
     topic: `vs-ks-${Date.now().toString(36)}-in`,
     events: Number(args.events),
@@ -111,7 +148,7 @@ async function main(): Promise<void> {
   };
   console.log(commandLine());
   console.log(`before: ${machineLine()}`);
-  const classPath = buildPeer();
+  const classPath = runs('kafka-streams') ? buildPeer() : '';
   const workDir = await mkdtemp(join(tmpdir(), 'tally-vs-ks-'));
   const broker = await connectBroker();
   const tallyBin = join(repoRoot(), 'bin', 'tally.js');
@@ -122,50 +159,68 @@ async function main(): Promise<void> {
         `${fmt(expected.duplicates)} exact duplicates, ${args.hours} h of event time; ${fmt(expected.windows)} meter windows`,
     );
     const results: RunResult[] = [];
-    for (let run = 1; run <= runs; run++) {
+    for (let run = 1; run <= runCount; run++) {
       const prefix = `${input.topic.slice(0, -3)}-${run}`;
       const ksTopics = { meters: `${prefix}-ks-meters`, late: `${prefix}-ks-late` };
       await createTopics(broker.admin, { [ksTopics.meters]: input.partitions }, true);
       await createTopics(broker.admin, { [ksTopics.late]: input.partitions });
       const context = (outputTopics: string[]): ContenderContext => ({ admin: broker.admin, brokerPid: broker.brokerPid, inputTopic: input.topic, outputTopics, stallMs: 180_000 });
 
-      const ksApp = `${prefix}-ks`;
-      const ks = await runContender(
-        {
-          name: 'kafka-streams',
-          command: 'java',
-          args: ['-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classPath, 'dev.tally.bench.MeteringPeer', broker.brokers.join(','), input.topic, ksTopics.meters, ksTopics.late, ksApp, join(workDir, `${ksApp}-state`)],
-          groupId: ksApp,
-          logPath: join(workDir, `${ksApp}.log`),
-        },
-        context([ksTopics.meters, ksTopics.late]),
-      );
+      const byName = new Map<ContenderName, ContenderResult>();
+      if (runs('kafka-streams')) {
+        const ksApp = `${prefix}-ks`;
+        const figures = await runContender(
+          {
+            name: 'kafka-streams',
+            command: 'java',
+            args: ['-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classPath, 'dev.tally.bench.MeteringPeer', broker.brokers.join(','), input.topic, ksTopics.meters, ksTopics.late, ksApp, join(workDir, `${ksApp}-state`)],
+            groupId: ksApp,
+            logPath: join(workDir, `${ksApp}.log`),
+          },
+          context([ksTopics.meters, ksTopics.late]),
+        );
+        byName.set('kafka-streams', { figures, totals: await readMeterTotals(broker.kafka, ksTopics.meters) });
+      }
 
-      const config = tallyConfig(prefix, broker.brokers, input.topic, join(workDir, `${prefix}-tally-state`));
-      const configPath = join(workDir, `${prefix}-tally.yaml`);
-      writeFileSync(configPath, stringify(config));
-      const topics = spawnSync(process.execPath, [tallyBin, 'topics', '--config', configPath], { encoding: 'utf8', timeout: 120_000 });
-      if (topics.status !== 0) throw new Error(`tally topics failed: ${topics.stderr}${topics.stdout}`);
-      const tallyTopics = config['topics'] as Record<string, string>;
-      const tally = await runContender(
-        { name: 'tally', command: process.execPath, args: [tallyBin, 'run', '--config', configPath], groupId: `${prefix}-tally`, logPath: join(workDir, `${prefix}-tally.log`) },
-        context([tallyTopics['meters'] as string, tallyTopics['late'] as string, tallyTopics['deadLetter'] as string]),
-      );
+      let tallyMemory: string | undefined;
+      if (runs('tally')) {
+        const config = tallyConfig(prefix, broker.brokers, input.topic, join(workDir, `${prefix}-tally-state`));
+        const configPath = join(workDir, `${prefix}-tally.yaml`);
+        writeFileSync(configPath, stringify(config));
+        const topics = spawnSync(process.execPath, [tallyBin, 'topics', '--config', configPath], { encoding: 'utf8', timeout: 120_000 });
+        if (topics.status !== 0) throw new Error(`tally topics failed: ${topics.stderr}${topics.stdout}`);
+        const tallyTopics = config['topics'] as Record<string, string>;
+        const logPath = join(workDir, `${prefix}-tally.log`);
+        const nodeArgs = args['tally-node-args'].split(/\s+/).filter((a) => a !== '');
+        const figures = await runContender(
+          { name: 'tally', command: process.execPath, args: [...nodeArgs, tallyBin, 'run', '--config', configPath], groupId: `${prefix}-tally`, logPath, env: { TALLY_MEMORY_LOG_MS: '1000' } },
+          context([tallyTopics['meters'] as string, tallyTopics['late'] as string, tallyTopics['deadLetter'] as string]),
+        );
+        byName.set('tally', { figures, totals: await readMeterTotals(broker.kafka, tallyTopics['meters'] as string) });
+        tallyMemory = peakMemoryReport(logPath);
+      }
 
-      const [ksTotals, tallyTotals] = await Promise.all([readMeterTotals(broker.kafka, ksTopics.meters), readMeterTotals(broker.kafka, tallyTopics['meters'] as string)]);
-      results.push({ ks, tally, ksTotals, tallyTotals, check: compareTotals(expected, ksTotals, tallyTotals) });
-      console.error(`run ${run}: kafka-streams ${fmt(ks.eventsPerSecond)}/s, tally ${fmt(tally.eventsPerSecond)}/s`);
+      results.push({ byName, check: compareTotals(expected, new Map([...byName].map(([name, r]) => [name, r.totals]))), tallyMemory });
+      console.error(`run ${run}: ${[...byName].map(([name, r]) => `${name} ${fmt(r.figures.eventsPerSecond)}/s`).join(', ')}`);
     }
 
     console.log('');
     printTable(
       ['contender', 'run', 'events/s', 'seconds', 'app µs CPU/event', 'broker µs CPU/event', 'peak RSS MB', 'updates', 'finals'],
-      results.flatMap((r, i) => [row('kafka-streams', i + 1, r.ks, r.ksTotals), row('tally', i + 1, r.tally, r.tallyTotals)]),
+      results.flatMap((r, i) => [...r.byName].map(([name, result]) => row(name, i + 1, result))),
     );
     console.log('');
-    results.forEach((r, i) => console.log(`run ${i + 1}: Tally / Kafka Streams = ${(r.tally.eventsPerSecond / r.ks.eventsPerSecond).toFixed(3)}× events/s, ${(r.tally.appCpuUsPerEvent / r.ks.appCpuUsPerEvent).toFixed(1)}× app CPU per event; finals ${r.check}`));
-    const mean = (pick: (r: RunResult) => number) => results.reduce((s, r) => s + pick(r), 0) / results.length;
-    console.log(`ratio Tally / Kafka Streams (mean events/s over ${runs} run(s)): ${(mean((r) => r.tally.eventsPerSecond) / mean((r) => r.ks.eventsPerSecond)).toFixed(3)}`);
+    results.forEach((r, i) => {
+      const ks = r.byName.get('kafka-streams')?.figures;
+      const tally = r.byName.get('tally')?.figures;
+      const ratio = ks !== undefined && tally !== undefined ? `Tally / Kafka Streams = ${(tally.eventsPerSecond / ks.eventsPerSecond).toFixed(3)}× events/s, ${(tally.appCpuUsPerEvent / ks.appCpuUsPerEvent).toFixed(1)}× app CPU per event; ` : '';
+      console.log(`run ${i + 1}: ${ratio}finals ${r.check}`);
+      if (r.tallyMemory !== undefined) console.log(`run ${i + 1}: tally at its largest resident set: ${r.tallyMemory}`);
+    });
+    if (args.only === undefined) {
+      const mean = (name: ContenderName) => results.reduce((s, r) => s + (r.byName.get(name)?.figures.eventsPerSecond ?? 0), 0) / results.length;
+      console.log(`ratio Tally / Kafka Streams (mean events/s over ${runCount} run(s)): ${(mean('tally') / mean('kafka-streams')).toFixed(3)}`);
+    }
     console.log(`after: ${machineLine()}`);
     if (results.some((r) => r.check !== 'agree')) process.exitCode = 1;
     await rm(workDir, { recursive: true, force: true });

@@ -3,3 +3,4 @@ export { startService, type ServiceOptions, type TallyService } from './service.
 export { restorationLeft } from './routes/health-routes.js';
 export { kafkaClient } from './kafka-connection.js';
 export type { ShutdownReport } from './shutdown.js';
+export { memoryReport, startMemoryLog } from './memory-report.js';

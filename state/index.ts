@@ -17,5 +17,5 @@ export {
 export { readOnlyKeyValueStore, readOnlyWindowStore } from './read-only.js';
 export { defaultCacheMaxEntries } from './record-cache.js';
 export { CacheBudget, defaultCacheMaxBytes } from './cache-budget.js';
-export { LevelBytesStore } from './level-bytes-store.js';
+export { LevelBytesStore, levelDatabaseStats } from './level-bytes-store.js';
 export { MemoryBytesStore } from './memory-bytes-store.js';

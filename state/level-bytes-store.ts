@@ -24,6 +24,17 @@ const dataEnd = Buffer.from([dataPrefix + 1]);
  * files. So each database gets 1 MiB of block cache and a 1 MiB write buffer.
  */
 const levelMemory = { cacheSize: 1024 * 1024, writeBufferSize: 1024 * 1024 } as const;
+/** Databases open in this process now, for the memory report. */
+let openDatabases = 0;
+
+/**
+ * LevelDB databases this process has open and the memory they are configured
+ * with (block cache + write buffer each): a diagnostic of where memory goes.
+ */
+export function levelDatabaseStats(): { readonly open: number; readonly configuredBytes: number } {
+  return { open: openDatabases, configuredBytes: openDatabases * (levelMemory.cacheSize + levelMemory.writeBufferSize) };
+}
+
 /** Entries fetched per native call while scanning. */
 const scanBatchSize = 1000;
 
@@ -71,6 +82,7 @@ export class LevelBytesStore implements BytesStore {
       throw openError(this.location, error);
     }
     this.#db = db;
+    openDatabases++;
   }
 
   get(key: Buffer): Buffer | undefined {
@@ -125,6 +137,7 @@ export class LevelBytesStore implements BytesStore {
     const db = this.#db;
     if (db === undefined) return;
     this.#db = undefined;
+    openDatabases--;
     const iterators = [...this.#iterators];
     this.#iterators.clear();
     await Promise.all(iterators.map((iterator) => iterator.close()));

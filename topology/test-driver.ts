@@ -30,7 +30,7 @@ export interface TestDriverOptions {
   readonly initialWallClockMs?: number;
   /** Commit (flush caches) after every N piped records; 0 = only on commit(). Default 1. */
   readonly commitEveryRecords?: number;
-  /** Bytes every task's record caches may hold together (as `app.cacheMaxBytes`); default 64 MiB. */
+  /** Bytes every task's record caches may hold together (as `app.cacheMaxBytes`); default 16 MiB. */
   readonly cacheMaxBytes?: number;
   /** Keep every record written to a topic for reading back (default true); false for large runs. */
   readonly retainRecords?: boolean;

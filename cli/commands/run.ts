@@ -7,7 +7,7 @@
  * lines (restoration progress, "ready at …") go to stdout, the log to stderr.
  */
 import { loadConfig, parseDurationMs, serviceLimitDefaults } from '../../schemas/index.js';
-import { restorationLeft, startService, type TallyService } from '../../service/index.js';
+import { restorationLeft, startMemoryLog, startService, type TallyService } from '../../service/index.js';
 import type { AppLogger } from '../../topology/kafka/index.js';
 import { parseOptions, requiredOption, UsageError } from './cli-args.js';
 import { commandWithUsage } from './command-with-usage.js';
@@ -82,9 +82,11 @@ export async function runService(args: RunArgs, io: RunIo): Promise<number> {
     return 1;
   }
   const stopStatus = reportStatus(service, io.status);
+  const stopMemoryLog = memoryLog(io.logger);
   const signals = watchSignals(io.logger);
   const outcome = await Promise.race([signals.first, service.failure]);
   stopStatus();
+  stopMemoryLog();
 
   // 1. From here the process ends within the shutdown timeout, whatever hangs.
   const backstop = setTimeout(() => {
@@ -164,6 +166,12 @@ function reportStatus(service: TallyService, target: ProgressTarget): () => void
     progress.update(left.tasks === 0 ? 'waiting for the consumer group to assign tasks' : `restoring: ${left.records.toLocaleString('en-US')} records left in ${left.tasks} task${left.tasks === 1 ? '' : 's'}`);
   }, statusIntervalMs);
   return () => clearInterval(timer);
+}
+
+/** TALLY_MEMORY_LOG_MS=N logs a memory report every N ms (a diagnostic; see docs/performance.md). */
+function memoryLog(logger: AppLogger): () => void {
+  const intervalMs = Number(process.env['TALLY_MEMORY_LOG_MS'] ?? '');
+  return Number.isInteger(intervalMs) && intervalMs > 0 ? startMemoryLog(logger, intervalMs) : () => undefined;
 }
 
 const stderrLogger: AppLogger = {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateStoreError } from '../../schemas/index.js';
-import { LevelBytesStore, MemoryBytesStore, type BytesStore } from '../../state/index.js';
+import { LevelBytesStore, levelDatabaseStats, MemoryBytesStore, type BytesStore } from '../../state/index.js';
 
 let dir: string;
 const toClose: BytesStore[] = [];
@@ -158,5 +158,23 @@ describe('a LevelDB bytes store', () => {
     await store.write([{ key: b('01'), value: v('x') }]);
     await store.destroy();
     expect(existsSync(location)).toBe(false);
+  });
+
+  it('counts the databases open in the process, once each, and their configured memory', async () => {
+    const before = levelDatabaseStats();
+    const first = new LevelBytesStore(path.join(dir, 'one'));
+    const second = new LevelBytesStore(path.join(dir, 'two'));
+    await first.open();
+    await first.open();
+    await second.open();
+    const open = levelDatabaseStats();
+    expect(open.open).toBe(before.open + 2);
+    expect(open.configuredBytes - before.configuredBytes).toBe(2 * (open.configuredBytes / open.open));
+    expect(open.configuredBytes).toBeGreaterThan(0);
+    await first.close();
+    await first.close();
+    expect(levelDatabaseStats().open).toBe(before.open + 1);
+    await second.destroy();
+    expect(levelDatabaseStats()).toEqual(before);
   });
 });

@@ -26,7 +26,7 @@ export interface KafkaAppConfig {
   readonly stateDir: string;
   readonly processingGuarantee?: ProcessingGuarantee;
   readonly commitIntervalMs?: number;
-  /** Bytes the record caches of all tasks of this instance may hold together (estimated); default 64 MiB. */
+  /** Bytes the record caches of all tasks of this instance may hold together (estimated); default 16 MiB. */
   readonly cacheMaxBytes?: number;
   /** Must exceed commitIntervalMs (an open transaction must outlive a commit interval). */
   readonly transactionTimeoutMs?: number;
