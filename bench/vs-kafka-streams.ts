@@ -70,7 +70,7 @@ function tallyConfig(prefix: string, brokers: readonly string[], input: string, 
   return {
     app: { id: `${prefix}-tally`, stateDir, processingGuarantee: 'exactly_once', commitIntervalMs: 100 },
     kafka: { brokers },
-    topics: { events: input, meters: `${prefix}-tally-meters`, late: `${prefix}-tally-late`, deadLetter: `${prefix}-tally-dead`, customers: `${prefix}-tally-customers`, billing: `${prefix}-tally-billing`, invoices: `${prefix}-tally-invoices` },
+    topics: { events: input, meters: `${prefix}-tally-meters`, late: `${prefix}-tally-late`, deadLetter: `${prefix}-tally-dead`, customers: `${prefix}-tally-customers`, billing: `${prefix}-tally-billing`, invoices: `${prefix}-tally-invoices`, entitlements: `${prefix}-tally-entitlements`, alerts: `${prefix}-tally-alerts` },
     ingest: { keyedBySubject: true, allowedLateness: 'PT1H', maxFutureSkew: 'PT5M', dedupeRetention: 'P1D' },
     windows: { size: 'PT1M', retention: 'P1D' },
     meters: sideBySideMeters,

@@ -58,7 +58,7 @@ export interface DemoConfigOptions {
   readonly registryUrl: string | undefined;
   readonly stateDir: string;
   readonly appId: string;
-  /** Prefix of the seven topic names ('' for the default names). */
+  /** Prefix of the nine topic names ('' for the default names). */
   readonly topicPrefix: string;
   /** The one bearer token the demo's HTTP API accepts. */
   readonly httpToken: string;
@@ -79,6 +79,8 @@ export function demoConfig(options: DemoConfigOptions): TallyConfig {
       deadLetter: `${p}tally-dead-letter`,
       customers: `${p}tally-customers`,
       invoices: `${p}tally-invoices`,
+      entitlements: `${p}tally-entitlements`,
+      alerts: `${p}tally-alerts`,
     },
     // The sample stream spans the last 3 minutes: well inside windows.size + allowedLateness, so only the planted late event is late.
     ingest: { allowedLateness: 'PT5M', maxFutureSkew: 'PT5M', dedupeRetention: 'PT1H' },
