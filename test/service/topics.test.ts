@@ -164,7 +164,7 @@ describe('ensureTopics', () => {
     const config = configWithUniqueTopics();
     await createTopicsWithPolicy({ [config.topics.events]: 1 }, 'delete');
     const error = await refusal(ensureTopics(config, { create: false }));
-    expect(error.problems).toHaveLength(6);
+    expect(error.problems).toHaveLength(8);
     expect(error.problems[0]).toBe(
       `topic "${config.topics.customers}" (topics.customers) does not exist; needed: 1 partition, cleanup.policy=compact. Fix: run \`tally topics --config FILE\` to create it`,
     );
