@@ -81,7 +81,8 @@ export function entitlementProcessor(options: EntitlementProcessorOptions): Proc
       if (!changed && reached.length === 0 && JSON.stringify(previous.usage) === JSON.stringify(periodUsage)) return;
       const record: EntitlementRecord = changed ? { ...content, revision: revisions.next(key, previous?.record.revision) } : previous.record;
       const alerted = reached.length === 0 ? (previous?.alerted ?? []) : [...(previous?.alerted ?? []), ...reached].sort((a, b) => a - b);
-      store.put(key, { usage: periodUsage, record, alerted, timestampMs: changed ? timestampMs : previous.timestampMs }, timestampMs);
+      const { timezone, billingAnchor } = usage.customer;
+      store.put(key, { usage: periodUsage, record, alerted, timestampMs: changed ? timestampMs : previous.timestampMs, timezone, billingAnchor }, timestampMs);
       for (const threshold of reached) {
         const alert: AlertRecord = {
           customerId,

@@ -25,6 +25,9 @@ export interface EntitlementState {
   readonly alerted: readonly number[];
   /** Timestamp of the emitted record: the last instant of the latest window that changed it, epoch ms. */
   readonly timestampMs: number;
+  /** The customer's zone and billing anchor when last changed: a query can then tell the current period after this one ended. */
+  readonly timezone: string;
+  readonly billingAnchor: string;
 }
 
 export function entitlementStoreSpecs(): StoreSpec[] {

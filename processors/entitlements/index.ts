@@ -6,3 +6,4 @@
 export { addEntitlementNodes, entitlementMeters, entitlementNodes } from './entitlement-topology.js';
 export { alertKey, entitlementKey, entitlementStoreNames, type EntitlementState } from './entitlement-stores.js';
 export { entitlementContent, thresholdsReached, type EntitlementStanding } from './entitlement-usage.js';
+export { currentEntitlements } from './current-entitlements.js';
