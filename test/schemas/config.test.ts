@@ -18,7 +18,15 @@ describe('parseConfig with the golden fixtures', () => {
     expect(config.meters[0]).toEqual({ slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT', groupBy: { route: '$.route' } });
     expect(config.meters[1]).toEqual({ slug: 'tokens', eventType: 'llm.tokens', aggregation: 'SUM', valueProperty: '$.tokens', groupBy: {} });
     expect(config.customers).toEqual([
-      { id: 'acme', subjects: ['acme-prod', 'acme-dev'], timezone: 'America/Los_Angeles', currency: 'USD', billingAnchor: '2024-01-15', plan: 'pro' },
+      {
+        id: 'acme',
+        subjects: ['acme-prod', 'acme-dev'],
+        timezone: 'America/Los_Angeles',
+        currency: 'USD',
+        billingAnchor: '2024-01-15',
+        plan: 'pro',
+        entitlements: [{ key: 'tokens-monthly', meter: 'tokens', limit: '1000000', alerts: [80, 100] }],
+      },
     ]);
     const [base, requests, bundles, compute] = config.plans[0]?.charges ?? [];
     expect(base).toEqual({ key: 'base', meter: 'tokens', model: 'per_unit', flatFee: '5', unitPrice: '0.001' });
