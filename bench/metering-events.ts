@@ -112,7 +112,7 @@ export function benchConfig(options: BenchConfigOptions): Record<string, unknown
     app: { id: options.appId, stateDir: options.stateDir, processingGuarantee: options.guarantee, commitIntervalMs: options.commitIntervalMs },
     kafka: { brokers: options.brokers },
     ...(options.registryUrl === undefined ? {} : { schemaRegistry: { url: options.registryUrl } }),
-    topics: { events: options.events, meters: `${prefix}-meters`, late: `${prefix}-late`, deadLetter: `${prefix}-dead`, customers: `${prefix}-customers`, billing: `${prefix}-billing`, invoices: `${prefix}-invoices` },
+    topics: { events: options.events, meters: `${prefix}-meters`, late: `${prefix}-late`, deadLetter: `${prefix}-dead`, customers: `${prefix}-customers`, billing: `${prefix}-billing`, invoices: `${prefix}-invoices`, entitlements: `${prefix}-entitlements`, alerts: `${prefix}-alerts` },
     ingest: { allowedLateness: 'PT1H', maxFutureSkew: 'PT5M', dedupeRetention: 'P1D', keyedBySubject: options.keyedBySubject },
     windows: { size: 'PT1M', retention: 'P1D' },
     meters: benchMeters,

@@ -60,7 +60,7 @@ async function produceInput(broker: BenchBroker, topic: string, partitions: numb
   let encode: ((e: BenchEvent) => Promise<Buffer>) | undefined;
   if (registry !== undefined) {
     const connection = connectSchemaRegistry(registry.url);
-    const [usage] = await registerTallySchemas(connection, { events: topic, meters: `${topic}-m`, billing: `${topic}-b`, late: `${topic}-l`, deadLetter: `${topic}-d`, customers: `${topic}-c`, invoices: `${topic}-i` }, { include: ['usageEvent'] });
+    const [usage] = await registerTallySchemas(connection, { events: topic, meters: `${topic}-m`, billing: `${topic}-b`, late: `${topic}-l`, deadLetter: `${topic}-d`, customers: `${topic}-c`, invoices: `${topic}-i`, entitlements: `${topic}-en`, alerts: `${topic}-al` }, { include: ['usageEvent'] });
     encode = (e) => connection.client.encode(usage?.id as number, cloudEventToAvro(e));
   }
   const producer = broker.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

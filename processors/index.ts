@@ -42,4 +42,5 @@ export {
   type RatingCounters,
   type RatingPlans,
 } from './rating/index.js';
+export { currentEntitlements, entitlementStoreNames, type EntitlementState } from './entitlements/index.js';
 export * from './ingest/index.js';

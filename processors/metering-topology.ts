@@ -13,7 +13,8 @@
  * When the config declares plans, rating is wired on (`addRatingNodes`): the
  * meter aggregate also forwards a delta per window change of every charged
  * meter to the customers join, and a third sub-topology rates usage by
- * customer into `tally-billing-details` (see processors/rating/).
+ * customer into `tally-billing-details` (see processors/rating/), and tracks
+ * customers' entitlements beside it (see processors/entitlements/).
  *
  * Stream time. Windows close by the task's stream time, which the runtime
  * takes from the source's timestamp extractor. Only valid, non-future events
@@ -54,6 +55,7 @@ import { meterAggregateProcessor } from './meter-aggregate.js';
 import { meterCloseStateStoreSpec } from './meter-close-state.js';
 import { compileMeterPlans, type MeterPlan } from './meter-plan.js';
 import { createMeteringCounters, type MeteringCounters } from './metering-counters.js';
+import { addEntitlementNodes, entitlementMeters } from './entitlements/index.js';
 import { addRatingNodes, compileRatingPlans, createRatingCounters, ratingEnabled, ratingNodes, type RatingCounters } from './rating/index.js';
 
 /** Node names: stable, because store and topic names and task layout derive from them. */
@@ -181,7 +183,8 @@ export function buildMeteringTopology(config: TallyConfig, options: MeteringTopo
   builder.addStateStore(dedupeStoreSpec(config.ingest.dedupeRetentionMs), nodes.dedupe);
   const windowing = { sizeMs: config.windows.sizeMs, allowedLatenessMs: config.ingest.allowedLatenessMs };
   const rating = ratingEnabled(config) ? compileRatingPlans(config) : undefined;
-  const deltas = rating === undefined ? {} : { deltas: { child: ratingNodes.join, meters: rating.chargedMeters } };
+  // Deltas of every meter a plan charges or an entitlement counts.
+  const deltas = rating === undefined ? {} : { deltas: { child: ratingNodes.join, meters: new Set([...rating.chargedMeters, ...entitlementMeters(config)]) } };
   builder.addProcessor(nodes.aggregate, meterAggregateProcessor({ plans, windowing, metersChild: nodes.metersSink, lateChild: nodes.lateSink, counters, segmentIntervalMs: meterSegmentIntervalMs(config), ...deltas }), [nodes.dedupe]);
   for (const plan of plans.all) builder.addStateStore(meterStoreSpec(plan, config), nodes.aggregate);
   builder.addStateStore(meterCloseStateStoreSpec(), nodes.aggregate);
@@ -192,6 +195,7 @@ export function buildMeteringTopology(config: TallyConfig, options: MeteringTopo
   if (rating !== undefined) {
     const ratingCounters = options.ratingCounters ?? createRatingCounters();
     addRatingNodes(builder, { config, plans: rating, deltasParent: nodes.aggregate, ratingCounters, meteringCounters: counters });
+    addEntitlementNodes(builder, { config, ratingCounters });
   }
   return builder.build();
 }

@@ -3,7 +3,7 @@
  * references between customers, plans and meters, and which meters a charge
  * can price. Each runs on the best-effort parse (absent = already reported).
  */
-import type { AggregationName, ChargeConfig, CustomerConfig, MeterConfig, PlanConfig, TallyConfig } from './config-types.js';
+import type { AggregationName, ChargeConfig, ChargeFilter, CustomerConfig, EntitlementConfig, MeterConfig, PlanConfig, TallyConfig } from './config-types.js';
 import { formatDurationMs } from './duration.js';
 import type { ParseContext } from './internal/config-dsl.js';
 import { didYouMean } from './internal/did-you-mean.js';
@@ -78,20 +78,62 @@ const customerPlanExists: ConfigRule = {
   },
 };
 
+function eachEntitlement(config: LooseConfig, visit: (entitlement: Loose<EntitlementConfig>, path: string) => void): void {
+  config.customers?.forEach((customer: Loose<CustomerConfig> | undefined, customerIndex) =>
+    customer?.entitlements?.forEach((entitlement, index) => {
+      if (entitlement !== undefined) visit(entitlement, `customers[${customerIndex}].entitlements[${index}]`);
+    }),
+  );
+}
+
+/** Reports each key of `filter` (at `path`) that is not a groupBy key of `meter`. */
+function checkFilterKeys(filter: Loose<ChargeFilter> | undefined, meter: string | undefined, meters: Map<string, Loose<MeterConfig>>, path: string, ctx: ParseContext): void {
+  const groupBy = meter === undefined ? undefined : meters.get(meter)?.groupBy;
+  if (filter === undefined || groupBy === undefined) return;
+  const keys = Object.keys(groupBy);
+  for (const key of Object.keys(filter)) {
+    if (keys.includes(key)) continue;
+    const fix = keys.length === 0 ? `meter ${JSON.stringify(meter)} has no groupBy; add ${key} to its groupBy or remove the filter` : `use one of its groupBy keys: ${keys.join(', ')}${didYouMean(key, keys)}`;
+    ctx.report(`${path}.filter.${key}`, `${JSON.stringify(key)} is not a groupBy key of meter ${JSON.stringify(meter)}; ${fix}`);
+  }
+}
+
 const filterKeysGroupedBy: ConfigRule = {
-  description: 'Every key of a charge’s filter is one of its meter’s groupBy keys.',
+  description: 'Every key of a charge’s or an entitlement’s filter is one of its meter’s groupBy keys.',
   check(config, ctx) {
     const meters = metersBySlug(config);
-    eachCharge(config, (charge, path) => {
-      const groupBy = charge.meter === undefined ? undefined : meters.get(charge.meter)?.groupBy;
-      if (charge.filter === undefined || groupBy === undefined) return;
-      const keys = Object.keys(groupBy);
-      for (const key of Object.keys(charge.filter)) {
-        if (keys.includes(key)) continue;
-        const fix = keys.length === 0 ? `meter ${JSON.stringify(charge.meter)} has no groupBy; add ${key} to its groupBy or remove the filter` : `use one of its groupBy keys: ${keys.join(', ')}${didYouMean(key, keys)}`;
-        ctx.report(`${path}.filter.${key}`, `${JSON.stringify(key)} is not a groupBy key of meter ${JSON.stringify(charge.meter)}; ${fix}`);
-      }
-    });
+    eachCharge(config, (charge, path) => checkFilterKeys(charge.filter, charge.meter, meters, path, ctx));
+    eachEntitlement(config, (entitlement, path) => checkFilterKeys(entitlement.filter, entitlement.meter, meters, path, ctx));
+  },
+};
+
+/**
+ * The aggregation of the meter `slug` (at `path`.meter) when it can be counted
+ * for usage; otherwise reports why (unknown meter, AVG or MIN, saying what
+ * `purpose` it cannot serve) and returns undefined.
+ */
+function countableAggregation(meters: Map<string, Loose<MeterConfig>>, slug: string | undefined, path: string, purpose: string, ctx: ParseContext): AggregationName | undefined {
+  if (slug === undefined) return undefined;
+  const meter = meters.get(slug);
+  if (meter === undefined) {
+    const slugs = [...meters.keys()];
+    ctx.report(`${path}.meter`, `unknown meter ${JSON.stringify(slug)}; use one of ${slugs.join(', ')}${didYouMean(slug, slugs)}`);
+    return undefined;
+  }
+  const aggregation = meter.aggregation;
+  if (aggregation === undefined) return undefined;
+  const why = RATEABLE[aggregation];
+  if (why === undefined) return aggregation;
+  const article = aggregation === 'AVG' ? 'an' : 'a';
+  ctx.report(`${path}.meter`, `${JSON.stringify(slug)} is ${article} ${aggregation} meter, which cannot be ${purpose}: ${why}`);
+  return undefined;
+}
+
+const entitlementMeterCountable: ConfigRule = {
+  description: 'Every entitlement counts a declared meter whose aggregation is COUNT, SUM, LATEST, MAX or UNIQUE_COUNT.',
+  check(config, ctx) {
+    const meters = metersBySlug(config);
+    eachEntitlement(config, (entitlement, path) => countableAggregation(meters, entitlement.meter, path, 'counted against a limit', ctx));
   },
 };
 
@@ -118,20 +160,9 @@ const chargeMeterRateable: ConfigRule = {
   check(config, ctx) {
     const meters = metersBySlug(config);
     eachCharge(config, (charge, path) => {
-      if (charge.meter === undefined) return;
-      const meter = meters.get(charge.meter);
-      if (meter === undefined) {
-        const slugs = [...meters.keys()];
-        ctx.report(`${path}.meter`, `unknown meter ${JSON.stringify(charge.meter)}; use one of ${slugs.join(', ')}${didYouMean(charge.meter, slugs)}`);
-        return;
-      }
-      const aggregation = meter.aggregation;
+      const aggregation = countableAggregation(meters, charge.meter, path, 'charged for', ctx);
       if (aggregation === undefined) return;
-      const why = RATEABLE[aggregation];
-      if (why !== undefined) {
-        const article = aggregation === 'AVG' ? 'an' : 'a';
-        ctx.report(`${path}.meter`, `${JSON.stringify(charge.meter)} is ${article} ${aggregation} meter, which cannot be charged for: ${why}`);
-      } else if (charge.model === 'time_of_day' && aggregation !== 'SUM' && aggregation !== 'COUNT') {
+      if (charge.model === 'time_of_day' && aggregation !== 'SUM' && aggregation !== 'COUNT') {
         ctx.report(
           `${path}.meter`,
           `${JSON.stringify(charge.meter)} is a ${aggregation} meter; time_of_day needs a SUM or COUNT meter (only usage that adds up can be split by the time of day it happened)`,
@@ -169,6 +200,7 @@ export const configRules: readonly ConfigRule[] = Object.freeze([
   subjectOwnedOnce,
   chargeMeterRateable,
   filterKeysGroupedBy,
+  entitlementMeterCountable,
   intervalsOnWindowBoundaries,
 ]);
 

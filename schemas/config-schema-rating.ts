@@ -5,6 +5,7 @@
  */
 import { chargeModels, type ChargeModel } from './config-types.js';
 import { failed, list, map, record, type Check, type FieldSpec, type ParseContext, type Presence } from './internal/config-dsl.js';
+import { entitlementsField } from './config-schema-entitlements.js';
 import { currency, instant, integer, localDate, money, oneOf, SLUG, slug, stringOrList, text, timeOfDay, timeZone } from './internal/config-scalars.js';
 
 const subscription = record('subscription', {
@@ -67,6 +68,7 @@ const customer = record('customer', {
     presenceDoc: 'Only with subscriptions.',
     description: 'RFC 3339 instant: the last subscription ends here (exclusive); its details are final at cancelledAt + allowedLateness.',
   },
+  entitlements: entitlementsField,
 }, { check: checkCustomer });
 
 /** Which keys each model takes (everything else model-specific is refused). */

@@ -133,6 +133,8 @@ const topics = record(
     deadLetter: topic('tally-dead-letter', 'Output: events that could not be decoded or validated, with the reason.'),
     customers: topic('tally-customers', 'Compacted customer table; seeded from `customers`, the source of truth at run time.'),
     invoices: topic('tally-invoices', 'Output, compacted: one invoice per customer and billing period, a line per billing detail.'),
+    entitlements: topic('tally-entitlements', 'Output, compacted: usage, remaining and access per customer, entitlement and billing period.'),
+    alerts: topic('tally-alerts', 'Output: one record per usage alert threshold crossed, per customer, entitlement and billing period.'),
   },
   {
     check(value, path, ctx) {

@@ -48,6 +48,10 @@ export interface TopicsConfig {
   readonly customers: string;
   /** Output, compacted: one invoice per customer and billing period. */
   readonly invoices: string;
+  /** Output, compacted: usage against each entitlement per customer and billing period. */
+  readonly entitlements: string;
+  /** Output: one record per alert threshold crossed, per entitlement and billing period. */
+  readonly alerts: string;
 }
 
 export interface IngestConfig {
@@ -89,6 +93,21 @@ export interface CustomerConfig {
   readonly subscriptions?: readonly SubscriptionConfig[];
   /** RFC 3339 instant: the last subscription ends here (exclusive). Only with `subscriptions`. */
   readonly cancelledAt?: string;
+  /** Usage allowances per billing period, with alert thresholds. */
+  readonly entitlements?: readonly EntitlementConfig[];
+}
+
+/** A usage allowance per billing period on one meter (optionally filtered), with alert thresholds. */
+export interface EntitlementConfig {
+  /** Unique within the customer. */
+  readonly key: string;
+  readonly meter: string;
+  /** As a charge's filter: only usage whose group-by values match every entry counts. */
+  readonly filter?: ChargeFilter;
+  /** Positive decimal string: the usage allowed per billing period. */
+  readonly limit: string;
+  /** Percents of `limit` (integers > 0, strictly increasing; above 100 allowed); each alerts once per period. */
+  readonly alerts: readonly number[];
 }
 
 export interface SubscriptionConfig {

@@ -7,8 +7,9 @@ import { DateTime } from 'luxon';
 import type { CustomerConfig, SubscriptionConfig } from './config-types.js';
 import { isIanaZone } from './time-zones.js';
 import { currencyMinorUnits } from './currencies.js';
+import { parseEntitlements } from './customer-entitlements.js';
 
-/** The customer as configured (id, subjects, timezone, currency, billingAnchor, and plan or subscriptions with an optional cancelledAt), plus its plan history. */
+/** The customer as configured (id, subjects, timezone, currency, billingAnchor, and plan or subscriptions with an optional cancelledAt), plus its plan history. Its `entitlements` are checked like the config's, except that their meters are not looked up. */
 export interface CustomerRecord extends CustomerConfig {
   /**
    * The plan before `plan`. A period that started before `planChangedAt`
@@ -48,6 +49,8 @@ export function parseCustomerRecord(value: unknown): CustomerRecordParse {
   if (v['previousPlan'] !== undefined && !isText(v['previousPlan'])) return { ok: false, problem: 'previousPlan is not a non-empty string' };
   const changedAt = v['planChangedAt'];
   if (changedAt !== undefined && !(isText(changedAt) && Number.isFinite(Date.parse(changedAt)))) return { ok: false, problem: 'planChangedAt is not an ISO-8601 instant' };
+  const entitlements = v['entitlements'] === undefined ? undefined : parseEntitlements(v['entitlements']);
+  if (typeof entitlements === 'string') return { ok: false, problem: entitlements };
   return {
     ok: true,
     record: {
@@ -59,6 +62,7 @@ export function parseCustomerRecord(value: unknown): CustomerRecordParse {
       ...subscriptions,
       ...(record.previousPlan === undefined ? {} : { previousPlan: record.previousPlan }),
       ...(record.planChangedAt === undefined ? {} : { planChangedAt: record.planChangedAt }),
+      ...(entitlements === undefined ? {} : { entitlements }),
     },
   };
 }

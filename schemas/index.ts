@@ -25,3 +25,4 @@ export {
   type AvroUsageEvent,
 } from './avro.js';
 export { isIanaZone } from './time-zones.js';
+export * from './entitlement.js';

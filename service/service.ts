@@ -28,6 +28,7 @@ import { createKafkaProbe } from './kafka-probe.js';
 import { notStarted, type StoreReadContext } from './queries/store-reads.js';
 import { eventsRoute } from './routes/events-route.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { entitlementRoutes } from './routes/entitlement-routes.js';
 import { invoiceRoutes } from './routes/invoice-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
 import { openMeterRoutes } from './openmeter/openmeter-routes.js';
@@ -130,6 +131,7 @@ export async function startService(config: TallyConfig, options: ServiceOptions 
         ...queryRoutes(context, config),
         ...openMeterRoutes({ ...eventsOptions, context }),
         ...invoiceRoutes(context, config),
+        ...entitlementRoutes(context, config, wallClockMs),
       ],
       tokens: config.http.tokens,
       maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,

@@ -1,5 +1,5 @@
 /**
- * `tally replay`: runs the metering and rating topology in process on the
+ * `tally replay`: runs the metering, rating and entitlements topology in process on the
  * test driver, no Kafka, over a file of record values, and prints every
  * output record as one JSON line — or, with `--query`, the query's JSON body
  * after the replay. The config's customers are piped into the customers topic
@@ -37,7 +37,7 @@ where each line is one record value as a producer would send it (a CloudEvent,
 or anything malformed). The config's customers are loaded into the customers
 table first. Prints one JSON line per output record, in output order:
 
-  {"topic":"meters|billing|invoices|late|dead-letter","key":<string or null>,"value":<JSON>}
+  {"topic":"meters|billing|invoices|entitlements|alerts|late|dead-letter","key":<string or null>,"value":<JSON>}
 
 Options:
   --config FILE       tally.yaml
@@ -50,8 +50,9 @@ Options:
   --query QUERY       print this meter query's JSON result after the replay instead of the records,
                       e.g. 'meter=tokens&from=2024-01-01T00:00:00Z&to=2024-01-02T00:00:00Z&windowSize=HOUR'
                       (an invalid query prints the error and exits 1)
-  --commit-every N    commit every N input lines (default 1): meter updates, billing details and
-                      invoices are coalesced per commit
+  --commit-every N    commit every N input lines (default 1): meter updates, billing details,
+                      invoices and entitlements are coalesced per commit (alerts never are: each
+                      threshold is printed once)
   --help              show this help
 
 Exit status: 0 on success, 1 on a bad config, input or query, 2 on bad options.
@@ -76,6 +77,8 @@ function outputTopicNames(config: TallyConfig): Map<string, string> {
     [config.topics.meters, 'meters'],
     [config.topics.billing, 'billing'],
     [config.topics.invoices, 'invoices'],
+    [config.topics.entitlements, 'entitlements'],
+    [config.topics.alerts, 'alerts'],
     [config.topics.late, 'late'],
     [config.topics.deadLetter, 'dead-letter'],
   ]);
@@ -90,7 +93,8 @@ function outputLine(topic: string, record: LoggedRecord): string {
 
 function progressLine(lines: number, counters: MeteringCounters, rating: RatingCounters): string {
   return `replay: ${lines} lines, ${counters.eventsAccepted} accepted, ${counters.eventsUnmatched} unmatched, ${totalDeadLetters(counters)} dead letters, ` +
-    `${counters.duplicates} duplicates, ${counters.lateEvents} late, ${counters.meterUpdates + counters.meterFinals} meter records, ${rating.billingRecords} billing records, ${rating.invoiceRecords} invoice records`;
+    `${counters.duplicates} duplicates, ${counters.lateEvents} late, ${counters.meterUpdates + counters.meterFinals} meter records, ${rating.billingRecords} billing records, ${rating.invoiceRecords} invoice records, ` +
+    `${rating.entitlementRecords} entitlement records, ${rating.alertRecords} alerts`;
 }
 
 /** Loads the config's customers into the customers table (one record per subject, config order), then commits. */

@@ -1,5 +1,5 @@
 /**
- * `tally topics`: creates Tally's seven topics on the configured cluster, or
+ * `tally topics`: creates Tally's nine topics on the configured cluster, or
  * only checks them (`--check`), and refuses mismatched ones with every
  * problem listed (service/topics does the work).
  */
@@ -13,13 +13,14 @@ import { createProgressLine, type ProgressTarget } from './progress-line.js';
 
 export const topicsHelp = `Usage: tally topics --config FILE [--check] [--partitions N] [--replication-factor N]
 
-Creates the seven topics of the config's \`topics\` section on the cluster in
+Creates the nine topics of the config's \`topics\` section on the cluster in
 \`kafka\` (when missing) and checks every one of them:
 
-  events, late, deadLetter        cleanup.policy=delete
+  events, alerts, late,
+  deadLetter                      cleanup.policy=delete
   customers, meters, billing,
-  invoices                        cleanup.policy=compact
-  all seven                       the same partition count (the customers table is
+  invoices, entitlements          cleanup.policy=compact
+  all nine                       the same partition count (the customers table is
                                   co-partitioned with the events, keyed by subject)
 
 Existing topics are never changed. If any of them does not fit, nothing is created
@@ -36,7 +37,7 @@ Options:
 
 Progress ("topics: checked 4/6, ...") goes to stderr; one line per topic to stdout.
 
-Exit status: 0 when all seven topics exist and fit; 1 on a bad config, mismatched or
+Exit status: 0 when all nine topics exist and fit; 1 on a bad config, mismatched or
 (with --check) missing topics, or an unreachable cluster; 2 on bad options.`;
 
 export interface TopicsArgs {

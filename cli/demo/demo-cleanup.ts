@@ -1,5 +1,5 @@
 /**
- * On a cluster the demo did not start, it leaves nothing behind: its seven
+ * On a cluster the demo did not start, it leaves nothing behind: its nine
  * topics, the pipeline's internal topics (repartition, changelogs: all
  * prefixed with the run's app id) and its consumer groups are deleted.
  */

@@ -1,7 +1,7 @@
 /**
  * The demo's built-in tally.yaml: three meters, three customers in three
  * zones and currencies, and one plan each; between them the plans use all
- * five charge models. Only the Kafka connection, the registry and the names
+ * five charge models. acme has a token allowance that one alert reports. Only the Kafka connection, the registry and the names
  * change from run to run.
  */
 import { parseConfig } from '../../schemas/config.js';
@@ -14,7 +14,16 @@ export const demoMeters = [
 ] as const;
 
 export const demoCustomers = [
-  { id: 'acme', subjects: ['acme-prod', 'acme-dev'], timezone: 'America/Los_Angeles', currency: 'USD', billingAnchor: '2024-01-15', plan: 'pro' },
+  {
+    id: 'acme',
+    subjects: ['acme-prod', 'acme-dev'],
+    timezone: 'America/Los_Angeles',
+    currency: 'USD',
+    billingAnchor: '2024-01-15',
+    plan: 'pro',
+    // The sample stream sends acme 9,700 tokens: 100 % alerts once, 1000 % never does.
+    entitlements: [{ key: 'tokens-monthly', meter: 'tokens', limit: '8000', alerts: [100, 1000] }],
+  },
   { id: 'bolt', subjects: ['bolt-api'], timezone: 'Europe/Budapest', currency: 'EUR', billingAnchor: '2024-03-01', plan: 'starter' },
   { id: 'kumo', subjects: ['kumo-web'], timezone: 'Asia/Tokyo', currency: 'JPY', billingAnchor: '2024-02-29', plan: 'pro-jp' },
 ] as const;
@@ -58,7 +67,7 @@ export interface DemoConfigOptions {
   readonly registryUrl: string | undefined;
   readonly stateDir: string;
   readonly appId: string;
-  /** Prefix of the seven topic names ('' for the default names). */
+  /** Prefix of the nine topic names ('' for the default names). */
   readonly topicPrefix: string;
   /** The one bearer token the demo's HTTP API accepts. */
   readonly httpToken: string;
@@ -79,6 +88,8 @@ export function demoConfig(options: DemoConfigOptions): TallyConfig {
       deadLetter: `${p}tally-dead-letter`,
       customers: `${p}tally-customers`,
       invoices: `${p}tally-invoices`,
+      entitlements: `${p}tally-entitlements`,
+      alerts: `${p}tally-alerts`,
     },
     // The sample stream spans the last 3 minutes: well inside windows.size + allowedLateness, so only the planted late event is late.
     ingest: { allowedLateness: 'PT5M', maxFutureSkew: 'PT5M', dedupeRetention: 'PT1H' },

@@ -4,6 +4,7 @@
  *   meter    tokens        acme-prod  -                 12:03–12:04      1,250
  *   billing  acme   base      2024-11-15..2024-12-15  USD      6.25  provisional, rev 3
  *   invoice  acme   2 lines   2024-11-15..2024-12-15  USD     12.50  draft, rev 4
+ *   alert    acme   tokens-monthly  100% of 8,000 reached: 8,310 at 12:02 (period 2024-11-15..2024-12-15)
  *   late     tokens        acme-prod  tok-late at 11:50:12  window 11:50–11:51 closed at 12:04:33
  *   dead-letter  invalid-encoding  usage-events[0]@17  the value is not JSON …
  *
@@ -12,6 +13,7 @@
  */
 import { Decimal } from 'decimal.js';
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
+import type { AlertRecord } from '../../schemas/entitlement.js';
 import type { InvoiceRecord } from '../../schemas/invoice.js';
 import { currencyMinorUnits } from '../../schemas/currencies.js';
 import type { DeadLetterRecord, LateEventRecord, MeterRecord } from '../../schemas/records.js';
@@ -53,6 +55,11 @@ export function invoiceLine(record: InvoiceRecord): string {
   const period = `${date(record.periodStart)}..${date(record.periodEnd)}`;
   const lines = `${record.lines.length} line${record.lines.length === 1 ? '' : 's'}`;
   return `invoice  ${record.customerId.padEnd(5)}  ${lines.padEnd(8)}  ${period}  ${formatMoney(record.currency, record.total).padStart(13)}  ${record.status}, rev ${record.revision}`;
+}
+
+export function alertLine(record: AlertRecord): string {
+  const period = `${date(record.periodStart)}..${date(record.periodEnd)}`;
+  return `alert    ${record.customerId.padEnd(5)}  ${record.entitlement}  ${record.threshold}% of ${formatNumber(record.limit)} reached: ${formatNumber(record.usage)} at ${clock(record.crossedAt)} (period ${period})`;
 }
 
 export function lateLine(record: LateEventRecord): string {

@@ -1,12 +1,13 @@
 /**
- * Watches the pipeline's five output topics as a downstream consumer would
+ * Watches the pipeline's output topics (all but the entitlements topic) as a downstream consumer would
  * (read_committed, so only committed transactions show), keeps the latest
- * meter, billing and invoice record per key, and tells the caller about
- * every record.
+ * meter, billing and invoice record per key and every alert, and tells the
+ * caller about every record.
  */
 import type { Kafka } from 'kafkajs';
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
 import type { TopicsConfig } from '../../schemas/config-types.js';
+import type { AlertRecord } from '../../schemas/entitlement.js';
 import type { InvoiceRecord } from '../../schemas/invoice.js';
 import type { DeadLetterRecord, LateEventRecord, MeterRecord } from '../../schemas/records.js';
 
@@ -14,6 +15,7 @@ export type DemoOutput =
   | { readonly kind: 'meter'; readonly value: MeterRecord }
   | { readonly kind: 'billing'; readonly value: BillingDetailRecord }
   | { readonly kind: 'invoice'; readonly value: InvoiceRecord }
+  | { readonly kind: 'alert'; readonly value: AlertRecord }
   | { readonly kind: 'late'; readonly value: LateEventRecord }
   | { readonly kind: 'dead-letter'; readonly value: DeadLetterRecord };
 
@@ -24,6 +26,8 @@ export interface DemoOutputs {
   readonly billing: ReadonlyMap<string, BillingDetailRecord>;
   /** Latest invoice per key (`customer|billingPeriodStart`). */
   readonly invoices: ReadonlyMap<string, InvoiceRecord>;
+  /** Every alert read (each should be there once). */
+  readonly alerts: readonly AlertRecord[];
   readonly late: readonly LateEventRecord[];
   readonly deadLetters: readonly DeadLetterRecord[];
   /** Output records read so far. */
@@ -37,6 +41,7 @@ export async function watchOutputs(kafka: Kafka, topics: TopicsConfig, groupId: 
   const meters = new Map<string, MeterRecord>();
   const billing = new Map<string, BillingDetailRecord>();
   const invoices = new Map<string, InvoiceRecord>();
+  const alerts: AlertRecord[] = [];
   const late: LateEventRecord[] = [];
   const deadLetters: DeadLetterRecord[] = [];
   let recordsRead = 0;
@@ -50,6 +55,9 @@ export async function watchOutputs(kafka: Kafka, topics: TopicsConfig, groupId: 
     } else if (topic === topics.invoices) {
       invoices.set(key, value as InvoiceRecord);
       onOutput({ kind: 'invoice', value: value as InvoiceRecord });
+    } else if (topic === topics.alerts) {
+      alerts.push(value as AlertRecord);
+      onOutput({ kind: 'alert', value: value as AlertRecord });
     } else if (topic === topics.late) {
       late.push(value as LateEventRecord);
       onOutput({ kind: 'late', value: value as LateEventRecord });
@@ -61,7 +69,7 @@ export async function watchOutputs(kafka: Kafka, topics: TopicsConfig, groupId: 
 
   const consumer = kafka.consumer({ groupId, readUncommitted: false, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   await consumer.connect();
-  await consumer.subscribe({ topics: [topics.meters, topics.billing, topics.invoices, topics.late, topics.deadLetter], fromBeginning: true });
+  await consumer.subscribe({ topics: [topics.meters, topics.billing, topics.invoices, topics.alerts, topics.late, topics.deadLetter], fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ topic, message }) => {
       recordsRead++;
@@ -79,6 +87,7 @@ export async function watchOutputs(kafka: Kafka, topics: TopicsConfig, groupId: 
     meters,
     billing,
     invoices,
+    alerts,
     late,
     deadLetters,
     get recordsRead() {

@@ -15,6 +15,8 @@ import { formatMoney, formatNumber } from './demo-format.js';
 export interface DemoExpectation {
   /** Billing quantity per detail key (`customer|charge|periodStart`), computed from the events sent. */
   readonly billingQuantities: ReadonlyMap<string, string>;
+  /** Alerts the usage sent must raise: thresholds reached, over every entitlement and period. */
+  readonly alerts: number;
 }
 
 interface Check {
@@ -23,10 +25,22 @@ interface Check {
   readonly expected: string;
 }
 
-/** Rating's quantities, worked out independently from the events the demo sent (each counted once). */
+/** What one event adds to a quantity of `meter` (COUNT and SUM add up, MAX keeps the largest). */
+function accumulate(before: Decimal | undefined, event: DemoStream['counted'][number], meter: TallyConfig['meters'][number]): Decimal {
+  // The demo's value paths are all `$.<field>`.
+  const value = meter.valueProperty === undefined ? new Decimal(1) : new Decimal(String(event.data[meter.valueProperty.replace(/^\$\./, '')]));
+  return before === undefined ? value : meter.aggregation === 'MAX' ? Decimal.max(before, value) : before.plus(value);
+}
+
+/**
+ * Rating's quantities and the entitlements' alerts, worked out independently
+ * from the events the demo sent (each counted once). The demo's entitlements
+ * have no filter.
+ */
 export function expectDemoOutcome(stream: DemoStream, config: TallyConfig): DemoExpectation {
   const customerOf = new Map(config.customers.flatMap((c) => c.subjects.map((s) => [s, c] as const)));
   const quantities = new Map<string, Decimal>();
+  const usage = new Map<string, { usage: Decimal; limit: string; alerts: readonly number[] }>();
   const sizeMs = config.windows.sizeMs;
   for (const event of stream.counted) {
     const customer = customerOf.get(event.subject);
@@ -35,17 +49,20 @@ export function expectDemoOutcome(stream: DemoStream, config: TallyConfig): Demo
     // Rating files a window's usage under the period that holds the window's start.
     const windowStartMs = Math.floor(Date.parse(event.time) / sizeMs) * sizeMs;
     const period = billingPeriodAt(windowStartMs, customer.timezone, customer.billingAnchor);
+    const meterOf = (slug: string) => config.meters.find((m) => m.slug === slug && m.eventType === event.type);
     for (const charge of plan.charges) {
-      const meter = config.meters.find((m) => m.slug === charge.meter);
-      if (meter === undefined || meter.eventType !== event.type) continue;
+      const meter = meterOf(charge.meter);
       const key = detailKey(customer.id, charge.key, period.start);
-      // The demo's value paths are all `$.<field>`.
-      const value = meter.valueProperty === undefined ? new Decimal(1) : new Decimal(String(event.data[meter.valueProperty.replace(/^\$\./, '')]));
-      const before = quantities.get(key);
-      quantities.set(key, before === undefined ? value : meter.aggregation === 'MAX' ? Decimal.max(before, value) : before.plus(value));
+      if (meter !== undefined) quantities.set(key, accumulate(quantities.get(key), event, meter));
+    }
+    for (const entitlement of customer.entitlements ?? []) {
+      const meter = meterOf(entitlement.meter);
+      const key = `${customer.id}|${entitlement.key}|${period.start}`;
+      if (meter !== undefined) usage.set(key, { usage: accumulate(usage.get(key)?.usage, event, meter), limit: entitlement.limit, alerts: entitlement.alerts });
     }
   }
-  return { billingQuantities: new Map([...quantities].map(([k, v]) => [k, v.toFixed()])) };
+  const reached = (u: { usage: Decimal; limit: string; alerts: readonly number[] }) => u.alerts.filter((percent) => u.usage.times(100).gte(new Decimal(u.limit).times(percent))).length;
+  return { billingQuantities: new Map([...quantities].map(([k, v]) => [k, v.toFixed()])), alerts: [...usage.values()].reduce((n, u) => n + reached(u), 0) };
 }
 
 function countedEvents(outputs: DemoOutputs, subjects?: ReadonlySet<string>): number {
@@ -101,6 +118,7 @@ function checks(outputs: DemoOutputs, stream: DemoStream, expectation: DemoExpec
     { what: 'dead letters', found: reasonCounts(outputs.deadLetters.map((d) => d.reason)) || '0', expected: reasonCounts(sentReasons(stream)) || '0' },
     { what: 'billing details matching the usage sent', found: `${billingMatches(outputs, expectation)} of ${outputs.billing.size}`, expected: `${expectedDetails} of ${expectedDetails}` },
     { what: 'invoices adding up to their billing details', found: `${invoices.matching} of ${outputs.invoices.size}`, expected: `${invoices.periods} of ${invoices.periods}` },
+    { what: 'usage alerts, one per threshold reached', found: String(outputs.alerts.length), expected: String(expectation.alerts) },
   ];
 }
 

@@ -11,7 +11,7 @@ export function scenarioLines(config: TallyConfig, cluster: DemoCluster): string
     `Tally demo on Kafka ${cluster.brokers.join(',')}${config.schemaRegistry === undefined ? '' : `, schema registry ${config.schemaRegistry.url}`}`,
     `  meters:    ${meters.join(', ')}; ${config.windows.sizeMs / 60_000}-minute windows, events accepted up to ${config.ingest.allowedLatenessMs / 60_000} minutes late`,
     ...config.customers.map((c) => `  customer:  ${c.id.padEnd(5)} ${c.timezone.padEnd(20)} ${c.currency}  plan ${(c.plan ?? c.subscriptions?.map((s) => s.plan).join('>') ?? '').padEnd(8)} subjects ${c.subjects.join(', ')}`),
-    `  outputs:   ${config.topics.meters}, ${config.topics.billing}, ${config.topics.late}, ${config.topics.deadLetter} (read committed; times UTC)`,
+    `  outputs:   ${config.topics.meters}, ${config.topics.billing}, ${config.topics.invoices}, ${config.topics.alerts}, ${config.topics.late}, ${config.topics.deadLetter} (read committed; times UTC)`,
     '',
   ];
 }
@@ -31,6 +31,7 @@ export function keepRunningHints(config: TallyConfig, httpUrl: string, cluster: 
     `Still running (--keep): windows close ${config.ingest.allowedLatenessMs / 60_000} minutes after they end (final meter records); new output keeps printing.`,
     `  HTTP API:  ${httpUrl}  (bearer token ${config.http.tokens[0] ?? '(none)'})`,
     `  try:       curl -H 'Authorization: Bearer ${config.http.tokens[0] ?? ''}' '${query}'`,
+    `             curl -H 'Authorization: Bearer ${config.http.tokens[0] ?? ''}' '${httpUrl}/v1/customers/acme/entitlements'`,
     `  Kafka:     ${cluster.brokers.join(',')}  (input topic ${config.topics.events})`,
     'Ctrl-C stops everything and cleans up.',
   ];

@@ -21,7 +21,7 @@ import type { AppLogger } from '../../topology/kafka/index.js';
 import { deleteDemoFootprint } from './demo-cleanup.js';
 import { startDemoCluster, type DemoCluster } from './demo-cluster.js';
 import { demoConfig } from './demo-config.js';
-import { billingLine, deadLetterLine, invoiceLine, lateLine, meterLine } from './demo-format.js';
+import { alertLine, billingLine, deadLetterLine, invoiceLine, lateLine, meterLine } from './demo-format.js';
 import { watchOutputs, type DemoOutput, type DemoOutputs } from './demo-outputs.js';
 import { startDemoPipeline, type DemoPipeline } from './demo-pipeline.js';
 import { createDemoSender } from './demo-sender.js';
@@ -75,6 +75,7 @@ function printer(io: DemoIo): (output: DemoOutput) => void {
     if (output.kind === 'meter') io.out(meterLine(output.value));
     else if (output.kind === 'billing') io.out(billingLine(output.value));
     else if (output.kind === 'invoice') io.out(invoiceLine(output.value));
+    else if (output.kind === 'alert') io.out(alertLine(output.value));
     else if (output.kind === 'late') io.out(lateLine(output.value));
     else io.out(deadLetterLine(output.value));
   };

@@ -17,6 +17,11 @@ export type ChargeUsage =
 
 export function initialChargeUsage(charge: ChargeConfig, aggregation: AggregationName): ChargeUsage {
   if (charge.model === 'time_of_day') return { intervalTotals: (charge.intervals ?? []).map(() => '0') };
+  return initialPeriodUsage(aggregation);
+}
+
+/** No usage yet of a meter with `aggregation`, counted over a whole period (no time-of-day split). */
+export function initialPeriodUsage(aggregation: AggregationName): ChargeUsage {
   if (aggregation === 'COUNT' || aggregation === 'SUM') return { total: '0' };
   return { acc: aggregationFor(aggregation).initial() };
 }

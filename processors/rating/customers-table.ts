@@ -43,6 +43,7 @@ export function customerTableRecords(config: Pick<TallyConfig, 'customers'>): Cu
       ...(customer.plan === undefined ? {} : { plan: customer.plan }),
       ...(customer.subscriptions === undefined ? {} : { subscriptions: customer.subscriptions.map((s) => ({ ...s })) }),
       ...(customer.cancelledAt === undefined ? {} : { cancelledAt: customer.cancelledAt }),
+      ...(customer.entitlements === undefined ? {} : { entitlements: customer.entitlements.map((e) => ({ ...e })) }),
     };
     return customer.subjects.map((subject) => ({ key: subject, value }));
   });

@@ -21,6 +21,9 @@ export { detailIdOf, detailKey, withBillingPeriod } from './billing-details.js';
 export { invoiceKey, type InvoiceState } from './invoice-ledger.js';
 export { subscriptionAt, subscriptionSpans, type SubscriptionSpan } from './subscriptions.js';
 export { usageChange, type MeterDelta, type UsageChange } from './meter-delta.js';
+export { applyUsageChange, initialPeriodUsage, usageQuantity, type ChargeUsage } from './charge-usage.js';
+export { matchesFilter } from './charge-filter.js';
+export { FlushRevisions } from './flush-revisions.js';
 export { unratedDeadLetter, type CustomerTerms, type CustomerUsage } from './usage-join.js';
 export {
   intervalIndexAt,

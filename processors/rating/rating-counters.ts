@@ -17,10 +17,14 @@ export interface RatingCounters {
   billingFinals: number;
   /** Usage applied to a period that was already final (a corrected final detail, revision + 1). */
   billingCorrections: number;
+  /** Entitlement records emitted (one per revision). */
+  entitlementRecords: number;
+  /** Alerts emitted: each threshold once per entitlement and billing period. */
+  alertRecords: number;
   /** Records on the customers topic refused (dead-lettered); the previous row stays. */
   customersRefused: number;
 }
 
 export function createRatingCounters(): RatingCounters {
-  return { usageJoined: 0, usageNotCharged: 0, billingRecords: 0, invoiceRecords: 0, billingFinals: 0, billingCorrections: 0, customersRefused: 0 };
+  return { usageJoined: 0, usageNotCharged: 0, billingRecords: 0, invoiceRecords: 0, billingFinals: 0, billingCorrections: 0, entitlementRecords: 0, alertRecords: 0, customersRefused: 0 };
 }

@@ -61,6 +61,8 @@ export function registerRatingMetrics(registry: Registry, counters: RatingCounte
   const plain: readonly [name: string, help: string, read: () => number][] = [
     ['tally_billing_corrections_total', 'Usage applied to a period already final: its final detail re-emitted with the next revision.', () => counters.billingCorrections],
     ['tally_invoice_records_total', 'Invoice records emitted to the invoices topic (draft and final, one per revision).', () => counters.invoiceRecords],
+    ['tally_alerts_total', 'Usage alerts emitted to the alerts topic: each threshold once per entitlement and billing period.', () => counters.alertRecords],
+    ['tally_entitlement_records_total', 'Entitlement records emitted to the entitlements topic (one per revision).', () => counters.entitlementRecords],
     ['tally_usage_joined_total', 'Meter changes joined to their customer and sent to rating.', () => counters.usageJoined],
     ['tally_usage_not_charged_total', "Meter changes the customer's plan does not charge: not billed, not an error.", () => counters.usageNotCharged],
     ['tally_customers_refused_total', 'Records on the customers topic refused (dead-lettered); the previous row stays.', () => counters.customersRefused],

@@ -6,12 +6,9 @@
  */
 import { ratingEnabled, ratingStoreNames, type DetailState } from '../../processors/index.js';
 import type { BillingDetailRecord, TallyConfig } from '../../schemas/index.js';
-import type { ReadOnlyKeyValueStore } from '../../state/index.js';
-import type { KafkaApp } from '../../topology/kafka/index.js';
 import { HttpError } from '../api-errors.js';
-import { getFromPeer } from './peer-client.js';
-import { assertAllLocal, notStarted, readAcrossInstances, type StoreReadContext } from './store-reads.js';
-import { taskForKey } from './task-owners.js';
+import { readForCustomer, type CustomerStoreRead } from './customer-store-reads.js';
+import type { StoreReadContext } from './store-reads.js';
 
 /** One stored detail as the internal API sends it. */
 export interface StoredDetail {
@@ -25,27 +22,12 @@ export interface CustomerBilling {
   readonly charges: readonly BillingDetailRecord[];
 }
 
-export const internalDetailsPath = (customerId: string): string => `/internal/v1/customers/${encodeURIComponent(customerId)}/details`;
-
-/** The owner's side: every stored detail of `customerId` in `taskIds`, which must all run here (409 otherwise). */
-export async function readLocalDetails(app: KafkaApp, taskIds: readonly string[], customerId: string): Promise<StoredDetail[]> {
-  return app.readLocalStores<ReadOnlyKeyValueStore<DetailState>, StoredDetail[]>(ratingStoreNames.details, async (stores) => {
-    const wanted = stores.filter((s) => taskIds.includes(s.taskId));
-    assertAllLocal(taskIds, wanted.map((s) => s.taskId));
-    return collectDetails(wanted.map((s) => s.store), customerId);
-  });
-}
-
-async function collectDetails(stores: readonly ReadOnlyKeyValueStore<DetailState>[], customerId: string): Promise<StoredDetail[]> {
-  const details: StoredDetail[] = [];
-  for (const store of stores) {
-    for await (const { value } of store.prefixScan(`${customerId}|`)) {
-      // The prefix also matches ids that start with "<id>|"; the value says whose it is.
-      if (value.detail.customerId === customerId) details.push({ detail: value.detail, periodEndMs: value.periodEndMs });
-    }
-  }
-  return details;
-}
+export const customerDetailsRead: CustomerStoreRead<DetailState, StoredDetail> = {
+  storeName: ratingStoreNames.details,
+  internalPath: (customerId) => `/internal/v1/customers/${encodeURIComponent(customerId)}/details`,
+  internalField: 'details',
+  pick: (value, customerId) => (value.detail.customerId === customerId ? { detail: value.detail, periodEndMs: value.periodEndMs } : undefined),
+};
 
 /** The latest period's detail of each charge. */
 function currentByCharge(details: readonly StoredDetail[]): BillingDetailRecord[] {
@@ -61,18 +43,7 @@ export async function answerCustomerBilling(context: StoreReadContext, config: T
   if (!ratingEnabled(config)) {
     throw new HttpError(404, 'rating-disabled', 'no plans are configured, so nothing is rated: declare plans (and customers) in tally.yaml to get billing details');
   }
-  const allTasks = context.app.storeTaskIds(ratingStoreNames.details);
-  if (allTasks.length === 0) throw notStarted();
-  const taskId = taskForKey(allTasks, customerId);
-  const details = await readAcrossInstances<ReadOnlyKeyValueStore<DetailState>, StoredDetail[], StoredDetail[]>(context, {
-    storeName: ratingStoreNames.details,
-    taskIds: [taskId],
-    fetchRemote: async (server, ids) => {
-      const params = new URLSearchParams(ids.map((id): [string, string] => ['task', id]));
-      return (await getFromPeer<{ details: StoredDetail[] }>({ server, path: internalDetailsPath(customerId), params, token: context.peerToken })).details;
-    },
-    compute: async (local, remote) => [...(await collectDetails(local, customerId)), ...remote.flat()],
-  });
+  const details = await readForCustomer(context, customerId, customerDetailsRead);
   if (details.length === 0 && !config.customers.some((c) => c.id === customerId)) {
     throw new HttpError(
       404,

@@ -8,7 +8,8 @@ import type { TallyConfig } from '../../schemas/index.js';
 import { TaskId } from '../../topology/index.js';
 import { HttpError } from '../api-errors.js';
 import type { Route, RouteRequest } from '../http/router.js';
-import { answerCustomerBilling, readLocalDetails } from '../queries/customer-billing.js';
+import { answerCustomerBilling, customerDetailsRead } from '../queries/customer-billing.js';
+import { internalCustomerRoute } from './internal-customer-route.js';
 import { answerMeterQuery, readLocalWindows } from '../queries/meter-windows.js';
 import type { StoreReadContext } from '../queries/store-reads.js';
 import { acceptsCsv, csvResponse, meterQueryCsv } from '../openmeter/query-csv.js';
@@ -54,11 +55,7 @@ export function queryRoutes(context: StoreReadContext, config: TallyConfig): Rou
         return { status: 200, json: { entries } };
       },
     },
-    {
-      method: 'GET',
-      pattern: '/internal/v1/customers/{id}/details',
-      handle: async (request) => ({ status: 200, json: { details: await readLocalDetails(context.app, taskIdsOf(request), request.params['id'] as string) } }),
-    },
+    internalCustomerRoute(context, customerDetailsRead),
   ];
 }
 

@@ -44,12 +44,12 @@ export interface TopicCheckReport {
   readonly created: readonly string[];
   /** Topics that existed and fit. */
   readonly verified: readonly string[];
-  /** The partition count all seven topics have. */
+  /** The partition count all nine topics have. */
   readonly partitions: number;
 }
 
 /**
- * Checks the seven topics of `config.topics`: all must have the same partition
+ * Checks the nine topics of `config.topics`: all must have the same partition
  * count, and `cleanup.policy` delete (events, late, dead letters) or compact
  * (customers, meters, billing); the late and dead-letter topics must allow
  * records of `auditTopicMaxMessageBytes()` (`max.message.bytes`). With

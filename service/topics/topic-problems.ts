@@ -30,7 +30,7 @@ const partitionCount = (count: number): string => (count === 1 ? '1 partition' :
 function partitionReason(spec: TopicSpec): string {
   return spec.role === 'events' || spec.role === 'customers'
     ? 'the customers table is joined with the events by subject, so the two must be co-partitioned'
-    : 'Tally keeps all seven topics at one partition count';
+    : 'Tally keeps all nine topics at one partition count';
 }
 
 function partitionFix(spec: TopicSpec, found: number, needed: number, bootstrap: string): string {

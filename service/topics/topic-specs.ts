@@ -1,5 +1,5 @@
 /**
- * What each of Tally's seven external topics must look like: its cleanup
+ * What each of Tally's nine external topics must look like: its cleanup
  * policy and why, and for the late and dead-letter topics the smallest
  * `max.message.bytes`. Partition counts are shared (see `requiredPartitions`).
  */
@@ -7,7 +7,7 @@ import { defaultMaxEventBytes } from '../../processors/ingest/index.js';
 import type { TallyConfig, TopicsConfig } from '../../schemas/index.js';
 
 /** The `topics` keys of the config, in the order topics are checked and reported. */
-export const topicRoles = ['events', 'customers', 'meters', 'billing', 'invoices', 'late', 'deadLetter'] as const satisfies readonly (keyof TopicsConfig)[];
+export const topicRoles = ['events', 'customers', 'meters', 'billing', 'invoices', 'entitlements', 'alerts', 'late', 'deadLetter'] as const satisfies readonly (keyof TopicsConfig)[];
 export type TopicRole = (typeof topicRoles)[number];
 
 export const cleanupPolicies = ['delete', 'compact'] as const;
@@ -53,6 +53,8 @@ const policyByRole: Record<TopicRole, { readonly policy: CleanupPolicy; readonly
   meters: { policy: 'compact', reason: 'each window is re-emitted under one key; only the latest aggregate matters and it must not expire' },
   billing: { policy: 'compact', reason: 'each billing detail is revised under one key; the latest revision must not expire' },
   invoices: { policy: 'compact', reason: 'each invoice is revised under one key (customer and billing period); the latest revision must not expire' },
+  entitlements: { policy: 'compact', reason: 'each entitlement is revised under one key (customer, entitlement and billing period); the latest revision must not expire' },
+  alerts: { policy: 'delete', reason: 'alerts are notifications, each written once under its own key; consumers act on them as they arrive' },
   late: { policy: 'delete', reason: 'late-event records are an audit log and may share a key' },
   deadLetter: { policy: 'delete', reason: 'dead letters are an audit log and may share a key' },
 };
@@ -62,7 +64,7 @@ const messageBytesReasons: Partial<Record<TopicRole, string>> = {
   deadLetter: `a dead letter carries the refused input record (up to ${defaultMaxEventBytes} bytes, or more when its processing failed) in base64, a third larger, plus its envelope`,
 };
 
-/** The seven topics of `config.topics`, in `topicRoles` order. */
+/** The nine topics of `config.topics`, in `topicRoles` order. */
 export function topicSpecs(config: Pick<TallyConfig, 'topics'>): TopicSpec[] {
   return topicRoles.map((role) => {
     const messageBytesReason = messageBytesReasons[role];

@@ -31,7 +31,7 @@ function readSummary(stdout: string): { sent: Sent; reasons: string; checks: Map
   if (sent === null) throw new Error(`no "sent:" line in the demo's output:\n${stdout.slice(-3000)}`);
   const [records = NaN, events = NaN, duplicates = NaN, late = NaN, malformed = NaN] = sent.slice(1, 6).map(Number);
   const checks = new Map<string, { ok: boolean; found: string }>();
-  for (const match of stdout.matchAll(/^ {2}(ok|MISMATCH) +(events counted by the meters|duplicates dropped|late events|dead letters|billing details matching the usage sent|invoices adding up to their billing details) +(.+)$/gm)) {
+  for (const match of stdout.matchAll(/^ {2}(ok|MISMATCH) +(events counted by the meters|duplicates dropped|late events|dead letters|billing details matching the usage sent|invoices adding up to their billing details|usage alerts, one per threshold reached) +(.+)$/gm)) {
     checks.set(match[2] as string, { ok: match[1] === 'ok', found: (match[3] as string).trim() });
   }
   return { sent: { records, events, duplicates, late, malformed }, reasons: sent[6] as string, checks };
@@ -46,6 +46,8 @@ function expectCompleteDemo(result: TallyRun): void {
   expect(stdout).toMatch(/^billing {2}acme +base +\d{4}-\d\d-15\.\.\d{4}-\d\d-15 +USD [\d,]+\.\d\d {2}provisional, rev \d+$/m);
   expect(stdout).toMatch(/^billing {2}kumo +seats +\d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d +JPY [\d,]+ {2}provisional, rev \d+$/m);
   expect(stdout).toMatch(/^invoice {2}acme +\d lines? +\d{4}-\d\d-15\.\.\d{4}-\d\d-15 +USD [\d,]+\.\d\d {2}draft, rev \d+$/m);
+  expect(stdout).toMatch(/^alert {4}acme +tokens-monthly +100% of 8,000 reached: [\d,]+ at \d\d:\d\d \(period \d{4}-\d\d-15\.\.\d{4}-\d\d-15\)$/m);
+  expect(stdout.match(/^alert /gm)).toHaveLength(1);
   expect(stdout).toMatch(/^late {5}tokens +acme-prod +tok-late at /m);
   expect(stdout).toMatch(/^dead-letter {2}invalid-encoding /m);
   expect(stdout).toMatch(/^dead-letter {2}invalid-value /m);
@@ -59,6 +61,7 @@ function expectCompleteDemo(result: TallyRun): void {
   expect(checks.get('dead letters')).toEqual({ ok: true, found: reasons });
   expect(checks.get('billing details matching the usage sent')?.ok).toBe(true);
   expect(checks.get('invoices adding up to their billing details')?.ok).toBe(true);
+  expect(checks.get('usage alerts, one per threshold reached')).toEqual({ ok: true, found: '1' });
   expect(stdout).toMatch(/^ {2}acme +America\/Los_Angeles +\d+ +[\d,]+ +[\d,]+ +\d+ +USD [\d,]+\.\d\d +USD [\d,]+\.\d\d draft r\d+$/m);
 }
 

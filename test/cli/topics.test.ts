@@ -26,7 +26,7 @@ afterAll(async () => {
 /** A config file with unique topic names; returns its path and the names. */
 async function configFile(): Promise<{ path: string; topics: TopicsConfig }> {
   const id = uniqueName('cli-topics');
-  const topics: TopicsConfig = { events: `${id}-events`, meters: `${id}-meters`, billing: `${id}-billing`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers`, invoices: `${id}-invoices` };
+  const topics: TopicsConfig = { events: `${id}-events`, meters: `${id}-meters`, billing: `${id}-billing`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers`, invoices: `${id}-invoices`, entitlements: `${id}-entitlements`, alerts: `${id}-alerts` };
   const path = join(workDir, `${id}.yaml`);
   await writeFile(path, JSON.stringify({ kafka: { brokers: brokers() }, topics, meters: [{ slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT' }] }));
   return { path, topics };
@@ -44,14 +44,14 @@ describe('tally topics', () => {
     const { path, topics } = await configFile();
     const created = await topicsCommand(['--config', path, '--partitions', '2']);
     expect(created.status, created.stderr).toBe(0);
-    expect(created.stderr).toContain('topics: created 7/7');
-    expect(created.stdout).toHaveLength(7);
+    expect(created.stderr).toContain('topics: created 9/9');
+    expect(created.stdout).toHaveLength(9);
     expect(created.stdout[0]).toMatch(new RegExp(`^${topics.events}  +topics\\.events +2 partitions  cleanup\\.policy=delete +created$`));
     expect(created.stdout[1]).toMatch(new RegExp(`^${topics.customers}  +topics\\.customers +2 partitions  cleanup\\.policy=compact +created$`));
 
     const checked = await topicsCommand(['--config', path, '--check']);
     expect(checked.status, checked.stderr).toBe(0);
-    expect(checked.stderr).toContain('topics: checked 7/7, 7 exist, 0 missing, 0 problems');
+    expect(checked.stderr).toContain('topics: checked 9/9, 9 exist, 0 missing, 0 problems');
     expect(checked.stdout.every((line) => line.endsWith(' ok'))).toBe(true);
   });
 
@@ -61,7 +61,7 @@ describe('tally topics', () => {
     const result = await topicsCommand(['--config', path, '--check']);
     expect(result.status).toBe(1);
     expect(result.stdout).toEqual([]);
-    expect(result.stderr).toContain('tally topics: Kafka topics do not fit Tally (7 problems; nothing was changed)');
+    expect(result.stderr).toContain('tally topics: Kafka topics do not fit Tally (9 problems; nothing was changed)');
     expect(result.stderr).toContain(`topic "${topics.meters}" (topics.meters) has 3 partitions; needed: 2`);
     expect(result.stderr).toContain(`topic "${topics.meters}" (topics.meters) has cleanup.policy=delete; needed: cleanup.policy=compact`);
     expect(result.stderr).toContain(`topic "${topics.customers}" (topics.customers) does not exist`);

@@ -10,11 +10,16 @@
  *   quantity and amount; revisions run 1, 2, 3… with no repeat or gap;
  * - `tally-invoices`: the latest revision per key has the reference's lines
  *   (charge, quantity, amount), total and status; revisions as for details;
+ * - `tally-alerts`: each expected alert exactly once (by customer,
+ *   entitlement, threshold and period), its usage between threshold% × limit
+ *   and the period's total; no other alert;
  * - `tally-late-events`: each expected late record once, reason `window-closed`;
  * - `tally-dead-letter`: each poison record once, with its reason and bytes.
  */
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
+import type { AlertRecord } from '../../schemas/entitlement.js';
 import type { InvoiceRecord } from '../../schemas/invoice.js';
+import { toScaled } from '../kafka/rating-truth.js';
 import type { DeadLetterRecord, LateEventRecord, MeterRecord } from '../../schemas/records.js';
 import type { Expected } from './reference.js';
 import { sha256 } from './reference.js';
@@ -31,6 +36,7 @@ export interface ObservedOutputs {
   readonly meters: readonly OutputRecord[];
   readonly billing: readonly OutputRecord[];
   readonly invoices: readonly OutputRecord[];
+  readonly alerts: readonly OutputRecord[];
   readonly late: readonly OutputRecord[];
   readonly deadLetters: readonly OutputRecord[];
 }
@@ -150,6 +156,16 @@ function compareOnce<T>(
   for (const [name, found] of byName) if (!expected.has(name)) problems.wrong(`${topic}: unexpected ${short(name)} ×${found.length}: ${short(found[0]?.record.value ?? 'null', 300)}`);
 }
 
+function compareAlerts(expected: Expected, records: readonly OutputRecord[], problems: Findings): void {
+  const nameOf = (a: AlertRecord) => `${a.customerId}|${a.entitlement}|${a.threshold}|${a.periodStart}`;
+  compareOnce<AlertRecord>('alerts', records, problems, nameOf, expected.alerts.keys(), (name, a) => {
+    const want = expected.alerts.get(name);
+    if (want === undefined) return undefined;
+    const usageMilli = toScaled(a.usage, 3);
+    return usageMilli < want.atLeastMilli || usageMilli > want.atMostMilli ? `usage ${a.usage} at the crossing is not between threshold% × limit and the period's total` : undefined;
+  });
+}
+
 function compareLate(expected: Expected, records: readonly OutputRecord[], problems: Findings): void {
   compareOnce<LateEventRecord>('late', records, problems, (v) => `${v.meter}|${v.event.id}`, expected.late, (_name, v) => (v.reason === 'window-closed' ? undefined : `reason ${v.reason}; expected window-closed`));
 }
@@ -173,6 +189,7 @@ export function compareOutputs(expected: Expected, observed: ObservedOutputs): M
   compareMeters(expected, observed.meters, problems);
   compareBilling(expected, observed.billing, problems);
   compareInvoices(expected, observed.invoices, problems);
+  compareAlerts(expected, observed.alerts, problems);
   compareLate(expected, observed.late, problems);
   compareDeadLetters(expected, observed.deadLetters, problems);
   return problems.list;

@@ -8,7 +8,7 @@ import kafkajs, { type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { customerTableRecords } from '../../processors/index.js';
 import { brokers as sharedBrokers, readTopic } from '../kafka/kafka-helpers.js';
 import type { MeteringTopics, TailRecord } from '../kafka/metering-fixtures.js';
-import type { TestCustomer } from '../kafka/rating-truth.js';
+import type { FaultCustomer } from './fault-inputs.js';
 import type { ObservedOutputs } from './compare-outputs.js';
 import type { SentRecord } from './fault-inputs.js';
 
@@ -43,6 +43,8 @@ export async function createScenarioTopics(cluster: Cluster, topics: MeteringTop
     { topic: topics.meters, numPartitions: 3, configEntries: compact },
     { topic: topics.billing, numPartitions: 3, configEntries: compact },
     { topic: topics.invoices, numPartitions: 3, configEntries: compact },
+    { topic: topics.entitlements, numPartitions: 3, configEntries: compact },
+    { topic: topics.alerts, numPartitions: 3, configEntries: keep },
     { topic: topics.late, numPartitions: 1, configEntries: keep },
     { topic: topics.deadLetter, numPartitions: 1, configEntries: [...keep, large] },
   ];
@@ -63,7 +65,7 @@ export async function createScenarioTopics(cluster: Cluster, topics: MeteringTop
 }
 
 /** The customers table, keyed by subject, written before the pipeline starts. */
-export async function seedCustomers(cluster: Cluster, topic: string, customers: readonly TestCustomer[]): Promise<void> {
+export async function seedCustomers(cluster: Cluster, topic: string, customers: readonly FaultCustomer[]): Promise<void> {
   const producer = cluster.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
@@ -169,11 +171,11 @@ export class OutputTails {
 
   static async start(cluster: Cluster, topics: MeteringTopics): Promise<OutputTails> {
     const tail = (topic: string) => SurvivingTail.start(topic, cluster.kafka);
-    return new OutputTails({ meters: await tail(topics.meters), billing: await tail(topics.billing), invoices: await tail(topics.invoices), late: await tail(topics.late), deadLetters: await tail(topics.deadLetter) });
+    return new OutputTails({ meters: await tail(topics.meters), billing: await tail(topics.billing), invoices: await tail(topics.invoices), alerts: await tail(topics.alerts), late: await tail(topics.late), deadLetters: await tail(topics.deadLetter) });
   }
 
   observed(): ObservedOutputs {
-    return { meters: this.tails.meters.records, billing: this.tails.billing.records, invoices: this.tails.invoices.records, late: this.tails.late.records, deadLetters: this.tails.deadLetters.records };
+    return { meters: this.tails.meters.records, billing: this.tails.billing.records, invoices: this.tails.invoices.records, alerts: this.tails.alerts.records, late: this.tails.late.records, deadLetters: this.tails.deadLetters.records };
   }
 
   async stop(): Promise<void> {
@@ -184,5 +186,5 @@ export class OutputTails {
 /** Every output topic read_committed from the beginning to its last stable offset, by a fresh consumer. */
 export async function readOutputs(cluster: Cluster, topics: MeteringTopics): Promise<ObservedOutputs> {
   const read = (topic: string) => readTopic(topic, { kafka: cluster.kafka, readCommitted: true, timeoutMs: 60_000 });
-  return { meters: await read(topics.meters), billing: await read(topics.billing), invoices: await read(topics.invoices), late: await read(topics.late), deadLetters: await read(topics.deadLetter) };
+  return { meters: await read(topics.meters), billing: await read(topics.billing), invoices: await read(topics.invoices), alerts: await read(topics.alerts), late: await read(topics.late), deadLetters: await read(topics.deadLetter) };
 }

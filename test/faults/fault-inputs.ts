@@ -7,7 +7,18 @@
 import type { DeadLetterReason } from '../../schemas/records.js';
 import { uniqueName } from '../kafka/kafka-helpers.js';
 import { generateEvents, seededRandom, windowMs, type CloudEvent } from '../kafka/metering-truth.js';
+import type { EntitlementConfig } from '../../schemas/config-types.js';
 import { testCustomers, type TestCustomer } from '../kafka/rating-truth.js';
+
+/** A scenario's customer: the rating test's, with a token allowance per period. */
+export type FaultCustomer = TestCustomer & { readonly entitlements: readonly EntitlementConfig[] };
+
+/**
+ * Every customer's allowance: 1,000,000 tokens a period, alerting at 1, 10,
+ * 50 and 100 % (a scenario's few hundred thousand tokens a customer reach some
+ * of them, depending on its size) and at 100000 %, which nothing reaches.
+ */
+export const faultEntitlement: EntitlementConfig = { key: 'tokens-monthly', meter: 'tokens', limit: '1000000', alerts: [1, 10, 50, 100, 100000] };
 
 export type SentRecord =
   | { readonly kind: 'on-time' | 'late'; readonly key: string; readonly value: Buffer; readonly event: CloudEvent }
@@ -18,7 +29,7 @@ export const allowedLatenessMs = 3_600_000;
 
 /** Who uses what, and when: four customers (two zones) of two subjects each; usage over ten minutes, 20 to 10 minutes ago. */
 export interface Workload {
-  readonly customers: readonly TestCustomer[];
+  readonly customers: readonly FaultCustomer[];
   readonly subjects: readonly string[];
   readonly fromMs: number;
   readonly toMs: number;
@@ -28,7 +39,7 @@ export interface Workload {
 
 export function createWorkload(scenario: string, nowMs = Date.now()): Workload {
   const prefix = uniqueName(scenario);
-  const customers = [...testCustomers(nowMs, `${prefix}-a`), ...testCustomers(nowMs, `${prefix}-b`)];
+  const customers = [...testCustomers(nowMs, `${prefix}-a`), ...testCustomers(nowMs, `${prefix}-b`)].map((c) => ({ ...c, entitlements: [faultEntitlement] }));
   const fromMs = Math.floor((nowMs - 20 * windowMs) / windowMs) * windowMs;
   return { customers, subjects: customers.flatMap((c) => c.subjects), fromMs, toMs: fromMs + 10 * windowMs, lateFromMs: fromMs - 3 * allowedLatenessMs };
 }

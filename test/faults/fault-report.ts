@@ -22,6 +22,7 @@ const columns: readonly [title: string, cell: (row: ReportRow) => string][] = [
   ['duplicates', (r) => String(r.duplicates)],
   ['late', (r) => String(r.late)],
   ['dead-lettered', (r) => String(r.deadLettered)],
+  ['alerts', (r) => String(r.alerts)],
   ['mismatches', (r) => String(r.mismatches)],
   ['faults injected', (r) => r.faults],
 ];

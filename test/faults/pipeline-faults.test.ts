@@ -2,7 +2,7 @@
  * Fault injection for the whole pipeline (metering + rating, exactly-once,
  * real processes on a real broker): each scenario hurts the pipeline while
  * usage flows, then compares the read_committed meters, billing details,
- * late events and dead letters with a reference computed from the input
+ * invoices, alerts, late events and dead letters with a reference computed from the input
  * alone (reference.ts). Nothing may be lost or counted twice; every bad
  * record must be dead-lettered once with its reason. The table of all
  * scenarios is printed at the end and written to .cache/fault-report.txt.
@@ -96,7 +96,9 @@ describe('the pipeline under faults (exactly-once, metering + rating, real proce
       await s.fleet.start(slot); // same state dir: invalid after an unclean stop, restored from the changelogs
     }
     await feeding;
-    await expectExactOutputs(s);
+    const verdict = await expectExactOutputs(s);
+    // Kills land while thresholds are being crossed: each expected alert once, none extra (compared above).
+    expect(verdict.row.alerts).toBeGreaterThan(0);
   });
 
   it('rebalance: instances join (1 → 3) and leave (3 → 1) mid-stream', { timeout }, async () => {

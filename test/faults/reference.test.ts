@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compareOutputs, type ObservedOutputs, type OutputRecord } from './compare-outputs.js';
-import { createWorkload, eventsOf, interleaveCopies, lateRecords, onTimeRecords, poisonRecords, type SentRecord } from './fault-inputs.js';
+import { format } from '../kafka/rating-truth.js';
+import { createWorkload, eventsOf, faultEntitlement, interleaveCopies, lateRecords, onTimeRecords, poisonRecords, type SentRecord } from './fault-inputs.js';
 import { expectedOutcome, type Expected } from './reference.js';
 
 const workload = createWorkload('reference', Date.parse('2024-03-10T12:00:00Z'));
@@ -20,12 +21,19 @@ const mismatchTexts = (want: Expected, observed: ObservedOutputs): string[] => c
 let offset = 0;
 const record = (key: string | null, value: unknown): OutputRecord => ({ key, value: value === null ? null : JSON.stringify(value), partition: 0, offset: offset++ });
 
+/** An alert as the pipeline writes it under `key` (customer|entitlement|threshold|periodStart), with usage in thousandths. */
+function alertValue(key: string, usageMilli: bigint): Record<string, unknown> {
+  const [customerId, entitlement, threshold, periodStart] = key.split('|') as [string, string, string, string];
+  return { customerId, entitlement, threshold: Number(threshold), limit: faultEntitlement.limit, usage: format(usageMilli, 3), periodStart, periodEnd: '', crossedAt: '' };
+}
+
 /** What a correct pipeline would have committed for `expected`. */
 function perfectOutputs(want: Expected): ObservedOutputs {
   return {
     meters: [...want.meters].map(([key, { value, count }]) => record(key, { value, count, final: false })),
     billing: [...want.billing].map(([key, { quantity, amount }]) => record(key, { quantity, amount, status: 'provisional', revision: 1 })),
     invoices: [...want.invoices].map(([key, { lines, total }]) => record(key, { lines, total, status: 'draft', revision: 1 })),
+    alerts: [...want.alerts].map(([key, { atLeastMilli }]) => record(key, alertValue(key, atLeastMilli))),
     late: [...want.late].map((name) => record(null, { reason: 'window-closed', meter: name.split('|')[0], event: { id: name.split('|')[1] } })),
     deadLetters: poison.map((p) => record(null, { reason: p.kind === 'poison' ? p.reason : '', message: '', key: Buffer.from(p.key).toString('base64'), value: p.value?.toString('base64') ?? null })),
   };
@@ -33,7 +41,7 @@ function perfectOutputs(want: Expected): ObservedOutputs {
 
 describe('the reference', () => {
   it('counts each (source, id) once, and neither late nor poisoned events, whatever their copies', () => {
-    expect(expected.counts).toEqual({ eventsIn: 200 * 3 + poison.length + 5 * 2, duplicates: 200 * 2 + 5, late: 5, deadLettered: poison.length });
+    expect(expected.counts).toEqual({ eventsIn: 200 * 3 + poison.length + 5 * 2, duplicates: 200 * 2 + 5, late: 5, deadLettered: poison.length, alerts: expected.alerts.size });
     expect(expectedOutcome(onTime, workload.customers).meters).toEqual(expected.meters);
     // Every distinct event is counted by exactly one of api_requests and tokens.
     const counted = [...expected.meters].filter(([key]) => !key.startsWith('peak|')).reduce((n, [, m]) => n + m.count, 0);
@@ -43,6 +51,18 @@ describe('the reference', () => {
     expect(expected.billing.size).toBe(workload.customers.length * 2);
     expect(expected.invoices.size).toBe(workload.customers.length);
     for (const invoice of expected.invoices.values()) expect(invoice.lines.map((l) => l.charge)).toEqual(['base', 'tiered']);
+  });
+
+  it("expects each threshold of a customer's allowance its period total reaches, and none beyond", () => {
+    const totals = [...expected.billing].filter(([key]) => key.split('|')[1] === 'base');
+    expect(totals).toHaveLength(workload.customers.length);
+    const wanted = totals.flatMap(([key, { quantity }]) => {
+      const [customer, , periodStart] = key.split('|') as [string, string, string];
+      return faultEntitlement.alerts.filter((percent) => Number(quantity) >= (1_000_000 * percent) / 100).map((percent) => `${customer}|tokens-monthly|${percent}|${periodStart}`);
+    });
+    expect([...expected.alerts.keys()].sort()).toEqual(wanted.sort());
+    expect(wanted.length).toBeGreaterThan(0);
+    expect(wanted.some((key) => key.includes('|100000|'))).toBe(false);
   });
 
   it('refuses a late storm whose lateness would depend on the processing order', () => {
@@ -129,5 +149,19 @@ describe('the comparison', () => {
     expect(missingOnly.map((m) => m.permanent)).toEqual([false, false]);
     const withExtra = compareOutputs(expected, { ...outputs, meters: outputs.meters.slice(1), deadLetters: [...outputs.deadLetters, record(null, unrated)] });
     expect(withExtra.map((m) => m.permanent)).toEqual([false, true]);
+  });
+
+  it('names a missing, a repeated and an unexpected alert, and one whose usage cannot be that of its crossing', () => {
+    const outputs = perfectOutputs(expected);
+    const [first, second, third] = outputs.alerts as OutputRecord[];
+    const stranger = 'nobody|tokens-monthly|1|2024-03-01T00:00:00.000Z';
+    const tooLow = record(third?.key ?? '', alertValue(third?.key ?? '', (expected.alerts.get(third?.key ?? '')?.atLeastMilli ?? 1n) - 1n));
+    const alerts = [...outputs.alerts.slice(3), second as OutputRecord, second as OutputRecord, tooLow, record(stranger, alertValue(stranger, 10_000_000n))];
+    expect(mismatchTexts(expected, { ...outputs, alerts })).toEqual([
+      `alerts: ${first?.key} appears 0 times; expected once`,
+      expect.stringMatching(new RegExp(`^alerts: ${(second?.key ?? '').replace(/[.+|]/g, '\\$&')} appears 2 times`)),
+      expect.stringContaining(`alerts: ${third?.key}: usage`),
+      expect.stringContaining(`alerts: unexpected ${stranger}`),
+    ]);
   });
 });

@@ -9,6 +9,9 @@
  *   charge and period — provisional, since every period ends weeks after the run;
  * - invoices: per customer and period, a line per expected detail (by charge)
  *   and the exact sum of their amounts — draft, as their lines are provisional;
+ * - alerts: per customer and period, each threshold of its token allowance that
+ *   the period's token total reaches (usage only grows here, so a threshold
+ *   reached at the end was crossed once on the way) — each exactly once;
  * - late: one `window-closed` record per meter reading each distinct late event;
  * - dead letters: each poison record once, with its reason and its original bytes.
  *
@@ -19,8 +22,8 @@
 import { createHash } from 'node:crypto';
 import type { DeadLetterReason } from '../../schemas/records.js';
 import { lateTruth, meterTruth, windowMs, type CloudEvent, type MeterValue } from '../kafka/metering-truth.js';
-import { format, ratingTruth, toScaled, type DetailTruth, type TestCustomer } from '../kafka/rating-truth.js';
-import { allowedLatenessMs, type SentRecord } from './fault-inputs.js';
+import { format, ratingTruth, toScaled, type DetailTruth } from '../kafka/rating-truth.js';
+import { allowedLatenessMs, type FaultCustomer, type SentRecord } from './fault-inputs.js';
 
 export interface ExpectedDeadLetter {
   readonly reason: DeadLetterReason;
@@ -38,6 +41,8 @@ export interface ScenarioCounts {
   readonly late: number;
   /** Poison records: each must be dead-lettered once. */
   readonly deadLettered: number;
+  /** Alerts expected: each must be written once. */
+  readonly alerts: number;
 }
 
 export interface Expected {
@@ -49,12 +54,44 @@ export interface Expected {
   /** `customer|periodStart` → the invoice's lines (by charge) and total. */
   readonly invoices: ReadonlyMap<string, InvoiceTruth>;
   readonly invoiceStatus: 'draft';
+  /** `customer|entitlement|threshold|periodStart` → the usage the alert must report at least (threshold% × limit), and at most (the period's total). */
+  readonly alerts: ReadonlyMap<string, AlertTruth>;
   /** `meter|eventId`, one late record each. */
   readonly late: ReadonlySet<string>;
   /** The poison record's Kafka key → what its dead letter must say. */
   readonly deadLetters: ReadonlyMap<string, ExpectedDeadLetter>;
   readonly deadLettersByReason: Readonly<Record<string, number>>;
   readonly counts: ScenarioCounts;
+}
+
+export interface AlertTruth {
+  /** threshold% × limit, in thousandths. */
+  readonly atLeastMilli: bigint;
+  /** The period's token total, in thousandths. */
+  readonly atMostMilli: bigint;
+}
+
+/**
+ * The alerts of each customer's token entitlements (no filter; the `base`
+ * charge's quantity is the period's token total): every threshold with
+ * total × 100 ≥ limit × threshold.
+ */
+export function alertTruth(billing: ReadonlyMap<string, DetailTruth>, customers: readonly FaultCustomer[]): Map<string, AlertTruth> {
+  const alerts = new Map<string, AlertTruth>();
+  const byId = new Map(customers.map((c) => [c.id, c]));
+  for (const [key, detail] of billing) {
+    const [customerId, charge, periodStart] = key.split('|') as [string, string, string];
+    if (charge !== 'base') continue;
+    const totalMilli = toScaled(detail.quantity, 3);
+    for (const entitlement of byId.get(customerId)?.entitlements ?? []) {
+      const limitMilli = toScaled(entitlement.limit, 3);
+      for (const threshold of entitlement.alerts) {
+        const atLeastMilli = (limitMilli * BigInt(threshold)) / 100n;
+        if (totalMilli * 100n >= limitMilli * BigInt(threshold)) alerts.set(`${customerId}|${entitlement.key}|${threshold}|${periodStart}`, { atLeastMilli, atMostMilli: totalMilli });
+      }
+    }
+  }
+  return alerts;
 }
 
 export interface InvoiceTruth {
@@ -111,7 +148,7 @@ function checkLatenessIsUnambiguous(onTime: readonly CloudEvent[], late: readonl
   }
 }
 
-export function expectedOutcome(sent: readonly SentRecord[], customers: readonly TestCustomer[]): Expected {
+export function expectedOutcome(sent: readonly SentRecord[], customers: readonly FaultCustomer[]): Expected {
   const events = (kind: 'on-time' | 'late') => sent.flatMap((r) => (r.kind === kind ? [r.event] : []));
   const onTime = events('on-time');
   const late = firstCopies(events('late'));
@@ -128,15 +165,17 @@ export function expectedOutcome(sent: readonly SentRecord[], customers: readonly
 
   const valid = onTime.length + events('late').length;
   const billing = ratingTruth(onTime.filter((e) => e.type === 'llm.tokens'), customers);
+  const alerts = alertTruth(billing, customers);
   return {
     meters: meterTruth(onTime),
     billing,
     billingStatus: 'provisional',
     invoices: invoiceTruth(billing),
     invoiceStatus: 'draft',
+    alerts,
     late: new Set(lateTruth(late)),
     deadLetters,
     deadLettersByReason,
-    counts: { eventsIn: sent.length, duplicates: valid - firstCopies(onTime).length - late.length, late: late.length, deadLettered: deadLetters.size },
+    counts: { eventsIn: sent.length, duplicates: valid - firstCopies(onTime).length - late.length, late: late.length, deadLettered: deadLetters.size, alerts: alerts.size },
   };
 }

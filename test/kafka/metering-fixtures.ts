@@ -21,12 +21,14 @@ export interface MeteringTopics {
   readonly deadLetter: string;
   readonly customers: string;
   readonly invoices: string;
+  readonly entitlements: string;
+  readonly alerts: string;
   readonly billing: string;
 }
 
 export function uniqueTopics(prefix: string): MeteringTopics {
   const id = uniqueName(prefix);
-  return { events: `${id}-events`, meters: `${id}-meters`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers`, billing: `${id}-billing`, invoices: `${id}-invoices` };
+  return { events: `${id}-events`, meters: `${id}-meters`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers`, billing: `${id}-billing`, invoices: `${id}-invoices`, entitlements: `${id}-entitlements`, alerts: `${id}-alerts` };
 }
 
 /** A tally.yaml as an object (JSON is YAML): what `parseConfig` reads. */

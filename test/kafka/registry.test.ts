@@ -24,7 +24,7 @@ afterAll(async () => {
 
 const topicsFor = (prefix: string) => {
   const id = uniqueName(prefix);
-  return { events: `${id}-events`, meters: `${id}-meters`, billing: `${id}-billing`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers`, invoices: `${id}-invoices` };
+  return { events: `${id}-events`, meters: `${id}-meters`, billing: `${id}-billing`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers`, invoices: `${id}-invoices`, entitlements: `${id}-entitlements`, alerts: `${id}-alerts` };
 };
 
 const sample = cloudEventToAvro({ id: 'e1', source: 'svc', type: 'llm.tokens', subject: 'acme', time: '2024-01-01T00:00:00.000Z', data: { tokens: '1.5' } });

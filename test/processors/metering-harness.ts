@@ -14,7 +14,7 @@ export const minuteMs = 60_000;
 export const t0 = Date.parse('2024-01-01T00:00:00Z');
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
-export const topics = { events: 'usage-events', meters: 'tally-meters', billing: 'tally-billing-details', late: 'tally-late-events', deadLetter: 'tally-dead-letter', customers: 'tally-customers', invoices: 'tally-invoices' };
+export const topics = { events: 'usage-events', meters: 'tally-meters', billing: 'tally-billing-details', late: 'tally-late-events', deadLetter: 'tally-dead-letter', customers: 'tally-customers', invoices: 'tally-invoices', entitlements: 'tally-entitlements', alerts: 'tally-alerts' };
 
 export const defaultMeters: readonly MeterConfig[] = [
   { slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT', groupBy: { route: '$.route' } },

@@ -28,7 +28,7 @@ export function configWith(windowSizeMs: number): TallyConfig {
   return {
     app: { id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 64 * 1024 * 1024 },
     kafka: { brokers: ['127.0.0.1:9092'] },
-    topics: { events: 'e', meters: 'm', billing: 'b', late: 'l', deadLetter: 'd', customers: 'c', invoices: 'i' },
+    topics: { events: 'e', meters: 'm', billing: 'b', late: 'l', deadLetter: 'd', customers: 'c', invoices: 'i', entitlements: 'en', alerts: 'al' },
     ingest: { allowedLatenessMs: hourMs, maxFutureSkewMs: 5 * minuteMs, dedupeRetentionMs: 35 * dayMs },
     windows: { sizeMs: windowSizeMs, retentionMs: 35 * dayMs },
     meters,

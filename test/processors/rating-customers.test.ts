@@ -135,18 +135,21 @@ describe('plan changes', () => {
 });
 
 describe('the rating topology', () => {
-  it('has stable names: the customers table and the join beside the meters, rating in its own sub-topology', () => {
+  it('has stable names: the customers table and the join beside the meters, rating and entitlements in their own sub-topology', () => {
     const topology = buildMeteringTopology(ratingConfig());
     const lines = topology.describe().split('\n');
     expect(lines).toContain('  Processor: aggregate-meters (stores: [meter-api_requests, meter-tokens, meter-seats, meter-peak, meter-users, meter-close-state]) --> meters-sink, late-events-sink, usage-customer-join <-- dedupe-events');
     expect(lines).toContain('  Processor: usage-customer-join (stores: [customers-by-subject]) --> unrated-dead-letter-sink, usage-by-customer-sink <-- aggregate-meters');
     expect(lines.slice(lines.indexOf('Sub-topology: 2'))).toEqual([
       'Sub-topology: 2',
-      '  Source: usage-by-customer-source (topics: [usage-by-customer-repartition]) --> rate-usage',
+      '  Source: usage-by-customer-source (topics: [usage-by-customer-repartition]) --> rate-usage, track-entitlements',
       '  Processor: rate-usage (stores: [rating-details, rating-periods, rating-open-details, rating-close-state, rating-invoices]) --> billing-sink, invoices-sink, rating-dead-letter-sink <-- usage-by-customer-source',
       '  Sink: billing-sink (topic: tally-billing-details) <-- rate-usage',
       '  Sink: invoices-sink (topic: tally-invoices) <-- rate-usage',
       '  Sink: rating-dead-letter-sink (topic: tally-dead-letter) <-- rate-usage',
+      '  Processor: track-entitlements (stores: [entitlement-usage]) --> entitlements-sink, alerts-sink <-- usage-by-customer-source',
+      '  Sink: entitlements-sink (topic: tally-entitlements) <-- track-entitlements',
+      '  Sink: alerts-sink (topic: tally-alerts) <-- track-entitlements',
     ]);
     expect(topology.subtopologies[1]?.sourceTopics).toEqual(['events-by-subject-repartition', 'tally-customers']);
     expect([...topology.internalTopics.keys()]).toEqual(['events-by-subject-repartition', 'usage-by-customer-repartition']);

@@ -18,7 +18,15 @@ describe('parseConfig with the golden fixtures', () => {
     expect(config.meters[0]).toEqual({ slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT', groupBy: { route: '$.route' } });
     expect(config.meters[1]).toEqual({ slug: 'tokens', eventType: 'llm.tokens', aggregation: 'SUM', valueProperty: '$.tokens', groupBy: {} });
     expect(config.customers).toEqual([
-      { id: 'acme', subjects: ['acme-prod', 'acme-dev'], timezone: 'America/Los_Angeles', currency: 'USD', billingAnchor: '2024-01-15', plan: 'pro' },
+      {
+        id: 'acme',
+        subjects: ['acme-prod', 'acme-dev'],
+        timezone: 'America/Los_Angeles',
+        currency: 'USD',
+        billingAnchor: '2024-01-15',
+        plan: 'pro',
+        entitlements: [{ key: 'tokens-monthly', meter: 'tokens', limit: '1000000', alerts: [80, 100] }],
+      },
     ]);
     const [base, requests, bundles, compute] = config.plans[0]?.charges ?? [];
     expect(base).toEqual({ key: 'base', meter: 'tokens', model: 'per_unit', flatFee: '5', unitPrice: '0.001' });
@@ -42,6 +50,8 @@ describe('parseConfig with the golden fixtures', () => {
         deadLetter: 'tally-dead-letter',
         customers: 'tally-customers',
         invoices: 'tally-invoices',
+        entitlements: 'tally-entitlements',
+        alerts: 'tally-alerts',
       },
       ingest: { allowedLatenessMs: 3_600_000, maxFutureSkewMs: 300_000, dedupeRetentionMs: 35 * 86_400_000, keyedBySubject: false },
       windows: { sizeMs: 60_000, retentionMs: 35 * 86_400_000 },
@@ -192,11 +202,13 @@ describe('describeConfigSchema', () => {
   const keys = [
     'app.id', 'app.stateDir', 'app.processingGuarantee', 'app.commitIntervalMs', 'app.cacheMaxBytes', 'app.shutdownTimeout',
     'kafka.brokers', 'kafka.clientId', 'kafka.ssl', 'kafka.sasl', 'schemaRegistry.url',
-    'topics.events', 'topics.meters', 'topics.billing', 'topics.late', 'topics.deadLetter', 'topics.customers', 'topics.invoices',
+    'topics.events', 'topics.meters', 'topics.billing', 'topics.late', 'topics.deadLetter', 'topics.customers', 'topics.invoices', 'topics.entitlements', 'topics.alerts',
     'ingest.allowedLateness', 'ingest.maxFutureSkew', 'ingest.dedupeRetention', 'ingest.keyedBySubject', 'windows.size', 'windows.retention',
     'meters', 'meters[].slug', 'meters[].eventType', 'meters[].aggregation', 'meters[].valueProperty', 'meters[].groupBy',
     'customers', 'customers[].id', 'customers[].subjects', 'customers[].timezone', 'customers[].currency', 'customers[].billingAnchor',
     'customers[].subscriptions', 'customers[].subscriptions[].plan', 'customers[].subscriptions[].from', 'customers[].plan', 'customers[].cancelledAt',
+    'customers[].entitlements', 'customers[].entitlements[].key', 'customers[].entitlements[].meter', 'customers[].entitlements[].filter',
+    'customers[].entitlements[].limit', 'customers[].entitlements[].alerts',
     'plans', 'plans[].key', 'plans[].charges', 'plans[].charges[].key', 'plans[].charges[].meter', 'plans[].charges[].model',
     'plans[].charges[].unitPrice', 'plans[].charges[].flatFee', 'plans[].charges[].tiers', 'plans[].charges[].tiers[].upTo',
     'plans[].charges[].tiers[].unitPrice', 'plans[].charges[].tiers[].flatFee', 'plans[].charges[].packageSize',

@@ -131,6 +131,8 @@ describe('service metrics', () => {
     rating.billingFinals = 1;
     rating.billingCorrections = 1;
     rating.invoiceRecords = 4;
+    rating.alertRecords = 2;
+    rating.entitlementRecords = 7;
     let samples = await scrape(metrics);
     expect(valueOf(samples, 'tally_duplicates_total')).toBe(3);
     expect(valueOf(samples, 'tally_late_events_total')).toBe(2);
@@ -142,6 +144,8 @@ describe('service metrics', () => {
     expect(valueOf(samples, 'tally_billing_details_total', { status: 'final' })).toBe(2);
     expect(valueOf(samples, 'tally_billing_corrections_total')).toBe(1);
     expect(valueOf(samples, 'tally_invoice_records_total')).toBe(4);
+    expect(valueOf(samples, 'tally_alerts_total')).toBe(2);
+    expect(valueOf(samples, 'tally_entitlement_records_total')).toBe(7);
 
     // A detail turns final before its record is emitted: the derived provisional
     // count dips for a moment; the counter holds, then counts only new growth.

@@ -17,8 +17,15 @@ export const testTokens = ['service-test-token-1', 'service-test-token-2'] as co
 
 export const minuteMs = 60_000;
 
+/** A customer of the test config: on plan pro, UTC, USD, periods from the 1st; entitlements as in tally.yaml. */
+export interface ServiceCustomer {
+  readonly id: string;
+  readonly subjects: readonly string[];
+  readonly entitlements?: readonly Record<string, unknown>[];
+}
+
 /** A tally.yaml as an object: the test meters, and customers on a per-unit plan (tokens at 0.5 USD). */
-export function serviceDocument(options: { appId: string; stateDir: string; customers: readonly { id: string; subjects: readonly string[] }[] }): Record<string, unknown> {
+export function serviceDocument(options: { appId: string; stateDir: string; customers: readonly ServiceCustomer[] }): Record<string, unknown> {
   return {
     app: { id: options.appId, stateDir: options.stateDir, processingGuarantee: 'exactly_once', commitIntervalMs: 100 },
     kafka: { brokers: brokers() },
@@ -33,7 +40,7 @@ export function serviceDocument(options: { appId: string; stateDir: string; cust
 }
 
 /** A fresh app id, state dir and config (also as the document, for a tally.yaml), with its six topics created (`partitions` each). */
-export async function prepareServiceDocument(prefix: string, partitions: number, customers: readonly { id: string; subjects: readonly string[] }[]): Promise<{ config: TallyConfig; document: Record<string, unknown> }> {
+export async function prepareServiceDocument(prefix: string, partitions: number, customers: readonly ServiceCustomer[]): Promise<{ config: TallyConfig; document: Record<string, unknown> }> {
   const appId = uniqueName(prefix);
   const document = serviceDocument({ appId, stateDir: await tempStateDir(), customers });
   const config = parseConfig(JSON.stringify(document), `${prefix} tally.yaml`);
@@ -41,7 +48,7 @@ export async function prepareServiceDocument(prefix: string, partitions: number,
   return { config, document };
 }
 
-export async function prepareService(prefix: string, partitions: number, customers: readonly { id: string; subjects: readonly string[] }[]): Promise<TallyConfig> {
+export async function prepareService(prefix: string, partitions: number, customers: readonly ServiceCustomer[]): Promise<TallyConfig> {
   return (await prepareServiceDocument(prefix, partitions, customers)).config;
 }
 

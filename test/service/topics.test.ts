@@ -1,5 +1,5 @@
 /**
- * `ensureTopics` against the run's real broker: creating Tally's seven topics
+ * `ensureTopics` against the run's real broker: creating Tally's nine topics
  * from nothing, verifying them again without changes, and refusing
  * mismatched partition counts, wrong cleanup policies and missing topics with
  * one error that names every offending topic.
@@ -14,7 +14,7 @@ function configWithUniqueTopics(): TallyConfig {
   const id = uniqueName('topics');
   const document = {
     kafka: { brokers: brokers() },
-    topics: { events: `${id}-events`, meters: `${id}-meters`, billing: `${id}-billing`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers`, invoices: `${id}-invoices` },
+    topics: { events: `${id}-events`, meters: `${id}-meters`, billing: `${id}-billing`, late: `${id}-late`, deadLetter: `${id}-dead`, customers: `${id}-customers`, invoices: `${id}-invoices`, entitlements: `${id}-entitlements`, alerts: `${id}-alerts` },
     meters: [{ slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT' }],
   };
   return parseConfig(JSON.stringify(document), 'topics-test tally.yaml');
@@ -57,14 +57,14 @@ async function refusal(run: Promise<unknown>): Promise<TopicsMismatchError> {
 }
 
 describe('ensureTopics', () => {
-  it('creates all seven topics from nothing with one partition count and the right cleanup policies, then verifies them unchanged', async () => {
+  it('creates all nine topics from nothing with one partition count and the right cleanup policies, then verifies them unchanged', async () => {
     const config = configWithUniqueTopics();
     const progress: string[] = [];
     const first = await ensureTopics(config, { create: true, partitions: 3, onProgress: (line) => progress.push(line) });
     const t = config.topics;
-    expect([...first.created].sort()).toEqual([t.events, t.meters, t.billing, t.invoices, t.late, t.deadLetter, t.customers].sort());
+    expect([...first.created].sort()).toEqual([t.events, t.meters, t.billing, t.invoices, t.entitlements, t.alerts, t.late, t.deadLetter, t.customers].sort());
     expect(first.verified).toEqual([]);
-    expect(progress).toContain('topics: checked 7/7, 0 exist, 7 missing, 0 problems');
+    expect(progress).toContain('topics: checked 9/9, 0 exist, 9 missing, 0 problems');
 
     const onBroker = await describeOnBroker(Object.values(t));
     expect(Object.fromEntries(onBroker)).toEqual({
@@ -73,6 +73,8 @@ describe('ensureTopics', () => {
       [t.meters]: { partitions: 3, policy: 'compact' },
       [t.billing]: { partitions: 3, policy: 'compact' },
       [t.invoices]: { partitions: 3, policy: 'compact' },
+      [t.entitlements]: { partitions: 3, policy: 'compact' },
+      [t.alerts]: { partitions: 3, policy: 'delete' },
       [t.late]: { partitions: 3, policy: 'delete' },
       [t.deadLetter]: { partitions: 3, policy: 'delete' },
     });
@@ -80,7 +82,7 @@ describe('ensureTopics', () => {
     // Verify only: the existing count is taken from the events topic, nothing is created.
     const again = await ensureTopics(config, { create: false });
     expect(again.created).toEqual([]);
-    expect(again.verified).toHaveLength(7);
+    expect(again.verified).toHaveLength(9);
     expect(Object.fromEntries(await describeOnBroker(Object.values(t)))).toEqual(Object.fromEntries(onBroker));
   });
 
@@ -116,9 +118,9 @@ describe('ensureTopics', () => {
     await createTopicsWithPolicy({ [config.topics.events]: 2 }, 'delete');
     const report = await ensureTopics(config, { create: true });
     expect(report.verified).toEqual([config.topics.events]);
-    expect(report.created).toHaveLength(6);
+    expect(report.created).toHaveLength(8);
     const onBroker = await describeOnBroker(Object.values(config.topics));
-    expect([...onBroker.values()].map((t) => t.partitions)).toEqual([2, 2, 2, 2, 2, 2, 2]);
+    expect([...onBroker.values()].map((t) => t.partitions)).toEqual([2, 2, 2, 2, 2, 2, 2, 2, 2]);
   });
 
   it('refuses a customers topic that is not co-partitioned with the events, naming it, and creates nothing', async () => {
@@ -139,7 +141,7 @@ describe('ensureTopics', () => {
     const config = configWithUniqueTopics();
     await ensureTopics(config, { create: true, partitions: 2 });
     const error = await refusal(ensureTopics(config, { create: true, partitions: 4 }));
-    expect(error.problems).toHaveLength(7);
+    expect(error.problems).toHaveLength(9);
     expect(error.problems[0]).toContain(`topic "${config.topics.events}" (topics.events) has 2 partitions; needed: 4 (from the requested partition count)`);
   });
 
@@ -162,7 +164,7 @@ describe('ensureTopics', () => {
     const config = configWithUniqueTopics();
     await createTopicsWithPolicy({ [config.topics.events]: 1 }, 'delete');
     const error = await refusal(ensureTopics(config, { create: false }));
-    expect(error.problems).toHaveLength(6);
+    expect(error.problems).toHaveLength(8);
     expect(error.problems[0]).toBe(
       `topic "${config.topics.customers}" (topics.customers) does not exist; needed: 1 partition, cleanup.policy=compact. Fix: run \`tally topics --config FILE\` to create it`,
     );

@@ -1,0 +1,125 @@
+/**
+ * `GET /v1/customers/{id}/entitlements/{key}` latency on a loaded instance:
+ * one service (exactly-once, rating and entitlements on) takes a paced stream
+ * of usage events at `--rate` events/s for the whole run, while `--clients`
+ * concurrent HTTP clients ask for random customers' entitlement for
+ * `--seconds` seconds (after `--warmup-seconds` of load alone, so every
+ * customer has stored usage). Prints p50, p99 and max latency of the answers
+ * (all must be 200) and the request rate.
+ *
+ *   npm run bench:entitlements -- --rate 2000 --seconds 20 --clients 4
+ *
+ * Options: --subjects (2000; ten per customer), --partitions (4).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { customerTableRecords } from '../processors/index.js';
+import { parseConfig, type TallyConfig } from '../schemas/index.js';
+import { startService, type TallyService } from '../service/index.js';
+import { ensureTopics } from '../service/topics/index.js';
+import { commandLine, connectBroker, fmt, machineLine, printTable, type BenchBroker } from './bench-kit.js';
+import { benchConfig, benchEvent, subjectsPerCustomer } from './metering-events.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '2000' },
+    seconds: { type: 'string', default: '20' },
+    'warmup-seconds': { type: 'string', default: '10' },
+    clients: { type: 'string', default: '4' },
+    subjects: { type: 'string', default: '2000' },
+    partitions: { type: 'string', default: '4' },
+  },
+});
+const rate = Number(args.rate);
+const subjects = Number(args.subjects);
+const customers = Math.ceil(subjects / subjectsPerCustomer);
+const token = 'bench-token';
+const entitlement = { key: 'tokens-monthly', meter: 'tokens', limit: '100000000', alerts: [50, 100] };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function entitlementConfig(broker: BenchBroker, stateDir: string): TallyConfig {
+  const appId = `bench-entitlements-${Date.now().toString(36)}`;
+  const document = benchConfig({ appId, stateDir, brokers: broker.brokers, guarantee: 'exactly_once', events: `${appId}-events`, keyedBySubject: false, commitIntervalMs: 100, ratedSubjects: subjects });
+  const withEntitlements = (document['customers'] as Record<string, unknown>[]).map((c) => ({ ...c, entitlements: [entitlement] }));
+  return parseConfig(JSON.stringify({ ...document, customers: withEntitlements, http: { host: '127.0.0.1', port: 0, tokens: [token] } }), 'bench tally.yaml');
+}
+
+/** Sends usage at `rate` events/s (stamped now) until `stop` says so; returns how many were sent. */
+async function feedLoad(broker: BenchBroker, config: TallyConfig, stop: () => boolean): Promise<number> {
+  const producer = broker.kafka.producer({ idempotent: true });
+  await producer.connect();
+  let sent = 0;
+  try {
+    for (let tick = Date.now(); !stop(); tick += 100) {
+      const batch = Array.from({ length: Math.max(1, Math.round(rate / 10)) }, () => {
+        const event = benchEvent(sent++, { subjects, fromMs: Date.now() - 1_000, spanMs: 1 });
+        return { key: event.id, value: JSON.stringify(event) };
+      });
+      await producer.send({ topic: config.topics.events, messages: batch });
+      await sleep(Math.max(0, tick + 100 - Date.now()));
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return sent;
+}
+
+/** One client: random customers, one request at a time, until `untilMs`. */
+async function queryClient(service: TallyService, untilMs: number, latenciesMs: number[], failures: string[]): Promise<void> {
+  while (Date.now() < untilMs) {
+    const id = `account-${Math.floor(Math.random() * customers)}`;
+    const started = performance.now();
+    const answer = await fetch(`${service.url}/v1/customers/${id}/entitlements/${entitlement.key}`, { headers: { authorization: `Bearer ${token}` } });
+    const body = await answer.text();
+    latenciesMs.push(performance.now() - started);
+    if (answer.status !== 200) failures.push(`${id}: ${answer.status} ${body.slice(0, 200)}`);
+  }
+}
+
+const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function main(): Promise<void> {
+  console.log(commandLine());
+  console.log(machineLine());
+  const broker = await connectBroker();
+  const stateDir = await mkdtemp(join(tmpdir(), 'tally-bench-entitlements-'));
+  let stopLoad = false;
+  try {
+    const config = entitlementConfig(broker, stateDir);
+    await ensureTopics(config, { create: true, partitions: Number(args.partitions) });
+    const seeder = broker.kafka.producer();
+    await seeder.connect();
+    await seeder.send({ topic: config.topics.customers, messages: customerTableRecords(config).map(({ key, value }) => ({ key, value: JSON.stringify(value) })) });
+    await seeder.disconnect();
+    const service = await startService(config, { logger: { info: () => undefined, warn: (m) => console.error(m), error: (m) => console.error(m) } });
+    try {
+      await service.ready;
+      const load = feedLoad(broker, config, () => stopLoad);
+      await sleep(Number(args['warmup-seconds']) * 1_000);
+      const latenciesMs: number[] = [];
+      const failures: string[] = [];
+      const startedMs = Date.now();
+      const untilMs = startedMs + Number(args.seconds) * 1_000;
+      await Promise.all(Array.from({ length: Number(args.clients) }, () => queryClient(service, untilMs, latenciesMs, failures)));
+      const elapsedS = (Date.now() - startedMs) / 1_000;
+      stopLoad = true;
+      const sent = await load;
+      const sorted = [...latenciesMs].sort((a, b) => a - b);
+      printTable(
+        ['load events/s', 'clients', 'requests', 'requests/s', 'p50 ms', 'p99 ms', 'max ms', 'not 200'],
+        [[fmt(sent / (elapsedS + Number(args['warmup-seconds']))), args.clients, fmt(sorted.length), fmt(sorted.length / elapsedS), percentile(sorted, 50).toFixed(2), percentile(sorted, 99).toFixed(2), (sorted.at(-1) ?? NaN).toFixed(2), String(failures.length)]],
+      );
+      if (failures.length > 0) console.error(`not 200, e.g.:\n${failures.slice(0, 5).join('\n')}`);
+    } finally {
+      await service.close();
+    }
+  } finally {
+    stopLoad = true;
+    await broker.stop();
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+await main();

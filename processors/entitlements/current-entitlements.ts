@@ -1,0 +1,36 @@
+/**
+ * What `GET /v1/customers/{id}/entitlements` answers: each entitlement's
+ * record for the billing period that holds `nowMs`. A period with no usage
+ * yet has no stored record; it is answered with usage "0" and revision 0
+ * (nothing was emitted for it), from the customer's latest stored period of
+ * that entitlement (its limit, zone and anchor) or, for an entitlement never
+ * used, from the customer in the config.
+ */
+import type { CustomerConfig, EntitlementConfig } from '../../schemas/config-types.js';
+import type { EntitlementRecord } from '../../schemas/entitlement.js';
+import { billingPeriodAt } from '../rating/index.js';
+import type { EntitlementState } from './entitlement-stores.js';
+import { entitlementContent } from './entitlement-usage.js';
+
+function unused(customerId: string, entitlement: EntitlementConfig, terms: { timezone: string; billingAnchor: string }, nowMs: number): EntitlementRecord {
+  const period = billingPeriodAt(nowMs, terms.timezone, terms.billingAnchor);
+  return { ...entitlementContent({ customerId, entitlement, period, usage: '0' }), revision: 0 };
+}
+
+const holds = (record: EntitlementRecord, nowMs: number): boolean => Date.parse(record.periodStart) <= nowMs && nowMs < Date.parse(record.periodEnd);
+
+/** The current record of every entitlement of `customerId`, sorted by key. `stored` are its states, any order. */
+export function currentEntitlements(customerId: string, stored: readonly EntitlementState[], configured: CustomerConfig | undefined, nowMs: number): EntitlementRecord[] {
+  const byKey = new Map<string, EntitlementState[]>();
+  for (const state of stored) byKey.set(state.record.entitlement, [...(byKey.get(state.record.entitlement) ?? []), state]);
+  const current = new Map<string, EntitlementRecord>();
+  for (const [key, states] of byKey) {
+    const now = states.find((state) => holds(state.record, nowMs));
+    const latest = states.reduce((a, b) => (Date.parse(b.record.periodStart) > Date.parse(a.record.periodStart) ? b : a));
+    current.set(key, now?.record ?? unused(customerId, { key, meter: latest.record.meter, limit: latest.record.limit, alerts: [] }, latest, nowMs));
+  }
+  for (const entitlement of configured?.entitlements ?? []) {
+    if (!current.has(entitlement.key) && configured !== undefined) current.set(entitlement.key, unused(customerId, entitlement, configured, nowMs));
+  }
+  return [...current.values()].sort((a, b) => (a.entitlement < b.entitlement ? -1 : a.entitlement > b.entitlement ? 1 : 0));
+}

@@ -1,0 +1,123 @@
+/**
+ * Entitlements: applies each customer's usage (the deltas rating reads, keyed
+ * by customer) to every entitlement of the customer whose meter and filter it
+ * matches, per billing period, and emits
+ *
+ * - the entitlement record (usage, remaining, overage, hasAccess) when the
+ *   `entitlement-usage` cache flushes: coalesced per commit, with one
+ *   revision per emitted change (as billing details and invoices);
+ * - an alert the first time the period's usage reaches each threshold,
+ *   forwarded while the record is processed. The thresholds sent are written
+ *   to the same store entry as the usage, so under exactly-once the alert,
+ *   the state that says it was sent and the input offset commit in one
+ *   transaction: a crash before the commit loses all three (and the
+ *   reprocessing sends the alert again, once); after it, none is resent.
+ *
+ * Period: the billing period that holds the delta's window start in the
+ * customer's zone, as rating's; the segments of a period add up (the key has
+ * no segment). Usage counts as a charge on the meter would: running total for
+ * COUNT and SUM (a negative SUM change lowers it), and the period accumulator
+ * merged over every window for LATEST, MAX and UNIQUE_COUNT. Usage that goes
+ * down never takes an alert back, and a threshold is alerted at most once per
+ * period even if usage drops below it and rises again.
+ *
+ * The customer's entitlements are those of the customer row the delta was
+ * joined with: an entitlement changed on the customers topic applies from the
+ * next usage (a new limit to the whole period's usage, a new threshold already
+ * reached alerts then).
+ */
+import type { EntitlementConfig } from '../../schemas/config-types.js';
+import type { AlertRecord, EntitlementRecord } from '../../schemas/entitlement.js';
+import type { CacheFlushListener, KeyValueStore } from '../../state/index.js';
+import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../../topology/index.js';
+import {
+  applyUsageChange,
+  billingPeriodAt,
+  FlushRevisions,
+  initialPeriodUsage,
+  matchesFilter,
+  usageQuantity,
+  type BillingPeriod,
+  type CustomerUsage,
+  type RatingCounters,
+} from '../rating/index.js';
+import { alertKey, entitlementKey, entitlementStoreNames, type EntitlementState } from './entitlement-stores.js';
+import { entitlementContent, sameEntitlementContent, thresholdsReached } from './entitlement-usage.js';
+
+export interface EntitlementProcessorOptions {
+  readonly entitlementsChild: string;
+  readonly alertsChild: string;
+  readonly ratingCounters: RatingCounters;
+}
+
+type UsageStore = KeyValueStore<EntitlementState> & { setFlushListener?(listener: CacheFlushListener<EntitlementState> | undefined): void };
+type Output = EntitlementRecord | AlertRecord;
+
+export function entitlementProcessor(options: EntitlementProcessorOptions): ProcessorSupplier<string, CustomerUsage, string, Output> {
+  const { entitlementsChild, alertsChild, ratingCounters: counters } = options;
+  return () => {
+    let context: ProcessorContext<string, Output>;
+    let store: UsageStore;
+    const revisions = new FlushRevisions();
+
+    /** Emits a record whose revision changed since the previous flush. */
+    const onFlush: CacheFlushListener<EntitlementState> = (entry) => {
+      revisions.flushed(entry.key);
+      const next = entry.newValue;
+      if (next === undefined || next.record.revision === entry.oldValue?.record.revision) return;
+      counters.entitlementRecords++;
+      context.forward(new StreamRecord<string, Output>({ key: entry.key, value: next.record, timestampMs: next.timestampMs }), entitlementsChild);
+    };
+
+    function apply(entitlement: EntitlementConfig, usage: CustomerUsage, period: BillingPeriod, timestampMs: number): void {
+      const customerId = usage.customer.id;
+      const key = entitlementKey(customerId, entitlement.key, period.start);
+      const previous = store.get(key);
+      const periodUsage = applyUsageChange(previous?.usage ?? initialPeriodUsage(usage.aggregation), usage.change, usage.aggregation, undefined);
+      const quantity = usageQuantity(periodUsage, usage.aggregation);
+      const content = entitlementContent({ customerId, entitlement, period, usage: quantity });
+      const reached = thresholdsReached(entitlement, quantity, previous?.alerted ?? []);
+      const changed = previous === undefined || !sameEntitlementContent(previous.record, content);
+      if (!changed && reached.length === 0 && JSON.stringify(previous.usage) === JSON.stringify(periodUsage)) return;
+      const record: EntitlementRecord = changed ? { ...content, revision: revisions.next(key, previous?.record.revision) } : previous.record;
+      const alerted = reached.length === 0 ? (previous?.alerted ?? []) : [...(previous?.alerted ?? []), ...reached].sort((a, b) => a - b);
+      const { timezone, billingAnchor } = usage.customer;
+      store.put(key, { usage: periodUsage, record, alerted, timestampMs: changed ? timestampMs : previous.timestampMs, timezone, billingAnchor }, timestampMs);
+      for (const threshold of reached) {
+        const alert: AlertRecord = {
+          customerId,
+          entitlement: entitlement.key,
+          threshold,
+          limit: content.limit,
+          usage: quantity,
+          periodStart: period.start,
+          periodEnd: period.end,
+          crossedAt: new Date(usage.windowStartMs).toISOString(),
+        };
+        counters.alertRecords++;
+        context.forward(new StreamRecord<string, Output>({ key: alertKey(customerId, entitlement.key, threshold, period.start), value: alert, timestampMs }), alertsChild);
+      }
+    }
+
+    return {
+      init(ctx) {
+        context = ctx;
+        store = ctx.getKeyValueStore<EntitlementState>(entitlementStoreNames.usage) as UsageStore;
+        if (store.setFlushListener === undefined) throw new TypeError(`store ${entitlementStoreNames.usage} has no cache: entitlement records are emitted when it flushes`);
+        store.setFlushListener(onFlush);
+      },
+
+      process(record) {
+        const usage = record.value;
+        const entitlements = usage.customer.entitlements ?? [];
+        if (entitlements.length === 0) return;
+        let period: BillingPeriod | undefined;
+        for (const entitlement of entitlements) {
+          if (entitlement.meter !== usage.meter || !matchesFilter(entitlement.filter, usage.groupBy)) continue;
+          period ??= billingPeriodAt(usage.windowStartMs, usage.customer.timezone, usage.customer.billingAnchor);
+          apply(entitlement, usage, period, record.timestampMs);
+        }
+      },
+    };
+  };
+}

@@ -1,0 +1,9 @@
+/**
+ * Entitlements (docs/entitlements.md): usage allowances per billing period
+ * with alerts, tracked beside rating on the usage keyed by customer.
+ * `addEntitlementNodes` wires it onto the topology after rating.
+ */
+export { addEntitlementNodes, entitlementMeters, entitlementNodes } from './entitlement-topology.js';
+export { alertKey, entitlementKey, entitlementStoreNames, type EntitlementState } from './entitlement-stores.js';
+export { entitlementContent, thresholdsReached, type EntitlementStanding } from './entitlement-usage.js';
+export { currentEntitlements } from './current-entitlements.js';

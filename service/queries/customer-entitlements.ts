@@ -1,0 +1,47 @@
+/**
+ * `GET /v1/customers/{id}/entitlements[/{key}]`: the customer's entitlements
+ * in the current billing period (the one that holds this instance's wall
+ * clock) — read from the `entitlement-usage` store of the task the customer
+ * is partitioned to, here or on its owner.
+ */
+import { currentEntitlements, entitlementStoreNames, ratingEnabled, type EntitlementState } from '../../processors/index.js';
+import type { EntitlementRecord, TallyConfig } from '../../schemas/index.js';
+import { HttpError } from '../api-errors.js';
+import { readForCustomer, type CustomerStoreRead } from './customer-store-reads.js';
+import type { StoreReadContext } from './store-reads.js';
+
+export interface CustomerEntitlements {
+  readonly customerId: string;
+  /** One record per entitlement, for the current billing period, sorted by entitlement key. */
+  readonly entitlements: readonly EntitlementRecord[];
+}
+
+export const customerEntitlementsRead: CustomerStoreRead<EntitlementState, EntitlementState> = {
+  storeName: entitlementStoreNames.usage,
+  internalPath: (customerId) => `/internal/v1/customers/${encodeURIComponent(customerId)}/entitlements`,
+  internalField: 'states',
+  pick: (value, customerId) => (value.record.customerId === customerId ? value : undefined),
+};
+
+export async function answerCustomerEntitlements(context: StoreReadContext, config: TallyConfig, customerId: string, nowMs: number): Promise<CustomerEntitlements> {
+  if (!ratingEnabled(config)) throw new HttpError(404, 'rating-disabled', 'no plans are configured, so no usage reaches entitlements: declare plans and customers in tally.yaml');
+  const states = await readForCustomer(context, customerId, customerEntitlementsRead);
+  const configured = config.customers.find((c) => c.id === customerId);
+  if (states.length === 0 && configured === undefined) {
+    throw new HttpError(
+      404,
+      'customer-unknown',
+      `customer ${JSON.stringify(customerId)} has no entitlements: it is not in the config and no usage has been counted against an entitlement of it (customers added on the customers topic appear here once they have usage)`,
+    );
+  }
+  return { customerId, entitlements: currentEntitlements(customerId, states, configured, nowMs) };
+}
+
+/** One entitlement of the answer above; 404 when the customer has no entitlement `key`. */
+export async function answerCustomerEntitlement(context: StoreReadContext, config: TallyConfig, customerId: string, key: string, nowMs: number): Promise<EntitlementRecord> {
+  const { entitlements } = await answerCustomerEntitlements(context, config, customerId, nowMs);
+  const found = entitlements.find((e) => e.entitlement === key);
+  if (found !== undefined) return found;
+  const known = entitlements.length === 0 ? 'it has none' : `its entitlements are ${entitlements.map((e) => e.entitlement).join(', ')}`;
+  throw new HttpError(404, 'entitlement-unknown', `customer ${JSON.stringify(customerId)} has no entitlement ${JSON.stringify(key)}; ${known}`);
+}

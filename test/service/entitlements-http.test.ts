@@ -1,0 +1,97 @@
+/**
+ * `GET /v1/customers/{id}/entitlements[/{key}]` on two instances of one app
+ * on the run's real broker: auth, the current period's standing, one
+ * entitlement by key, an unknown customer or key (404 with a clear message),
+ * and a customer whose partition the other instance holds (forwarded).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entitlementStoreNames } from '../../processors/index.js';
+import type { TallyConfig } from '../../schemas/index.js';
+import { TaskId, partitionForKey } from '../../topology/index.js';
+import { tempStateDir, waitFor } from '../kafka/kafka-helpers.js';
+import { minuteAgo, prepareService, removeStateDir, runService, usageEvent, withStateDir, type RunningService, untilAnswer } from './service-fixtures.js';
+
+const entitlement = { key: 'tokens-monthly', meter: 'tokens', limit: '100', alerts: [100] };
+const customers = Array.from({ length: 8 }, (_, i) => ({ id: `cust-${i}`, subjects: [`user-${i}`], entitlements: [entitlement] }));
+const idle = { id: 'idle', subjects: ['idle-1'], entitlements: [entitlement] };
+const minute = minuteAgo(10);
+/** Tokens used by customer i: 60 + i, so each answer is its own. */
+const usedBy = (i: number): number => 60 + i;
+
+let configA: TallyConfig;
+let a: RunningService;
+let b: RunningService;
+let configB: TallyConfig;
+
+beforeAll(async () => {
+  configA = await prepareService('entitlements-http', 4, [...customers, idle]);
+  configB = withStateDir(configA, await tempStateDir());
+  a = await runService(configA);
+  await a.service.ready;
+  b = await runService(configB);
+  const all = a.service.app.storeTaskIds('meter-tokens').length + a.service.app.storeTaskIds(entitlementStoreNames.usage).length;
+  await waitFor('both instances to run their share of the tasks', () => {
+    const [ownA, ownB] = [a.service.app.taskIds, b.service.app.taskIds];
+    return a.service.app.ready && b.service.app.ready && ownA.length > 0 && ownB.length > 0 && !ownA.some((t) => ownB.includes(t)) && ownA.length + ownB.length >= all;
+  }, 90_000);
+  const events = customers.map((c, i) => usageEvent({ id: `e-${i}`, subject: c.subjects[0] as string, timeMs: minute, data: { tokens: usedBy(i), concurrency: 1 } }));
+  expect((await a.api.post('/v1/events', JSON.stringify(events))).body).toEqual({ accepted: events.length, rejected: [] });
+});
+
+afterAll(async () => {
+  await b?.service.close();
+  await a?.service.close();
+  await removeStateDir(configA);
+  await removeStateDir(configB);
+});
+
+/** The index of a customer whose entitlement task runs on `on`. */
+function customerHeldBy(on: RunningService): number {
+  const tasks = a.service.app.storeTaskIds(entitlementStoreNames.usage);
+  const subtopology = TaskId.parse(tasks[0] as string).subtopology;
+  return customers.findIndex((c) => on.service.app.taskIds.includes(new TaskId(subtopology, partitionForKey(Buffer.from(c.id, 'utf8'), tasks.length)).key));
+}
+
+describe('GET /v1/customers/{id}/entitlements', () => {
+  it('refuses a call without a token or with an unknown one', async () => {
+    for (const token of [null, 'not-a-token']) {
+      const answer = await a.api.get('/v1/customers/cust-0/entitlements', token);
+      expect([answer.status, answer.body.error.code]).toEqual([401, 'unauthorized']);
+      expect((await a.api.get('/v1/customers/cust-0/entitlements/tokens-monthly', token)).status).toBe(401);
+    }
+  });
+
+  it("answers a customer held by the other instance with that instance's usage", async () => {
+    // The assignment spreads all tasks, not each sub-topology's: ask the instance that does not hold the customer's task.
+    const heldByB = customerHeldBy(b);
+    const [asked, index] = heldByB >= 0 ? [a, heldByB] : [b, customerHeldBy(a)];
+    expect(index).toBeGreaterThanOrEqual(0);
+    const id = `cust-${index}`;
+    const answer = await untilAnswer(`the entitlements of ${id} through the other instance`, () => asked.api.get(`/v1/customers/${id}/entitlements`), (x) => x.body?.entitlements?.[0]?.usage === String(usedBy(index)));
+    expect(answer.body).toEqual({
+      customerId: id,
+      entitlements: [
+        expect.objectContaining({ customerId: id, entitlement: 'tokens-monthly', meter: 'tokens', limit: '100', usage: String(usedBy(index)), remaining: String(100 - usedBy(index)), overage: '0', hasAccess: true }),
+      ],
+    });
+    expect(Date.parse(answer.body.entitlements[0].periodStart)).toBeLessThanOrEqual(minute);
+    expect(answer.body.entitlements[0].revision).toBeGreaterThanOrEqual(1);
+    const one = await asked.api.get(`/v1/customers/${id}/entitlements/tokens-monthly`);
+    expect([one.status, one.body]).toEqual([200, answer.body.entitlements[0]]);
+  });
+
+  it('answers a configured customer with no usage yet with its full allowance, revision 0', async () => {
+    const answer = await a.api.get('/v1/customers/idle/entitlements/tokens-monthly');
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ customerId: 'idle', entitlement: 'tokens-monthly', usage: '0', remaining: '100', overage: '0', hasAccess: true, revision: 0 });
+  });
+
+  it('is 404 with a clear message for a customer nobody knows, and for an entitlement the customer does not have', async () => {
+    const unknown = await b.api.get('/v1/customers/nobody/entitlements');
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'customer-unknown']);
+    expect(unknown.body.error.message).toContain('customer "nobody" has no entitlements: it is not in the config');
+    expect((await a.api.get('/v1/customers/nobody/entitlements/tokens-monthly')).status).toBe(404);
+    const noKey = await a.api.get('/v1/customers/idle/entitlements/gpt4');
+    expect([noKey.status, noKey.body.error]).toEqual([404, { code: 'entitlement-unknown', message: 'customer "idle" has no entitlement "gpt4"; its entitlements are tokens-monthly' }]);
+  });
+});
