@@ -17,12 +17,12 @@ import { resolveAppConfig, type KafkaAppConfig, type ResolvedAppConfig } from '.
 import type { AppSnapshot, LocalStore, TaskSnapshot } from './app-observer.js';
 import { isBrokerUnreachable, isTransientKafkaFailure, untilBrokerAnswers } from './kafka-errors.js';
 import { createProducer, debug, SerialQueue } from './kafka-io.js';
+import { kafkajsLogCreator } from './kafkajs-logger.js';
 import { createTaskAssignor } from './task-assignor.js';
 import { TaskCreator } from './task-creator.js';
 import { TaskExecutor } from './task-executor.js';
 import { TaskManager } from './task-manager.js';
 import { planTopics, type TopicPlan } from './topics.js';
-import { kafkajsLogCreator } from './kafkajs-logger.js';
 
 export const appStates = ['created', 'starting', 'rebalancing', 'running', 'closing', 'closed', 'failed'] as const;
 export type AppState = (typeof appStates)[number];
