@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TallyConfig } from '../../schemas/index.js';
-import { minuteMs, removeStateDir, runService, testTokens, untilAnswer, type ApiAnswer, type RunningService } from '../service/service-fixtures.js';
+import { minuteMs, removeStateDir, runService, untilAnswer, type ApiAnswer, type RunningService } from '../service/service-fixtures.js';
 import { kolkataHourBoundaryMs, prepareOpenMeterService, usage } from './openmeter-fixtures.js';
 
 let config: TallyConfig;
@@ -17,18 +17,9 @@ const sent = usage(b);
 const iso = (minutes: number): string => new Date(b + minutes * minuteMs).toISOString();
 const range = `from=${iso(-10)}&to=${iso(10)}`;
 
-async function call(path: string, init: { method?: string; body?: string; headers?: Record<string, string>; token?: string | null } = {}): Promise<ApiAnswer> {
-  const headers: Record<string, string> = { ...init.headers };
-  if (init.token !== null) headers['Authorization'] = `Bearer ${init.token ?? testTokens[0]}`;
-  const response = await fetch(`${running.service.url}${path}`, { method: init.method ?? 'GET', headers, ...(init.body === undefined ? {} : { body: init.body }) });
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, headers: response.headers, body, text };
+function call(path: string, init: { method?: string; body?: string; headers?: Record<string, string>; token?: string | null } = {}): Promise<ApiAnswer> {
+  const { token, ...request } = init;
+  return running.api.request(path, { method: 'GET', ...request }, token);
 }
 
 const post = (path: string, body: unknown, contentType = 'application/json') => call(path, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': contentType } });

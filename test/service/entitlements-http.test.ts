@@ -6,10 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entitlementStoreNames } from '../../processors/index.js';
-import type { TallyConfig } from '../../schemas/index.js';
 import { TaskId, partitionForKey } from '../../topology/index.js';
-import { tempStateDir, waitFor } from '../kafka/kafka-helpers.js';
-import { minuteAgo, prepareService, removeStateDir, runService, usageEvent, withStateDir, type RunningService, untilAnswer } from './service-fixtures.js';
+import { minuteAgo, runServicePair, usageEvent, type RunningService, type ServicePair, untilAnswer } from './service-fixtures.js';
 
 const entitlement = { key: 'tokens-monthly', meter: 'tokens', limit: '100', alerts: [100] };
 const customers = Array.from({ length: 8 }, (_, i) => ({ id: `cust-${i}`, subjects: [`user-${i}`], entitlements: [entitlement] }));
@@ -18,31 +16,19 @@ const minute = minuteAgo(10);
 /** Tokens used by customer i: 60 + i, so each answer is its own. */
 const usedBy = (i: number): number => 60 + i;
 
-let configA: TallyConfig;
+let pair: ServicePair | undefined;
 let a: RunningService;
 let b: RunningService;
-let configB: TallyConfig;
 
 beforeAll(async () => {
-  configA = await prepareService('entitlements-http', 4, [...customers, idle]);
-  configB = withStateDir(configA, await tempStateDir());
-  a = await runService(configA);
-  await a.service.ready;
-  b = await runService(configB);
-  const all = a.service.app.storeTaskIds('meter-tokens').length + a.service.app.storeTaskIds(entitlementStoreNames.usage).length;
-  await waitFor('both instances to run their share of the tasks', () => {
-    const [ownA, ownB] = [a.service.app.taskIds, b.service.app.taskIds];
-    return a.service.app.ready && b.service.app.ready && ownA.length > 0 && ownB.length > 0 && !ownA.some((t) => ownB.includes(t)) && ownA.length + ownB.length >= all;
-  }, 90_000);
+  pair = await runServicePair('entitlements-http', 4, [...customers, idle], ['meter-tokens', entitlementStoreNames.usage]);
+  ({ a, b } = pair);
   const events = customers.map((c, i) => usageEvent({ id: `e-${i}`, subject: c.subjects[0] as string, timeMs: minute, data: { tokens: usedBy(i), concurrency: 1 } }));
   expect((await a.api.post('/v1/events', JSON.stringify(events))).body).toEqual({ accepted: events.length, rejected: [] });
 });
 
 afterAll(async () => {
-  await b?.service.close();
-  await a?.service.close();
-  await removeStateDir(configA);
-  await removeStateDir(configB);
+  await pair?.close();
 });
 
 /** The index of a customer whose entitlement task runs on `on`. */

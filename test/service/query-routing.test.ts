@@ -5,10 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ratingStoreNames } from '../../processors/index.js';
-import type { TallyConfig } from '../../schemas/index.js';
 import { TaskId, partitionForKey } from '../../topology/index.js';
-import { tempStateDir, waitFor } from '../kafka/kafka-helpers.js';
-import { minuteAgo, minuteMs, prepareService, removeStateDir, runService, usageEvent, withStateDir, type ApiAnswer, type RunningService, untilAnswer } from './service-fixtures.js';
+import { minuteAgo, minuteMs, runServicePair, usageEvent, type ApiAnswer, type RunningService, type ServicePair, untilAnswer } from './service-fixtures.js';
 
 const subjects = Array.from({ length: 12 }, (_, i) => `user-${i}`);
 const customers = subjects.map((subject, i) => ({ id: `cust-${i}`, subjects: [subject] }));
@@ -19,8 +17,7 @@ const minute = minuteAgo(10);
 const iso = (ms: number): string => new Date(ms).toISOString();
 const range = `from=${iso(minute)}&to=${iso(minute + minuteMs)}`;
 
-let configA: TallyConfig;
-let configB: TallyConfig;
+let pair: ServicePair | undefined;
 let a: RunningService;
 let b: RunningService;
 
@@ -28,25 +25,14 @@ let b: RunningService;
 const partitionOf = (key: string, count: number): number => partitionForKey(Buffer.from(key, 'utf8'), count);
 
 beforeAll(async () => {
-  configA = await prepareService('routing', 4, customers);
-  configB = withStateDir(configA, await tempStateDir());
-  a = await runService(configA);
-  await a.service.ready;
-  b = await runService(configB);
-  const all = a.service.app.storeTaskIds('meter-tokens').length + a.service.app.storeTaskIds(ratingStoreNames.details).length;
-  await waitFor('both instances to run their share of the tasks', () => {
-    const [ownA, ownB] = [a.service.app.taskIds, b.service.app.taskIds];
-    return a.service.app.ready && b.service.app.ready && ownA.length > 0 && ownB.length > 0 && !ownA.some((t) => ownB.includes(t)) && ownA.length + ownB.length >= all;
-  }, 90_000);
+  pair = await runServicePair('routing', 4, customers, ['meter-tokens', ratingStoreNames.details]);
+  ({ a, b } = pair);
   const events = subjects.flatMap((subject, i) => tokensOf(i).map((tokens, n) => usageEvent({ id: `${subject}-${n}`, subject, timeMs: minute + n * 1_000, data: { tokens, concurrency: 1 } })));
   expect((await a.api.post('/v1/events', JSON.stringify(events))).body).toEqual({ accepted: events.length, rejected: [] });
 });
 
 afterAll(async () => {
-  await b?.service.close();
-  await a?.service.close();
-  await removeStateDir(configA);
-  await removeStateDir(configB);
+  await pair?.close();
 });
 
 /** Waits until the answer is 200 with exactly `expected`. */

@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { parseConfig, type TallyConfig } from '../../schemas/index.js';
 import { startService, type ServiceOptions, type TallyService } from '../../service/index.js';
 import { ensureTopics } from '../../service/topics/index.js';
-import { brokers, kafkaClient, tempStateDir, uniqueName } from '../kafka/kafka-helpers.js';
+import { brokers, kafkaClient, tempStateDir, uniqueName, waitFor } from '../kafka/kafka-helpers.js';
 import { uniqueTopics } from '../kafka/metering-fixtures.js';
 import { testMeters } from '../kafka/metering-truth.js';
 
@@ -70,6 +70,45 @@ export async function runService(config: TallyConfig, options: ServiceOptions = 
   return { service, logs, api: apiClient(service.url, testTokens[0]) };
 }
 
+/** Two instances of one app, each with a state dir of its own. */
+export interface ServicePair {
+  readonly a: RunningService;
+  readonly b: RunningService;
+  /** Stops both and removes their state dirs. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts instance a, then b, and waits until each runs a share of the tasks
+ * (none twice, together all of those of the sub-topologies holding `storeNames`).
+ */
+export async function runServicePair(prefix: string, partitions: number, customers: readonly ServiceCustomer[], storeNames: readonly string[]): Promise<ServicePair> {
+  const configA = await prepareService(prefix, partitions, customers);
+  const configB = withStateDir(configA, await tempStateDir());
+  const started: RunningService[] = [];
+  const close = async (): Promise<void> => {
+    for (const running of started.reverse()) await running.service.close();
+    await removeStateDir(configA);
+    await removeStateDir(configB);
+  };
+  try {
+    const a = await runService(configA);
+    started.push(a);
+    await a.service.ready;
+    const b = await runService(configB);
+    started.push(b);
+    const all = storeNames.reduce((n, store) => n + a.service.app.storeTaskIds(store).length, 0);
+    await waitFor('both instances to run their share of the tasks', () => {
+      const [ownA, ownB] = [a.service.app.taskIds, b.service.app.taskIds];
+      return a.service.app.ready && b.service.app.ready && ownA.length > 0 && ownB.length > 0 && !ownA.some((t) => ownB.includes(t)) && ownA.length + ownB.length >= all;
+    }, 90_000);
+    return { a, b, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
 export async function removeStateDir(config: TallyConfig): Promise<void> {
   await rm(config.app.stateDir, { recursive: true, force: true });
 }
@@ -84,6 +123,8 @@ export interface ApiAnswer {
 export interface ApiClient {
   get(path: string, token?: string | null): Promise<ApiAnswer>;
   post(path: string, body: string | Buffer, options?: { token?: string | null; contentType?: string }): Promise<ApiAnswer>;
+  /** Any method and headers; `token` as in `get`. */
+  request(path: string, init: RequestInit, token?: string | null): Promise<ApiAnswer>;
 }
 
 /** `token: null` sends no Authorization header. */
@@ -103,6 +144,7 @@ export function apiClient(baseUrl: string, defaultToken: string): ApiClient {
     return { status: response.status, headers: response.headers, body, text };
   };
   return {
+    request: call,
     get: (path, token) => call(path, { method: 'GET' }, token),
     post: (path, body, options = {}) => call(path, { method: 'POST', body, headers: { 'Content-Type': options.contentType ?? 'application/json' } }, options.token),
   };
