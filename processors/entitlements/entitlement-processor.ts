@@ -22,9 +22,10 @@
  * period even if usage drops below it and rises again.
  *
  * The customer's entitlements are those of the customer row the delta was
- * joined with: an entitlement changed on the customers topic applies from the
- * next usage (a new limit to the whole period's usage, a new threshold already
- * reached alerts then).
+ * joined with. An entitlement changed on the customers topic also applies at
+ * once to the period running when the change was written
+ * (`reviseEntitlements`): a new limit to the period's usage so far, a new
+ * threshold already reached alerts then.
  */
 import type { EntitlementConfig } from '../../schemas/config-types.js';
 import type { AlertRecord, EntitlementRecord } from '../../schemas/entitlement.js';
@@ -35,14 +36,20 @@ import {
   billingPeriodAt,
   FlushRevisions,
   initialPeriodUsage,
+  isTermsChange,
   matchesFilter,
   usageQuantity,
   type BillingPeriod,
+  type ChargeUsage,
+  type CustomerTerms,
+  type CustomerTermsChange,
   type CustomerUsage,
   type RatingCounters,
+  type UsageByCustomer,
 } from '../rating/index.js';
 import { alertKey, entitlementKey, entitlementStoreNames, type EntitlementState } from './entitlement-stores.js';
 import { entitlementContent, sameEntitlementContent, thresholdsReached } from './entitlement-usage.js';
+import { LatestPeriods } from './latest-periods.js';
 
 export interface EntitlementProcessorOptions {
   readonly entitlementsChild: string;
@@ -53,12 +60,30 @@ export interface EntitlementProcessorOptions {
 type UsageStore = KeyValueStore<EntitlementState> & { setFlushListener?(listener: CacheFlushListener<EntitlementState> | undefined): void };
 type Output = EntitlementRecord | AlertRecord;
 
-export function entitlementProcessor(options: EntitlementProcessorOptions): ProcessorSupplier<string, CustomerUsage, string, Output> {
+/** An entitlement's usage in one period, as `settle` stores it. */
+interface Standing {
+  readonly customer: CustomerTerms;
+  readonly entitlement: EntitlementConfig;
+  readonly period: BillingPeriod;
+  readonly periodUsage: ChargeUsage;
+  /** `periodUsage` as a canonical decimal. */
+  readonly quantity: string;
+  /** The event time a threshold reached now was crossed at, epoch ms. */
+  readonly crossedAtMs: number;
+}
+
+/** The billing period a record covers, read back from its bounds. */
+function periodOfRecord(record: EntitlementRecord): BillingPeriod {
+  return { startMs: Date.parse(record.periodStart), endMs: Date.parse(record.periodEnd), start: record.periodStart, end: record.periodEnd };
+}
+
+export function entitlementProcessor(options: EntitlementProcessorOptions): ProcessorSupplier<string, UsageByCustomer, string, Output> {
   const { entitlementsChild, alertsChild, ratingCounters: counters } = options;
   return () => {
     let context: ProcessorContext<string, Output>;
     let store: UsageStore;
     const revisions = new FlushRevisions();
+    const latest = new LatestPeriods();
 
     /** Emits a record whose revision changed since the previous flush. */
     const onFlush: CacheFlushListener<EntitlementState> = (entry) => {
@@ -70,44 +95,78 @@ export function entitlementProcessor(options: EntitlementProcessorOptions): Proc
     };
 
     function apply(entitlement: EntitlementConfig, usage: CustomerUsage, period: BillingPeriod, timestampMs: number): void {
-      const customerId = usage.customer.id;
-      const key = entitlementKey(customerId, entitlement.key, period.start);
+      const key = entitlementKey(usage.customer.id, entitlement.key, period.start);
       const previous = store.get(key);
       const periodUsage = applyUsageChange(previous?.usage ?? initialPeriodUsage(usage.aggregation), usage.change, usage.aggregation, undefined);
       const quantity = usageQuantity(periodUsage, usage.aggregation);
-      const content = entitlementContent({ customerId, entitlement, period, usage: quantity });
+      settle(key, previous, { customer: usage.customer, entitlement, period, periodUsage, quantity, crossedAtMs: usage.windowStartMs }, timestampMs);
+    }
+
+    /**
+     * Stores an entitlement's standing in one period under `key`: the record
+     * (a new revision when it says something new) and the thresholds reached,
+     * each of which not alerted before is alerted now.
+     */
+    function settle(key: string, previous: EntitlementState | undefined, standing: Standing, timestampMs: number): void {
+      const { customer, entitlement, period, periodUsage, quantity, crossedAtMs } = standing;
+      const content = entitlementContent({ customerId: customer.id, entitlement, period, usage: quantity });
       const reached = thresholdsReached(entitlement, quantity, previous?.alerted ?? []);
       const changed = previous === undefined || !sameEntitlementContent(previous.record, content);
       if (!changed && reached.length === 0 && JSON.stringify(previous.usage) === JSON.stringify(periodUsage)) return;
       const record: EntitlementRecord = changed ? { ...content, revision: revisions.next(key, previous?.record.revision) } : previous.record;
       const alerted = reached.length === 0 ? (previous?.alerted ?? []) : [...(previous?.alerted ?? []), ...reached].sort((a, b) => a - b);
-      const { timezone, billingAnchor } = usage.customer;
-      store.put(key, { usage: periodUsage, record, alerted, timestampMs: changed ? timestampMs : previous.timestampMs, timezone, billingAnchor }, timestampMs);
+      const { timezone, billingAnchor } = customer;
+      store.put(key, { usage: periodUsage, record, alerted, timestampMs: changed ? timestampMs : (previous as EntitlementState).timestampMs, timezone, billingAnchor }, timestampMs);
+      latest.note(customer.id, entitlement.key, key, period.startMs);
       for (const threshold of reached) {
         const alert: AlertRecord = {
-          customerId,
+          customerId: customer.id,
           entitlement: entitlement.key,
           threshold,
           limit: content.limit,
           usage: quantity,
           periodStart: period.start,
           periodEnd: period.end,
-          crossedAt: new Date(usage.windowStartMs).toISOString(),
+          crossedAt: new Date(crossedAtMs).toISOString(),
         };
         counters.alertRecords++;
-        context.forward(new StreamRecord<string, Output>({ key: alertKey(customerId, entitlement.key, threshold, period.start), value: alert, timestampMs }), alertsChild);
+        context.forward(new StreamRecord<string, Output>({ key: alertKey(customer.id, entitlement.key, threshold, period.start), value: alert, timestampMs }), alertsChild);
+      }
+    }
+
+    /**
+     * The customer's entitlements changed on the customers topic: the latest
+     * period of each entitlement still running when the change was written
+     * gets the new limit and thresholds at once (a threshold the usage already
+     * reaches alerts now, crossed at the change). Periods that ended before
+     * the change keep what they were granted; an entitlement that now counts
+     * another meter, or is gone, is left as it was.
+     */
+    function reviseEntitlements(change: CustomerTermsChange): void {
+      const { customer, changedAtMs } = change;
+      for (const entitlement of customer.entitlements ?? []) {
+        const key = latest.keyOf(customer.id, entitlement.key);
+        const state = key === undefined ? undefined : store.get(key);
+        if (key === undefined || state === undefined || state.record.meter !== entitlement.meter) continue;
+        const period = periodOfRecord(state.record);
+        if (period.endMs <= changedAtMs) continue;
+        const crossedAtMs = Math.min(Math.max(changedAtMs, period.startMs), period.endMs - 1);
+        const standing = { customer, entitlement, period, periodUsage: state.usage, quantity: state.record.usage, crossedAtMs };
+        settle(key, state, standing, state.timestampMs);
       }
     }
 
     return {
-      init(ctx) {
+      async init(ctx) {
         context = ctx;
         store = ctx.getKeyValueStore<EntitlementState>(entitlementStoreNames.usage) as UsageStore;
         if (store.setFlushListener === undefined) throw new TypeError(`store ${entitlementStoreNames.usage} has no cache: entitlement records are emitted when it flushes`);
         store.setFlushListener(onFlush);
+        for await (const { key, value } of store.all()) latest.note(value.record.customerId, value.record.entitlement, key, Date.parse(value.record.periodStart));
       },
 
       process(record) {
+        if (isTermsChange(record.value)) return reviseEntitlements(record.value);
         const usage = record.value;
         const entitlements = usage.customer.entitlements ?? [];
         if (entitlements.length === 0) return;

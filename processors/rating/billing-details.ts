@@ -74,6 +74,13 @@ export function sameDetailContent(left: BillingDetailRecord, right: BillingDetai
   return Object.keys(left).length === Object.keys(right).length && JSON.stringify(left.lines) === JSON.stringify(right.lines);
 }
 
+/** The segment a detail covers, read back from the detail's own bounds. */
+export function segmentOfDetail(detail: BillingDetailRecord): BillingSegment {
+  const { billingPeriodStart, billingPeriodEnd, periodStart, periodEnd, plan } = withBillingPeriod(detail);
+  const period = { startMs: Date.parse(billingPeriodStart), endMs: Date.parse(billingPeriodEnd), start: billingPeriodStart, end: billingPeriodEnd };
+  return { period, plan, startMs: Date.parse(periodStart), endMs: Date.parse(periodEnd), start: periodStart, end: periodEnd };
+}
+
 /**
  * A detail stored before billing periods could be split has no
  * `billingPeriodStart`/`billingPeriodEnd`: its period was its segment. Fills

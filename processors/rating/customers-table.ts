@@ -3,7 +3,10 @@
  * the key-value store `customers-by-subject`, read by the usage join. The
  * topic is the source of truth at run time: a customer added or changed on it
  * takes effect for the next usage joined, without a restart. Table records do
- * not move stream time (the source's extractor returns null).
+ * not move stream time (the source's extractor returns null). A row whose
+ * terms differ from the row it replaces is also forwarded, keyed by customer,
+ * as a `CustomerTermsChange`: rating and entitlements re-evaluate what they
+ * keep open for the customer (usage-by-customer.ts).
  *
  * Config customers seed the topic: `customerTableRecords(config)` turns them
  * into records, one per subject, in config order. Seeding only writes rows;
@@ -18,6 +21,7 @@ import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../
 import type { MeteringCounters } from '../metering-counters.js';
 import { billingPeriodAt } from './billing-period.js';
 import type { RatingCounters } from './rating-counters.js';
+import { customerTerms, sameTerms, type CustomerTermsChange } from './usage-by-customer.js';
 
 export const customersStoreName = 'customers-by-subject';
 
@@ -93,6 +97,8 @@ export const rawCustomerValueSerde: Serde<RawCustomerValue> = {
 
 export interface CustomersTableOptions {
   readonly deadLetterChild: string;
+  /** Receives a `CustomerTermsChange` (key: customer id) for every row whose terms changed. */
+  readonly termsChild: string;
   readonly ratingCounters: RatingCounters;
   readonly meteringCounters: MeteringCounters;
 }
@@ -113,16 +119,23 @@ function refusal(record: StreamRecord<string | null, RawCustomerValue | null>, r
   return fitDeadLetter(full, { key, value: record.value?.bytes ?? null }, key?.length ?? 0);
 }
 
-/** Materializes the customers topic: a record puts, a tombstone deletes, a bad record is dead-lettered. */
-export function customersTableProcessor(options: CustomersTableOptions): ProcessorSupplier<string | null, RawCustomerValue | null, string | null, DeadLetterRecord> {
-  const { deadLetterChild, ratingCounters, meteringCounters } = options;
+type TableOutput = DeadLetterRecord | CustomerTermsChange;
+
+/**
+ * Materializes the customers topic: a record puts, a tombstone deletes, a bad
+ * record is dead-lettered, and a put that changes a customer's terms is
+ * forwarded to `termsChild`. A tombstone changes no terms: the customer keeps
+ * its other subjects, and its open periods stay as they are.
+ */
+export function customersTableProcessor(options: CustomersTableOptions): ProcessorSupplier<string | null, RawCustomerValue | null, string | null, TableOutput> {
+  const { deadLetterChild, termsChild, ratingCounters, meteringCounters } = options;
   return () => {
-    let context: ProcessorContext<string | null, DeadLetterRecord>;
+    let context: ProcessorContext<string | null, TableOutput>;
     let store: KeyValueStore<CustomerRecord>;
     function refuse(record: StreamRecord<string | null, RawCustomerValue | null>, reason: DeadLetterReason, problem: string): void {
       ratingCounters.customersRefused++;
       meteringCounters.deadLetters[reason]++;
-      context.forward(new StreamRecord({ key: record.key, value: refusal(record, reason, problem), timestampMs: record.timestampMs }), deadLetterChild);
+      context.forward(new StreamRecord<string | null, TableOutput>({ key: record.key, value: refusal(record, reason, problem), timestampMs: record.timestampMs }), deadLetterChild);
     }
     return {
       init(ctx) {
@@ -136,7 +149,12 @@ export function customersTableProcessor(options: CustomersTableOptions): Process
         if (!json.ok) return refuse(record, 'invalid-encoding', json.problem);
         const parsed = parseCustomerRecord(json.value);
         if (!parsed.ok) return refuse(record, 'invalid-field', `is invalid: ${parsed.problem}`);
+        const previous = store.get(record.key);
         store.put(record.key, parsed.record, record.timestampMs);
+        if (previous !== undefined && sameTerms(previous, parsed.record)) return;
+        ratingCounters.customerTermsChanges++;
+        const change: CustomerTermsChange = { kind: 'terms-change', customer: customerTerms(parsed.record), changedAtMs: record.timestampMs };
+        context.forward(new StreamRecord<string | null, TableOutput>({ key: parsed.record.id, value: change, timestampMs: record.timestampMs }), termsChild);
       },
     };
   };

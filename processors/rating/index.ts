@@ -24,7 +24,8 @@ export { usageChange, type MeterDelta, type UsageChange } from './meter-delta.js
 export { applyUsageChange, initialPeriodUsage, usageQuantity, type ChargeUsage } from './charge-usage.js';
 export { matchesFilter } from './charge-filter.js';
 export { FlushRevisions } from './flush-revisions.js';
-export { unratedDeadLetter, type CustomerTerms, type CustomerUsage } from './usage-join.js';
+export { unratedDeadLetter } from './usage-join.js';
+export { isTermsChange, type CustomerTerms, type CustomerTermsChange, type CustomerUsage, type UsageByCustomer } from './usage-by-customer.js';
 export {
   intervalIndexAt,
   rateCharge,

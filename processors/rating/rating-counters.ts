@@ -23,8 +23,12 @@ export interface RatingCounters {
   alertRecords: number;
   /** Records on the customers topic refused (dead-lettered); the previous row stays. */
   customersRefused: number;
+  /** Rows on the customers topic whose terms changed, forwarded to rating and entitlements (one per subject row). */
+  customerTermsChanges: number;
+  /** Open details re-rated because their customer's terms changed (new bounds, prorated fee or close time). */
+  detailsRevised: number;
 }
 
 export function createRatingCounters(): RatingCounters {
-  return { usageJoined: 0, usageNotCharged: 0, billingRecords: 0, invoiceRecords: 0, billingFinals: 0, billingCorrections: 0, entitlementRecords: 0, alertRecords: 0, customersRefused: 0 };
+  return { usageJoined: 0, usageNotCharged: 0, billingRecords: 0, invoiceRecords: 0, billingFinals: 0, billingCorrections: 0, entitlementRecords: 0, alertRecords: 0, customersRefused: 0, customerTermsChanges: 0, detailsRevised: 0 };
 }

@@ -30,19 +30,23 @@
  *   emitted again, still final, with the next revision, and counted
  *   (`billingCorrections`).
  * - A charge with no usage in a period has no detail (not even a flat fee).
+ * - Terms changes: a customer row changed on the customers topic re-rates the
+ *   customer's open details at once (`reviseOpenDetails`): a segment's end,
+ *   its prorated fee and its close time follow the new subscriptions and
+ *   cancellation, even when no usage follows the change.
  */
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
 import type { InvoiceRecord } from '../../schemas/invoice.js';
 import type { DeadLetterRecord } from '../../schemas/records.js';
-import type { ChargeConfig } from '../../schemas/config-types.js';
+import type { AggregationName, ChargeConfig } from '../../schemas/config-types.js';
 import { currencyMinorUnits } from '../../schemas/currencies.js';
 import type { CacheFlushListener, KeyValueStore } from '../../state/index.js';
 import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../../topology/index.js';
 import type { MeteringCounters } from '../metering-counters.js';
-import { billingDetailRecord, detailKey, sameDetailContent, withBillingPeriod } from './billing-details.js';
+import { billingDetailRecord, detailKey, sameDetailContent, segmentOfDetail, withBillingPeriod } from './billing-details.js';
 import { billingPeriodAt, type BillingPeriod } from './billing-period.js';
 import { matchesFilter } from './charge-filter.js';
-import { applyUsageChange, initialChargeUsage, modelQuantity, usageQuantity } from './charge-usage.js';
+import { applyUsageChange, initialChargeUsage, modelQuantity, usageQuantity, type ChargeUsage } from './charge-usage.js';
 import { planAtPeriodStart } from './customers-table.js';
 import { FlushRevisions } from './flush-revisions.js';
 import { InvoiceLedger, type InvoiceState } from './invoice-ledger.js';
@@ -60,8 +64,9 @@ import {
   type PeriodTerms,
   type RatingCloseState,
 } from './rating-stores.js';
-import { segmentCloseMs, segmentOf, subscriptionAt, wholePeriodSegment, type BillingSegment } from './subscriptions.js';
-import { unratedDeadLetter, type CustomerUsage } from './usage-join.js';
+import { resegment, segmentCloseMs, segmentOf, subscriptionAt, wholePeriodSegment, type BillingSegment } from './subscriptions.js';
+import { isTermsChange, type CustomerTerms, type CustomerUsage, type UsageByCustomer } from './usage-by-customer.js';
+import { unratedDeadLetter } from './usage-join.js';
 
 /** How often (ms) the wall-clock punctuator finalizes periods an idle partition left open. */
 export const ratingWallClockCloseIntervalMs = 1_000;
@@ -89,7 +94,18 @@ export interface RatingProcessorOptions {
 type DetailStore = KeyValueStore<DetailState> & { setFlushListener?(listener: CacheFlushListener<DetailState> | undefined): void };
 type Output = BillingDetailRecord | InvoiceRecord | DeadLetterRecord;
 
-export function ratingProcessor(options: RatingProcessorOptions): ProcessorSupplier<string, CustomerUsage, string, Output> {
+/** What `writeDetail` rates: a charge's usage in one segment, on the segment's terms. */
+interface DetailRating {
+  readonly customerId: string;
+  readonly charge: ChargeConfig;
+  readonly aggregation: AggregationName;
+  readonly chargeUsage: ChargeUsage;
+  readonly segment: BillingSegment;
+  readonly terms: PeriodTerms;
+  readonly closeAtMs: number;
+}
+
+export function ratingProcessor(options: RatingProcessorOptions): ProcessorSupplier<string, UsageByCustomer, string, Output> {
   const { plans, allowedLatenessMs, billingChild, invoicesChild, deadLetterChild, metersTopic, ratingCounters: counters } = options;
   return () => {
     let context: ProcessorContext<string, Output>;
@@ -146,41 +162,84 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
     }
 
     function rateInto(charge: ChargeConfig, usage: CustomerUsage, segment: BillingSegment, terms: PeriodTerms, timestampMs: number): void {
-      const { period } = segment;
       const key = detailKey(usage.customer.id, charge.key, segment.start);
       const previous = details.get(key);
       const aggregation = plans.aggregations.get(usage.meter) ?? usage.aggregation;
       const intervalIndex = charge.model === 'time_of_day' ? intervalIndexAt(charge.intervals ?? [], usage.windowStartMs, terms.timezone) : undefined;
       const chargeUsage = applyUsageChange(previous?.usage ?? initialChargeUsage(charge, aggregation), usage.change, aggregation, intervalIndex);
       const closeAtMs = segmentCloseMs(segment, usage.customer) + allowedLatenessMs;
+      const revised = writeDetail(key, previous, { customerId: usage.customer.id, charge, aggregation, chargeUsage, segment, terms, closeAtMs }, timestampMs);
+      if (revised && closeAtMs <= closeState.finalizedThroughMs) counters.billingCorrections++;
+    }
+
+    /**
+     * Rates `usage` of `charge` for `segment` and stores it under `key`, with
+     * the next revision when the detail says something new (else the previous
+     * detail, or nothing at all when the usage did not move either). A detail
+     * whose close time stream time has passed is written final. True when the
+     * detail got a new revision.
+     */
+    function writeDetail(key: string, previous: DetailState | undefined, rating: DetailRating, timestampMs: number): boolean {
+      const { customerId, charge, aggregation, chargeUsage, segment, terms, closeAtMs } = rating;
       const final = closeAtMs <= closeState.finalizedThroughMs;
       const minorUnits = currencyMinorUnits(terms.currency) ?? 2;
       const fields = {
         key,
-        customerId: usage.customer.id,
+        customerId,
         plan: terms.plan,
         charge,
         segment,
         timezone: terms.timezone,
         currency: terms.currency,
         quantity: usageQuantity(chargeUsage, aggregation),
-        rated: rateCharge(charge, modelQuantity(chargeUsage, aggregation), minorUnits, { segmentMs: segment.endMs - segment.startMs, periodMs: period.endMs - period.startMs }),
+        rated: rateCharge(charge, modelQuantity(chargeUsage, aggregation), minorUnits, { segmentMs: segment.endMs - segment.startMs, periodMs: segment.period.endMs - segment.period.startMs }),
         status: final ? ('final' as const) : ('provisional' as const),
       };
       let detail = billingDetailRecord({ ...fields, revision: previous?.detail.revision ?? 0 });
-      if (previous !== undefined && sameDetailContent(previous.detail, detail)) {
-        if (JSON.stringify(previous.usage) === JSON.stringify(chargeUsage)) return;
-        detail = previous.detail; // usage moved (e.g. a later LATEST with the same value), the detail did not: no new revision
-      } else {
+      const revised = previous === undefined || !sameDetailContent(previous.detail, detail);
+      if (revised) {
         detail = billingDetailRecord({ ...fields, revision: nextRevision(key, previous?.detail) });
-        if (final) counters.billingCorrections++;
+      } else {
+        if (JSON.stringify(previous.usage) === JSON.stringify(chargeUsage) && previous.closeAtMs === closeAtMs) return false;
+        detail = previous.detail; // usage moved (e.g. a later LATEST with the same value), the detail did not: no new revision
       }
       putDetail(key, { usage: chargeUsage, detail, periodEndMs: segment.endMs, closeAtMs }, timestampMs);
-      // A subscription change on the customers topic can move the close time of a detail already open.
-      if (!final && previous?.closeAtMs !== closeAtMs) {
+      if (final) {
+        openIndex.settle(customerId, key);
+      } else if (previous?.closeAtMs !== closeAtMs) {
+        // A change of the customer's terms can move the close time of a detail already open.
         const openKey = openDetailKey(closeAtMs, key);
         openDetails.put(openKey, key, timestampMs);
-        openIndex.add(openKey, key);
+        openIndex.add(openKey, key, customerId);
+      }
+      return revised;
+    }
+
+    /**
+     * The customer's terms changed on the customers topic: re-rates each of
+     * its open details whose segment now ends elsewhere or closes at another
+     * time (a cancellation, a plan change added inside the period). Usage
+     * already rated stays in its detail, on its plan; a detail whose new close
+     * time stream time has passed turns final now.
+     */
+    function reviseOpenDetails(customer: CustomerTerms): void {
+      for (const key of openIndex.detailsOf(customer.id)) {
+        const state = details.get(key);
+        if (state === undefined || state.detail.status === 'final') {
+          openIndex.settle(customer.id, key);
+          continue;
+        }
+        const { detail } = state;
+        const charge = plans.byPlan.get(detail.plan)?.get(detail.meter)?.find((candidate) => candidate.key === detail.charge);
+        const aggregation = plans.aggregations.get(detail.meter);
+        if (charge === undefined || aggregation === undefined) continue; // no longer in the config: left as rated
+        const segment = resegment(segmentOfDetail(detail), customer, detail.timezone);
+        const closeAtMs = segmentCloseMs(segment, customer) + allowedLatenessMs;
+        if (segment.endMs === state.periodEndMs && closeAtMs === state.closeAtMs) continue;
+        const terms: PeriodTerms = { plan: detail.plan, currency: detail.currency, timezone: detail.timezone };
+        writeDetail(key, state, { customerId: customer.id, charge, aggregation, chargeUsage: state.usage, segment, terms, closeAtMs }, segment.endMs - 1);
+        counters.detailsRevised++;
+        if (closeAtMs <= closeState.finalizedThroughMs) counters.billingFinals++;
       }
     }
 
@@ -203,6 +262,7 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
         if (state !== undefined && state.detail.status !== 'final' && state.closeAtMs <= timeMs) {
           const detail: BillingDetailRecord = { ...withBillingPeriod(state.detail), status: 'final', revision: nextRevision(key, state.detail) };
           putDetail(key, { ...state, detail }, state.periodEndMs - 1);
+          openIndex.settle(detail.customerId, key);
           counters.billingFinals++;
         }
         openDetails.delete(openKey, timeMs);
@@ -223,7 +283,10 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
         openDetails = ctx.getKeyValueStore<string>(ratingStoreNames.openDetails);
         closeStore = ctx.getKeyValueStore<RatingCloseState>(ratingStoreNames.closeState);
         closeState = loadRatingCloseState(closeStore);
-        for await (const entry of openDetails.all()) openIndex.add(entry.key, entry.value);
+        for await (const entry of openDetails.all()) {
+          const customerId = details.get(entry.value)?.detail.customerId;
+          if (customerId !== undefined) openIndex.add(entry.key, entry.value, customerId);
+        }
         savedFinalizedThroughMs = closeState.finalizedThroughMs;
         // Interval 1 ms: runs after every record that advances stream time.
         ctx.schedule(1, 'stream-time', finalizeThrough);
@@ -231,6 +294,7 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
       },
 
       process(record) {
+        if (isTermsChange(record.value)) return reviseOpenDetails(record.value.customer);
         const usage = record.value;
         const { customer } = usage;
         const period = billingPeriodAt(usage.windowStartMs, customer.timezone, customer.billingAnchor);

@@ -2,7 +2,9 @@
  * Wires rating onto the metering topology (docs/rating.md, "The topology"), with stable names:
  *
  * ```
- * tally-customers ─▶ customers-source ─▶ customers-table [customers-by-subject] ─▶ customers-dead-letter-sink
+ * tally-customers ─▶ customers-source ─▶ customers-table [customers-by-subject]
+ *        ├─▶ customers-dead-letter-sink                (tally-dead-letter)
+ *        └─▶ usage-by-customer-sink                    (terms changes, key customer)
  * aggregate-meters ─(MeterDelta, key subject)─▶ usage-customer-join [customers-by-subject]
  *        ├─▶ unrated-dead-letter-sink                  (tally-dead-letter)
  *        └─▶ usage-by-customer-sink                    (<app>-usage-by-customer-repartition, key customer)
@@ -14,7 +16,9 @@
  *
  * The customers table shares its store with the join, so it lands in the
  * sub-topology that aggregates meters (keyed by subject): `tally-customers`
- * must have that sub-topology's partition count.
+ * must have that sub-topology's partition count. The repartition carries
+ * usage and terms changes (usage-by-customer.ts) to rating in one stream, so the
+ * changes and usage of one subject reach rating in the order its task joined them.
  */
 import type { TallyConfig } from '../../schemas/config-types.js';
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
@@ -27,7 +31,8 @@ import type { RatingCounters } from './rating-counters.js';
 import { ratingProcessor } from './rating-processor.js';
 import type { RatingPlans } from './rating-plans.js';
 import { ratingStoreSpecs } from './rating-stores.js';
-import { usageJoinProcessor, type CustomerUsage } from './usage-join.js';
+import { usageByCustomerTimestamp, type UsageByCustomer } from './usage-by-customer.js';
+import { usageJoinProcessor } from './usage-join.js';
 
 /** Node names: stable, because store and topic names derive from them. */
 export const ratingNodes = {
@@ -72,7 +77,7 @@ export function addRatingNodes(builder: TopologyBuilder, wiring: RatingWiring): 
     bootstrap: true,
     deadLetterTopic: config.topics.deadLetter, // the runtime's backstop (processing-failed)
   });
-  builder.addProcessor(nodes.customersTable, customersTableProcessor({ deadLetterChild: nodes.customersDeadLetterSink, ratingCounters, meteringCounters }), [nodes.customersSource]);
+  builder.addProcessor(nodes.customersTable, customersTableProcessor({ deadLetterChild: nodes.customersDeadLetterSink, termsChild: nodes.repartitionSink, ratingCounters, meteringCounters }), [nodes.customersSource]);
   builder.addStateStore(customersStoreSpec(), nodes.customersTable);
   builder.addSink(nodes.customersDeadLetterSink, config.topics.deadLetter, [nodes.customersTable], deadLetter);
 
@@ -82,9 +87,14 @@ export function addRatingNodes(builder: TopologyBuilder, wiring: RatingWiring): 
   builder.connectStore(nodes.join, customersStoreSpec().name);
   builder.addSink(nodes.unratedSink, config.topics.deadLetter, [nodes.join], deadLetter);
   builder.addInternalTopic(usageByCustomerTopic);
-  builder.addSink(nodes.repartitionSink, usageByCustomerTopic, [nodes.join], { keySerde: stringSerde, valueSerde: jsonSerde<CustomerUsage>() });
-  // Default extractor: the record timestamp, the delta's window's last instant — rating's stream time.
-  builder.addSource(nodes.repartitionSource, [usageByCustomerTopic], { keySerde: stringSerde, valueSerde: jsonSerde<CustomerUsage>(), deadLetterTopic: config.topics.deadLetter });
+  builder.addSink(nodes.repartitionSink, usageByCustomerTopic, [nodes.join, nodes.customersTable], { keySerde: stringSerde, valueSerde: jsonSerde<UsageByCustomer>() });
+  // A delta's timestamp (its window's last instant) is rating's stream time; a terms change has none.
+  builder.addSource(nodes.repartitionSource, [usageByCustomerTopic], {
+    keySerde: stringSerde,
+    valueSerde: jsonSerde<UsageByCustomer>(),
+    timestampExtractor: usageByCustomerTimestamp,
+    deadLetterTopic: config.topics.deadLetter,
+  });
 
   // Rating.
   const rateOptions = {

@@ -81,6 +81,21 @@ export function segmentOf(period: BillingPeriod, span: SubscriptionSpan, timezon
   };
 }
 
+/**
+ * `segment` under a customer's changed terms: the same start (it is in the
+ * detail's key) and plan, ending where the subscription that now holds its
+ * start ends, or at the period's end. A segment that no subscription holds
+ * any more (the customer was cancelled before it began) keeps its end: its
+ * usage was rated under the terms it was joined with.
+ */
+export function resegment(segment: BillingSegment, customer: SubscribedCustomer, timezone: string): BillingSegment {
+  const span = subscriptionAt(customer, segment.startMs);
+  if (span === undefined) return segment;
+  const endMs = Math.min(segment.period.endMs, span.toMs);
+  if (endMs === segment.endMs) return segment;
+  return { ...segment, endMs, end: endMs === segment.period.endMs ? segment.period.end : localIso(endMs, timezone) };
+}
+
 /** The whole period as one segment on `plan` (a customer with `plan`). */
 export function wholePeriodSegment(period: BillingPeriod, plan: string): BillingSegment {
   return { period, plan, startMs: period.startMs, endMs: period.endMs, start: period.start, end: period.end };

@@ -21,15 +21,7 @@ import { customersStoreName } from './customers-table.js';
 import type { MeterDelta } from './meter-delta.js';
 import type { RatingCounters } from './rating-counters.js';
 import { subscriptionAt } from './subscriptions.js';
-
-/** The customer as rating needs it: the row without its subjects (which could be many, on every delta). */
-export type CustomerTerms = Omit<CustomerRecord, 'subjects'>;
-
-/** Value on the usage-by-customer repartition topic (key: customer id). */
-export interface CustomerUsage extends MeterDelta {
-  /** The customer row the delta was joined with. */
-  readonly customer: CustomerTerms;
-}
+import { customerTerms, type CustomerUsage, type UsageByCustomer } from './usage-by-customer.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -68,16 +60,16 @@ export interface UsageJoinOptions {
   readonly meteringCounters: MeteringCounters;
 }
 
-export function usageJoinProcessor(options: UsageJoinOptions): ProcessorSupplier<string, MeterDelta, string, CustomerUsage | DeadLetterRecord> {
+export function usageJoinProcessor(options: UsageJoinOptions): ProcessorSupplier<string, MeterDelta, string, UsageByCustomer | DeadLetterRecord> {
   const { planKeys, usageChild, deadLetterChild, metersTopic, ratingCounters, meteringCounters } = options;
   return () => {
-    let context: ProcessorContext<string, CustomerUsage | DeadLetterRecord>;
+    let context: ProcessorContext<string, UsageByCustomer | DeadLetterRecord>;
     let customers: KeyValueStore<CustomerRecord>;
 
     function unrated(record: StreamRecord<string, MeterDelta>, why: string): void {
       meteringCounters.deadLetters.unrated++;
       const key = meterRecordKey(record.value.meter, record.value.subject, record.value.groupBy, record.value.windowStartMs);
-      context.forward(record.withKey(key).withValue<CustomerUsage | DeadLetterRecord>(unratedDeadLetter(record.value, why, metersTopic, context.partition)), deadLetterChild);
+      context.forward(record.withKey(key).withValue<UsageByCustomer | DeadLetterRecord>(unratedDeadLetter(record.value, why, metersTopic, context.partition)), deadLetterChild);
     }
 
     return {
@@ -98,9 +90,8 @@ export function usageJoinProcessor(options: UsageJoinOptions): ProcessorSupplier
           return unrated(record, `customer ${customer.id} is on plan ${JSON.stringify(span.plan)}, which the config does not declare; declare the plan or move the customer to one that exists`);
         }
         ratingCounters.usageJoined++;
-        const { subjects: _subjects, ...terms } = customer;
-        const usage: CustomerUsage = { ...record.value, customer: terms };
-        context.forward(new StreamRecord<string, CustomerUsage | DeadLetterRecord>({ key: customer.id, value: usage, timestampMs: record.timestampMs }), usageChild);
+        const usage: CustomerUsage = { ...record.value, customer: customerTerms(customer) };
+        context.forward(new StreamRecord<string, UsageByCustomer | DeadLetterRecord>({ key: customer.id, value: usage, timestampMs: record.timestampMs }), usageChild);
       },
     };
   };

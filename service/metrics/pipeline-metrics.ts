@@ -66,6 +66,8 @@ export function registerRatingMetrics(registry: Registry, counters: RatingCounte
     ['tally_usage_joined_total', 'Meter changes joined to their customer and sent to rating.', () => counters.usageJoined],
     ['tally_usage_not_charged_total', "Meter changes the customer's plan does not charge: not billed, not an error.", () => counters.usageNotCharged],
     ['tally_customers_refused_total', 'Records on the customers topic refused (dead-lettered); the previous row stays.', () => counters.customersRefused],
+    ['tally_customer_terms_changes_total', 'Rows on the customers topic whose terms changed, forwarded to rating and entitlements (one per subject row).', () => counters.customerTermsChanges],
+    ['tally_billing_details_revised_total', "Open billing details re-rated because their customer's terms changed on the customers topic.", () => counters.detailsRevised],
   ];
   for (const [name, help, read] of plain) registerReadingCounter(registry, { name, help, read: () => single(read()) });
 }

@@ -5,6 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Message } from 'kafkajs';
+import { expect } from 'vitest';
 import { AppProcess } from './app-process.js';
 import { kafkaClient, produce, tempStateDir } from './kafka-helpers.js';
 import { configDocument, onCleanup, type MeteringTopics, type TopicTail } from './metering-fixtures.js';
@@ -107,4 +108,15 @@ export function revisionProblems(records: readonly { key: string | null; value: 
     last.set(r.key, revision);
   }
   return { regressions, gaps };
+}
+
+/** Every committed revision of details and invoices went up by one, nothing was dead-lettered, and the app never failed. */
+export function expectCleanBilling(tails: { billing: TopicTail; invoices: TopicTail; deadLetters: TopicTail }, appLines: readonly string[]): void {
+  for (const tail of [tails.billing, tails.invoices]) {
+    const { regressions, gaps } = revisionProblems(tail.records);
+    expect(regressions).toEqual([]);
+    expect(gaps).toEqual([]);
+  }
+  expect(tails.deadLetters.records).toEqual([]);
+  expect(appLines.some((l) => l.startsWith('failed'))).toBe(false);
 }

@@ -197,7 +197,7 @@ describe('entitlements', () => {
     }
   });
 
-  it('apply an entitlement changed on the customers topic from the next usage', async () => {
+  it('apply an entitlement changed on the customers topic from the next usage when the change came after the period', async () => {
     const { h, read } = await startWith({ key: 'tokens-monthly', meter: 'tokens', limit: '100', alerts: [100] });
     await h.pipe(tokens('2024-02-10T10:00:00Z', 60));
     const raised = { ...acmeWith({ key: 'tokens-monthly', meter: 'tokens', limit: '50', alerts: [100] }), subjects: [...acmeWith().subjects] };
@@ -206,5 +206,30 @@ describe('entitlements', () => {
     expect(read.entitlements().map(briefEntitlement)).toEqual(['tokens-monthly 2024-02-01 u=60 rem=40 over=0 access r1', 'tokens-monthly 2024-02-01 u=61 rem=0 over=11 denied r2']);
     expect(read.alerts().map(briefAlert)).toEqual(['tokens-monthly 100% 2024-02-01 u=61 at 2024-02-10T10:01:00.000Z']);
   });
-});
 
+  it('apply a limit changed on the customers topic during the period at once, alerting what the usage already reaches', async () => {
+    const h = await startTracked(ratingConfig({ customers: [acmeWith({ key: 'tokens-monthly', meter: 'tokens', limit: '100', alerts: [100] })] }), { wallClockMs0: Date.parse('2024-02-15T00:00:00Z') });
+    const read = entitlementReaders(h);
+    await h.pipe(tokens('2024-02-10T10:00:00Z', 60));
+    expect(read.entitlements().map(briefEntitlement)).toEqual(['tokens-monthly 2024-02-01 u=60 rem=40 over=0 access r1']);
+    const lowered = { ...acmeWith({ key: 'tokens-monthly', meter: 'tokens', limit: '50', alerts: [100] }), subjects: [...acmeWith().subjects] };
+    for (const subject of lowered.subjects) await h.putCustomer(subject, lowered);
+    // No usage after the change: the record and the alert come from it, crossed when it was written.
+    expect(read.entitlements().map(briefEntitlement)).toEqual(['tokens-monthly 2024-02-01 u=60 rem=0 over=10 denied r2']);
+    expect(read.alerts().map(briefAlert)).toEqual(['tokens-monthly 100% 2024-02-01 u=60 at 2024-02-15T00:00:00.000Z']);
+    await h.pipe(tokens('2024-02-10T10:01:00Z', 1));
+    expect(read.entitlements().map(briefEntitlement)).toEqual(['tokens-monthly 2024-02-01 u=61 rem=0 over=11 denied r3']);
+    expect(read.alerts()).toEqual([]);
+  });
+
+  it('alert at once a threshold added on the customers topic that the usage already reaches, and leave the record as it was', async () => {
+    const h = await startTracked(ratingConfig({ customers: [acmeWith({ key: 'tokens-monthly', meter: 'tokens', limit: '100', alerts: [100] })] }), { wallClockMs0: Date.parse('2024-02-15T00:00:00Z') });
+    const read = entitlementReaders(h);
+    await h.pipe(tokens('2024-02-10T10:00:00Z', 60));
+    read.entitlements();
+    const warned = { ...acmeWith({ key: 'tokens-monthly', meter: 'tokens', limit: '100', alerts: [50, 80, 100] }), subjects: [...acmeWith().subjects] };
+    for (const subject of warned.subjects) await h.putCustomer(subject, warned);
+    expect(read.alerts().map(briefAlert)).toEqual(['tokens-monthly 50% 2024-02-01 u=60 at 2024-02-15T00:00:00.000Z']);
+    expect(read.entitlements()).toEqual([]);
+  });
+});

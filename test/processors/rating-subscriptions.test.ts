@@ -179,10 +179,11 @@ describe('subscriptions split billing periods into segments', () => {
     expect(h.billing().map(brief)).toEqual(['basic 2024-01-01T00:00:00.000Z..2024-02-01T00:00:00.000Z q=100 a=32 provisional r1']);
     const { plan: _plan, ...row } = subscriber([{ plan: 'basic', from: '2023-12-01T00:00:00Z' }, { plan: 'pro', from: '2024-01-11T00:00:00Z' }]);
     await h.putCustomer('sub-1', row);
+    // The open segment ends at the change at once: its bounds and prorated fee are re-rated with its usage so far.
+    expect(h.billing().map(brief)).toEqual(['basic 2024-01-01T00:00:00.000Z..2024-01-11T00:00:00.000Z q=100 a=11 provisional r2']);
     await h.pipe(tokens('sub-1', '2024-01-05T10:01:00Z', 100), tokens('sub-1', '2024-01-20T10:00:00Z', 1000));
-    // The first segment now ends at the change: its bounds and prorated fee are re-rated with its usage.
     expect(h.billing().map(brief)).toEqual([
-      'basic 2024-01-01T00:00:00.000Z..2024-01-11T00:00:00.000Z q=200 a=12 provisional r2',
+      'basic 2024-01-01T00:00:00.000Z..2024-01-11T00:00:00.000Z q=200 a=12 provisional r3',
       'pro 2024-01-11T00:00:00.000Z..2024-02-01T00:00:00.000Z q=1000 a=22 provisional r1',
     ]);
   });
