@@ -19,7 +19,7 @@
  * An event for a closed window (by stream time, or finalized by either clock)
  * goes to `lateChild`, once per meter it would have counted for.
  *
- * With `deltas`, every flushed change of a window of a charged meter also
+ * With `deltas`, every flushed change of a window of a meter in `deltas.meters` also
  * goes to `deltas.child` as a `MeterDelta` keyed by subject (usage for
  * rating), computed from the store's old and new value — also for a window
  * finalized between its last change and the flush, whose update is not

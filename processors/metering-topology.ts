@@ -11,8 +11,8 @@
  * ```
  *
  * When the config declares plans, rating is wired on (`addRatingNodes`): the
- * meter aggregate also forwards a delta per window change of every charged
- * meter to the customers join, and a third sub-topology rates usage by
+ * meter aggregate also forwards a delta per window change of every meter to
+ * the customers join (which keeps those some plan or entitlement counts), and a third sub-topology rates usage by
  * customer into `tally-billing-details` (see processors/rating/), and tracks
  * customers' entitlements beside it (see processors/entitlements/).
  *
@@ -183,8 +183,8 @@ export function buildMeteringTopology(config: TallyConfig, options: MeteringTopo
   builder.addStateStore(dedupeStoreSpec(config.ingest.dedupeRetentionMs), nodes.dedupe);
   const windowing = { sizeMs: config.windows.sizeMs, allowedLatenessMs: config.ingest.allowedLatenessMs };
   const rating = ratingEnabled(config) ? compileRatingPlans(config) : undefined;
-  // Deltas of every meter a plan charges or an entitlement counts.
-  const deltas = rating === undefined ? {} : { deltas: { child: ratingNodes.join, meters: new Set([...rating.chargedMeters, ...entitlementMeters(config)]) } };
+  // Deltas of every meter: an entitlement added on the customers topic may count any of them.
+  const deltas = rating === undefined ? {} : { deltas: { child: ratingNodes.join, meters: new Set(config.meters.map((meter) => meter.slug)) } };
   builder.addProcessor(nodes.aggregate, meterAggregateProcessor({ plans, windowing, metersChild: nodes.metersSink, lateChild: nodes.lateSink, counters, segmentIntervalMs: meterSegmentIntervalMs(config), ...deltas }), [nodes.dedupe]);
   for (const plan of plans.all) builder.addStateStore(meterStoreSpec(plan, config), nodes.aggregate);
   builder.addStateStore(meterCloseStateStoreSpec(), nodes.aggregate);
@@ -194,7 +194,8 @@ export function buildMeteringTopology(config: TallyConfig, options: MeteringTopo
   // Rating: meter deltas ⋈ customers by subject → repartition by customer → billing details.
   if (rating !== undefined) {
     const ratingCounters = options.ratingCounters ?? createRatingCounters();
-    addRatingNodes(builder, { config, plans: rating, deltasParent: nodes.aggregate, ratingCounters, meteringCounters: counters });
+    const countedMeters = new Set([...rating.chargedMeters, ...entitlementMeters(config)]);
+    addRatingNodes(builder, { config, plans: rating, deltasParent: nodes.aggregate, countedMeters, ratingCounters, meteringCounters: counters });
     addEntitlementNodes(builder, { config, ratingCounters });
   }
   return builder.build();

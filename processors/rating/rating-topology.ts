@@ -55,15 +55,17 @@ export const usageByCustomerTopic = 'usage-by-customer-repartition';
 export interface RatingWiring {
   readonly config: TallyConfig;
   readonly plans: RatingPlans;
-  /** The node that forwards `MeterDelta`s to `ratingNodes.join` (the meter aggregate). */
+  /** The node that forwards `MeterDelta`s of every meter to `ratingNodes.join` (the meter aggregate). */
   readonly deltasParent: string;
+  /** Meters a plan charges or a configured entitlement counts (see usage-join.ts). */
+  readonly countedMeters: ReadonlySet<string>;
   readonly ratingCounters: RatingCounters;
   readonly meteringCounters: MeteringCounters;
 }
 
 /** Adds the customers table, the usage join and rating to `builder`. */
 export function addRatingNodes(builder: TopologyBuilder, wiring: RatingWiring): void {
-  const { config, plans, deltasParent, ratingCounters, meteringCounters } = wiring;
+  const { config, plans, deltasParent, countedMeters, ratingCounters, meteringCounters } = wiring;
   const nodes = ratingNodes;
   const deadLetter = { keySerde: stringSerde, valueSerde: jsonSerde() };
 
@@ -82,7 +84,7 @@ export function addRatingNodes(builder: TopologyBuilder, wiring: RatingWiring): 
   builder.addSink(nodes.customersDeadLetterSink, config.topics.deadLetter, [nodes.customersTable], deadLetter);
 
   // Join by subject, then by customer through the repartition topic.
-  const joinOptions = { planKeys: new Set(plans.byPlan.keys()), usageChild: nodes.repartitionSink, deadLetterChild: nodes.unratedSink, metersTopic: config.topics.meters };
+  const joinOptions = { planKeys: new Set(plans.byPlan.keys()), countedMeters, usageChild: nodes.repartitionSink, deadLetterChild: nodes.unratedSink, metersTopic: config.topics.meters };
   builder.addProcessor(nodes.join, usageJoinProcessor({ ...joinOptions, ratingCounters, meteringCounters }), [deltasParent]);
   builder.connectStore(nodes.join, customersStoreSpec().name);
   builder.addSink(nodes.unratedSink, config.topics.deadLetter, [nodes.join], deadLetter);

@@ -10,6 +10,12 @@
  * dead-letter topic with reason `unrated` (see `unratedDeadLetter`), and
  * so does usage whose window starts outside every subscription of its
  * customer (before the first, or after the cancellation).
+ *
+ * Deltas of every meter arrive here, but only those of `countedMeters` (a
+ * plan charges them, or an entitlement in the config counts them) are always
+ * joined. Another meter's delta goes on only for a customer whose row has an
+ * entitlement on that meter (added on the customers topic); otherwise nothing
+ * prices or counts it, and it is dropped here, as a metering-only meter's.
  */
 import type { CustomerRecord } from '../../schemas/customer-record.js';
 import type { DeadLetterRecord } from '../../schemas/records.js';
@@ -52,6 +58,8 @@ export function unratedDeadLetter(delta: MeterDelta, why: string, metersTopic: s
 export interface UsageJoinOptions {
   /** Plan keys in the config. */
   readonly planKeys: ReadonlySet<string>;
+  /** Meters a plan charges or a configured entitlement counts. */
+  readonly countedMeters: ReadonlySet<string>;
   readonly usageChild: string;
   readonly deadLetterChild: string;
   /** Where the window aggregates are (named in unrated dead letters). */
@@ -61,7 +69,7 @@ export interface UsageJoinOptions {
 }
 
 export function usageJoinProcessor(options: UsageJoinOptions): ProcessorSupplier<string, MeterDelta, string, UsageByCustomer | DeadLetterRecord> {
-  const { planKeys, usageChild, deadLetterChild, metersTopic, ratingCounters, meteringCounters } = options;
+  const { planKeys, countedMeters, usageChild, deadLetterChild, metersTopic, ratingCounters, meteringCounters } = options;
   return () => {
     let context: ProcessorContext<string, UsageByCustomer | DeadLetterRecord>;
     let customers: KeyValueStore<CustomerRecord>;
@@ -79,6 +87,7 @@ export function usageJoinProcessor(options: UsageJoinOptions): ProcessorSupplier
       },
       process(record) {
         const customer = customers.get(record.value.subject);
+        if (!countedMeters.has(record.value.meter) && !(customer?.entitlements ?? []).some((entitlement) => entitlement.meter === record.value.meter)) return;
         if (customer === undefined) {
           return unrated(record, `no customer owns subject ${JSON.stringify(record.value.subject)} in the customers table; add it to a customer's subjects (usage from then on is billed)`);
         }

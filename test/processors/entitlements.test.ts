@@ -177,6 +177,22 @@ describe('entitlements', () => {
     expect(h.billing().map((d) => d.charge)).toEqual([]);
   });
 
+  it('track a meter that only an entitlement added on the customers topic counts, and nothing of that meter for other customers', async () => {
+    const { h, read } = await startWith(); // no entitlement in the config: no plan or configured entitlement counts api_requests
+    const other = { id: 'other', subjects: ['other-1'], timezone: 'UTC', currency: 'USD', billingAnchor: '2024-01-01', plan: 'pro' };
+    await h.putCustomer('other-1', other);
+    const counted = { ...acmeWith({ key: 'requests', meter: 'api_requests', limit: '2', alerts: [100] }), subjects: [...acmeWith().subjects] };
+    for (const subject of counted.subjects) await h.putCustomer(subject, counted);
+    for (const minute of ['00', '01']) await h.pipe(usage('api.request', 'acme-prod', `2024-02-10T10:${minute}:00Z`, { route: '/v1' }));
+    await h.pipe(usage('api.request', 'other-1', '2024-02-10T10:02:00Z', { route: '/v1' }), usage('api.request', 'nobody', '2024-02-10T10:02:00Z', { route: '/v1' }));
+    expect(read.entitlements().map(briefEntitlement)).toEqual(['requests 2024-02-01 u=1 rem=1 over=0 access r1', 'requests 2024-02-01 u=2 rem=0 over=0 denied r2']);
+    expect(read.alerts()).toHaveLength(1);
+    // Usage nothing prices or counts is neither rated nor dead-lettered, as before the delta reached the join.
+    expect(h.deadLetters()).toEqual([]);
+    expect(h.billing()).toEqual([]);
+    expect(h.counters.usageJoined).toBe(2);
+  });
+
   it('do not send an alert again after a restart, and continue revisions', async () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'tally-entitlements-restart-'));
     const config = ratingConfig({ customers: [acmeWith(tokensBudget)] });
