@@ -28,6 +28,18 @@ export function isKafkaError(error: unknown): boolean {
   return false;
 }
 
+/**
+ * True when kafkajs refused to pause, resume, seek or commit because its
+ * consumer has no group: it crashed and waits to restart (`consumer.run`'s
+ * restart after a retriable failure). Nothing is wrong with the request; the
+ * restarted consumer joins again, and the join puts every partition where
+ * the tasks want it.
+ */
+export function isConsumerRestarting(error: unknown): boolean {
+  const e = error as { name?: string; message?: string } | undefined;
+  return e?.name === 'KafkaJSNonRetriableError' && typeof e.message === 'string' && e.message.includes('consumer#run must be called first');
+}
+
 const unreachableErrorNames = new Set(['KafkaJSConnectionError', 'KafkaJSNoBrokerAvailableError', 'KafkaJSBrokerNotFound', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError']);
 const unreachableMessage = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ETIMEDOUT|EPIPE|No broker available|Connection error|Connection timeout|Closed connection|Request .* timed out|broker not found/i;
 

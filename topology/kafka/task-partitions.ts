@@ -8,6 +8,7 @@
 import type { Admin, Consumer } from 'kafkajs';
 import { TaskId } from '../task-id.js';
 import type { Topology } from '../topology.js';
+import { isConsumerRestarting } from './kafka-errors.js';
 import { withRetries } from './kafka-io.js';
 import type { KafkaTask, SourceProgress } from './kafka-task.js';
 import type { TopicPlan } from './topics.js';
@@ -84,15 +85,15 @@ export class TaskPartitions {
 
   /** After an assignment: nothing reads a changelog until its task restores. */
   pauseChangelogs(): void {
-    this.consumer.pause([...this.plan.changelogs].map((topic) => ({ topic })));
+    this.onConsumer((consumer) => consumer.pause([...this.plan.changelogs].map((topic) => ({ topic }))));
   }
 
   /** A restoring task: its sources wait; its changelogs are read from where each restoration stands. */
   restore(task: KafkaTask, changelogs: readonly ChangelogPosition[]): void {
-    this.consumer.pause(this.sourcePartitions(task, this.sourceTopicsOf(task.id)));
+    this.onConsumer((consumer) => consumer.pause(this.sourcePartitions(task, this.sourceTopicsOf(task.id))));
     for (const c of changelogs) {
-      this.consumer.seek({ topic: c.topic, partition: c.partition, offset: String(c.position) });
-      this.consumer.resume([{ topic: c.topic, partitions: [c.partition] }]);
+      this.onConsumer((consumer) => consumer.seek({ topic: c.topic, partition: c.partition, offset: String(c.position) }));
+      this.onConsumer((consumer) => consumer.resume([{ topic: c.topic, partitions: [c.partition] }]));
     }
   }
 
@@ -110,16 +111,30 @@ export class TaskPartitions {
   resumeSources(task: KafkaTask, bootstrapping: boolean): void {
     const sources = this.sourceTopicsOf(task.id);
     const [resume, hold] = bootstrapping ? [sources.filter((t) => this.isTableTopic(t)), sources.filter((t) => !this.isTableTopic(t))] : [sources, []];
-    if (hold.length > 0) this.consumer.pause(this.sourcePartitions(task, hold));
-    this.consumer.resume(this.sourcePartitions(task, resume));
+    if (hold.length > 0) this.onConsumer((consumer) => consumer.pause(this.sourcePartitions(task, hold)));
+    this.onConsumer((consumer) => consumer.resume(this.sourcePartitions(task, resume)));
   }
 
   pause(topic: string, partition: number): void {
-    this.consumer.pause([{ topic, partitions: [partition] }]);
+    this.onConsumer((consumer) => consumer.pause([{ topic, partitions: [partition] }]));
   }
 
   seek(topic: string, partition: number, offset: number | string): void {
-    this.consumer.seek({ topic, partition, offset: String(offset) });
+    this.onConsumer((consumer) => consumer.seek({ topic, partition, offset: String(offset) }));
+  }
+
+  /**
+   * Pauses, resumes or seeks. Between a consumer's crash and its restart
+   * kafkajs has no group and refuses all three; the change is skipped, since
+   * the restarted consumer's join re-applies every task's pauses and
+   * positions (`TaskManager.handleAssignment`).
+   */
+  private onConsumer(change: (consumer: Consumer) => void): void {
+    try {
+      change(this.consumer);
+    } catch (error) {
+      if (!isConsumerRestarting(error)) throw error;
+    }
   }
 
   private sourcePartitions(task: KafkaTask, topics: readonly string[]): { topic: string; partitions: number[] }[] {
