@@ -2,11 +2,11 @@
  * What `GET /v1/customers/{id}/entitlements` answers: each entitlement's
  * record for the billing period that holds `nowMs`. A period with no usage
  * yet has no stored record; it is answered with usage "0" and revision 0
- * (nothing was emitted for it), from the customer's latest stored period of
- * that entitlement (its limit, zone and anchor) or, for an entitlement never
- * used, from the customer in the config.
+ * (nothing was emitted for it), with the limit the customer's terms declare
+ * now (its latest row on the customers topic, else the config), or, for an
+ * entitlement they no longer declare, the limit of its latest stored period.
  */
-import type { CustomerConfig, EntitlementConfig } from '../../schemas/config-types.js';
+import type { EntitlementConfig } from '../../schemas/config-types.js';
 import type { EntitlementRecord } from '../../schemas/entitlement.js';
 import { billingPeriodAt } from '../rating/index.js';
 import type { EntitlementState } from './entitlement-stores.js';
@@ -19,15 +19,31 @@ function unused(customerId: string, entitlement: EntitlementConfig, terms: { tim
 
 const holds = (record: EntitlementRecord, nowMs: number): boolean => Date.parse(record.periodStart) <= nowMs && nowMs < Date.parse(record.periodEnd);
 
+/** What a customer says about its entitlements (a config customer, or its row in `entitlement-terms`). */
+export interface EntitlementsOfCustomer {
+  readonly entitlements?: readonly EntitlementConfig[] | undefined;
+  readonly timezone: string;
+  readonly billingAnchor: string;
+}
+
 /** The current record of every entitlement of `customerId`, sorted by key. `stored` are its states, any order. */
-export function currentEntitlements(customerId: string, stored: readonly EntitlementState[], configured: CustomerConfig | undefined, nowMs: number): EntitlementRecord[] {
+export function currentEntitlements(customerId: string, stored: readonly EntitlementState[], configured: EntitlementsOfCustomer | undefined, nowMs: number): EntitlementRecord[] {
   const byKey = new Map<string, EntitlementState[]>();
   for (const state of stored) byKey.set(state.record.entitlement, [...(byKey.get(state.record.entitlement) ?? []), state]);
   const current = new Map<string, EntitlementRecord>();
   for (const [key, states] of byKey) {
     const now = states.find((state) => holds(state.record, nowMs));
+    if (now !== undefined) {
+      current.set(key, now.record);
+      continue;
+    }
+    const declared = configured?.entitlements?.find((entitlement) => entitlement.key === key);
+    if (declared !== undefined && configured !== undefined) {
+      current.set(key, unused(customerId, declared, configured, nowMs));
+      continue;
+    }
     const latest = states.reduce((a, b) => (Date.parse(b.record.periodStart) > Date.parse(a.record.periodStart) ? b : a));
-    current.set(key, now?.record ?? unused(customerId, { key, meter: latest.record.meter, limit: latest.record.limit, alerts: [] }, latest, nowMs));
+    current.set(key, unused(customerId, { key, meter: latest.record.meter, limit: latest.record.limit, alerts: [] }, latest, nowMs));
   }
   for (const entitlement of configured?.entitlements ?? []) {
     if (!current.has(entitlement.key) && configured !== undefined) current.set(entitlement.key, unused(customerId, entitlement, configured, nowMs));

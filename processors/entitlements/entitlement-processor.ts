@@ -47,7 +47,7 @@ import {
   type RatingCounters,
   type UsageByCustomer,
 } from '../rating/index.js';
-import { alertKey, entitlementKey, entitlementStoreNames, type EntitlementState } from './entitlement-stores.js';
+import { alertKey, entitlementKey, entitlementStoreNames, entitlementTermsKey, type EntitlementState, type EntitlementTerms } from './entitlement-stores.js';
 import { entitlementContent, sameEntitlementContent, thresholdsReached } from './entitlement-usage.js';
 import { LatestPeriods } from './latest-periods.js';
 
@@ -82,6 +82,7 @@ export function entitlementProcessor(options: EntitlementProcessorOptions): Proc
   return () => {
     let context: ProcessorContext<string, Output>;
     let store: UsageStore;
+    let termsStore: KeyValueStore<EntitlementTerms>;
     const revisions = new FlushRevisions();
     const latest = new LatestPeriods();
 
@@ -134,6 +135,13 @@ export function entitlementProcessor(options: EntitlementProcessorOptions): Proc
       }
     }
 
+    /** Keeps what the row says about entitlements, for queries (written only when it changed). */
+    function saveTerms(customer: CustomerTerms, changedAtMs: number): void {
+      const key = entitlementTermsKey(customer.id);
+      const next: EntitlementTerms = { customerId: customer.id, entitlements: customer.entitlements ?? [], timezone: customer.timezone, billingAnchor: customer.billingAnchor };
+      if (JSON.stringify(termsStore.get(key)) !== JSON.stringify(next)) termsStore.put(key, next, changedAtMs);
+    }
+
     /**
      * The customer's entitlements changed on the customers topic: the latest
      * period of each entitlement still running when the change was written
@@ -144,6 +152,7 @@ export function entitlementProcessor(options: EntitlementProcessorOptions): Proc
      */
     function reviseEntitlements(change: CustomerTermsChange): void {
       const { customer, changedAtMs } = change;
+      saveTerms(customer, changedAtMs);
       for (const entitlement of customer.entitlements ?? []) {
         const key = latest.keyOf(customer.id, entitlement.key);
         const state = key === undefined ? undefined : store.get(key);
@@ -162,6 +171,7 @@ export function entitlementProcessor(options: EntitlementProcessorOptions): Proc
         store = ctx.getKeyValueStore<EntitlementState>(entitlementStoreNames.usage) as UsageStore;
         if (store.setFlushListener === undefined) throw new TypeError(`store ${entitlementStoreNames.usage} has no cache: entitlement records are emitted when it flushes`);
         store.setFlushListener(onFlush);
+        termsStore = ctx.getKeyValueStore<EntitlementTerms>(entitlementStoreNames.terms);
         for await (const { key, value } of store.all()) latest.note(value.record.customerId, value.record.entitlement, key, Date.parse(value.record.periodStart));
       },
 

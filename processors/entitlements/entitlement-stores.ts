@@ -1,11 +1,17 @@
 /**
- * The entitlements task's store, key-value, logged and cached:
- * `entitlement-usage`, one entry per (customer, entitlement, billing
- * period), key `customer|entitlement|billingPeriodStart` (the topic key):
- * the period's usage, its current record, and the alert thresholds already
- * sent. The alerts sent live in the same entry as the usage, so both are
- * restored together from the changelog.
+ * The entitlements task's stores, key-value, logged and cached:
+ *
+ * - `entitlement-usage`, one entry per (customer, entitlement, billing
+ *   period), key `customer|entitlement|billingPeriodStart` (the topic key):
+ *   the period's usage, its current record, and the alert thresholds already
+ *   sent. The alerts sent live in the same entry as the usage, so both are
+ *   restored together from the changelog.
+ * - `entitlement-terms`, one entry per customer whose terms changed on the
+ *   customers topic, key `customer|`: its entitlements, zone and anchor as
+ *   last written, so a query can answer for a customer the config does not
+ *   know, or knows with other entitlements, before any usage.
  */
+import type { EntitlementConfig } from '../../schemas/config-types.js';
 import type { EntitlementRecord } from '../../schemas/entitlement.js';
 import { jsonSerde } from '../../schemas/serde.js';
 import type { StoreSpec } from '../../state/index.js';
@@ -13,7 +19,22 @@ import type { ChargeUsage } from '../rating/index.js';
 
 export const entitlementStoreNames = {
   usage: 'entitlement-usage',
+  terms: 'entitlement-terms',
 } as const;
+
+/** Value in `entitlement-terms`: what a customer row on the topic says about entitlements. */
+export interface EntitlementTerms {
+  readonly customerId: string;
+  /** Empty when the row has none (they were removed). */
+  readonly entitlements: readonly EntitlementConfig[];
+  readonly timezone: string;
+  readonly billingAnchor: string;
+}
+
+/** `customer|`: a customer-prefix scan finds it beside the customer's usage. */
+export function entitlementTermsKey(customerId: string): string {
+  return `${customerId}|`;
+}
 
 /** Value in `entitlement-usage`. */
 export interface EntitlementState {
@@ -31,7 +52,10 @@ export interface EntitlementState {
 }
 
 export function entitlementStoreSpecs(): StoreSpec[] {
-  return [{ name: entitlementStoreNames.usage, kind: 'keyValue', persistent: true, caching: true, logging: true, valueSerde: jsonSerde<EntitlementState>() }] as StoreSpec[];
+  return [
+    { name: entitlementStoreNames.usage, kind: 'keyValue', persistent: true, caching: true, logging: true, valueSerde: jsonSerde<EntitlementState>() },
+    { name: entitlementStoreNames.terms, kind: 'keyValue', persistent: true, caching: true, logging: true, valueSerde: jsonSerde<EntitlementTerms>() },
+  ] as StoreSpec[];
 }
 
 /** `customer|entitlement|billingPeriodStart`: the entitlements topic key and the store key. */

@@ -4,7 +4,7 @@
  *
  * ```
  * usage-by-customer-source ─┬─▶ rate-usage …                     (see rating-topology.ts)
- *                           └─▶ track-entitlements [entitlement-usage]
+ *                           └─▶ track-entitlements [entitlement-usage, entitlement-terms]
  *                                  ├─▶ entitlements-sink         (tally-entitlements)
  *                                  └─▶ alerts-sink               (tally-alerts)
  * ```

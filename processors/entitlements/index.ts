@@ -4,6 +4,6 @@
  * `addEntitlementNodes` wires it onto the topology after rating.
  */
 export { addEntitlementNodes, entitlementMeters, entitlementNodes } from './entitlement-topology.js';
-export { alertKey, entitlementKey, entitlementStoreNames, type EntitlementState } from './entitlement-stores.js';
+export { alertKey, entitlementKey, entitlementStoreNames, entitlementTermsKey, type EntitlementState, type EntitlementTerms } from './entitlement-stores.js';
 export { entitlementContent, thresholdsReached, type EntitlementStanding } from './entitlement-usage.js';
-export { currentEntitlements } from './current-entitlements.js';
+export { currentEntitlements, type EntitlementsOfCustomer } from './current-entitlements.js';

@@ -2,9 +2,11 @@
  * `GET /v1/customers/{id}/entitlements[/{key}]`: the customer's entitlements
  * in the current billing period (the one that holds this instance's wall
  * clock) — read from the `entitlement-usage` store of the task the customer
- * is partitioned to, here or on its owner.
+ * is partitioned to, here or on its owner, with the entitlements the
+ * customer's latest row on the customers topic declares (`entitlement-terms`,
+ * same task), else those of the config.
  */
-import { currentEntitlements, entitlementStoreNames, ratingEnabled, type EntitlementState } from '../../processors/index.js';
+import { currentEntitlements, entitlementStoreNames, entitlementTermsKey, ratingEnabled, type EntitlementState, type EntitlementTerms } from '../../processors/index.js';
 import type { EntitlementRecord, TallyConfig } from '../../schemas/index.js';
 import { HttpError } from '../api-errors.js';
 import { readForCustomer, type CustomerStoreRead } from './customer-store-reads.js';
@@ -23,18 +25,26 @@ export const customerEntitlementsRead: CustomerStoreRead<EntitlementState, Entit
   pick: (value, customerId) => (value.record.customerId === customerId ? value : undefined),
 };
 
+/** The customer's row in `entitlement-terms` (written when its row on the customers topic changed). */
+export const customerEntitlementTermsRead: CustomerStoreRead<EntitlementTerms, EntitlementTerms> = {
+  storeName: entitlementStoreNames.terms,
+  internalPath: (customerId) => `/internal/v1/customers/${encodeURIComponent(customerId)}/entitlement-terms`,
+  internalField: 'terms',
+  pick: (value, customerId) => (value.customerId === customerId ? value : undefined),
+};
+
 export async function answerCustomerEntitlements(context: StoreReadContext, config: TallyConfig, customerId: string, nowMs: number): Promise<CustomerEntitlements> {
   if (!ratingEnabled(config)) throw new HttpError(404, 'rating-disabled', 'no plans are configured, so no usage reaches entitlements: declare plans and customers in tally.yaml');
-  const states = await readForCustomer(context, customerId, customerEntitlementsRead);
-  const configured = config.customers.find((c) => c.id === customerId);
-  if (states.length === 0 && configured === undefined) {
+  const [states, [terms]] = await Promise.all([readForCustomer(context, customerId, customerEntitlementsRead), readForCustomer(context, customerId, customerEntitlementTermsRead)]);
+  const declared = terms ?? config.customers.find((c) => c.id === customerId);
+  if (states.length === 0 && declared === undefined) {
     throw new HttpError(
       404,
       'customer-unknown',
-      `customer ${JSON.stringify(customerId)} has no entitlements: it is not in the config and no usage has been counted against an entitlement of it (customers added on the customers topic appear here once they have usage)`,
+      `customer ${JSON.stringify(customerId)} is unknown: it is not in the config, not on the customers topic, and no usage has been counted against an entitlement of it; add it to tally.yaml or write it to the customers topic`,
     );
   }
-  return { customerId, entitlements: currentEntitlements(customerId, states, configured, nowMs) };
+  return { customerId, entitlements: currentEntitlements(customerId, states, declared, nowMs) };
 }
 
 /** One entitlement of the answer above; 404 when the customer has no entitlement `key`. */

@@ -5,7 +5,7 @@
  */
 import type { TallyConfig } from '../../schemas/index.js';
 import type { Route } from '../http/router.js';
-import { answerCustomerEntitlement, answerCustomerEntitlements, customerEntitlementsRead } from '../queries/customer-entitlements.js';
+import { answerCustomerEntitlement, answerCustomerEntitlements, customerEntitlementsRead, customerEntitlementTermsRead } from '../queries/customer-entitlements.js';
 import type { StoreReadContext } from '../queries/store-reads.js';
 import { internalCustomerRoute } from './internal-customer-route.js';
 
@@ -23,5 +23,6 @@ export function entitlementRoutes(context: StoreReadContext, config: TallyConfig
       handle: async (request) => ({ status: 200, json: await answerCustomerEntitlement(context, config, request.params['id'] as string, request.params['key'] as string, wallClockMs()) }),
     },
     internalCustomerRoute(context, customerEntitlementsRead),
+    internalCustomerRoute(context, customerEntitlementTermsRead),
   ];
 }

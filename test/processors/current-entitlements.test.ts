@@ -44,6 +44,13 @@ describe('the current entitlements of a customer', () => {
     });
   });
 
+  it('start a period with no usage at zero with the limit the customer declares now, when it still declares the entitlement', () => {
+    const terms = { entitlements: [{ key: 'tokens', meter: 'tokens', limit: '50', alerts: [100] }], timezone: 'UTC', billingAnchor: '2024-01-10' };
+    expect(currentEntitlements('acme', [stored('tokens', '01', '150', '200')], terms, midFebruary)).toEqual([
+      { customerId: 'acme', entitlement: 'tokens', meter: 'tokens', periodStart: '2024-02-10T00:00:00.000Z', periodEnd: '2024-03-10T00:00:00.000Z', limit: '50', usage: '0', remaining: '50', overage: '0', hasAccess: true, revision: 0 },
+    ]);
+  });
+
   it('take the period in the customer zone: 2024-03-01T07:00Z is still February in Los Angeles', () => {
     const [tokens] = currentEntitlements('acme', [stored('tokens', '02', '7')], undefined, Date.parse('2024-03-01T07:00:00Z'));
     expect(tokens?.usage).toBe('7');

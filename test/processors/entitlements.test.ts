@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EntitlementConfig, MeterConfig } from '../../schemas/config-types.js';
+import { entitlementStoreNames, entitlementTermsKey, type EntitlementTerms } from '../../processors/index.js';
 import { closeTracked, ratingConfig, RatingHarness, startTracked, usage } from './rating-harness.js';
 import { acmeWith, briefAlert, briefEntitlement, entitlementReaders } from './entitlement-harness.js';
 
@@ -191,6 +192,17 @@ describe('entitlements', () => {
     expect(h.deadLetters()).toEqual([]);
     expect(h.billing()).toEqual([]);
     expect(h.counters.usageJoined).toBe(2);
+  });
+
+  it('keep what the customers topic says about a customer’s entitlements, for queries before any usage', async () => {
+    const { h } = await startWith();
+    const newco = { id: 'newco', subjects: ['newco-1', 'newco-2'], timezone: 'UTC', currency: 'USD', billingAnchor: '2024-01-05', plan: 'pro', entitlements: [tokensBudget] };
+    for (const subject of newco.subjects) await h.putCustomer(subject, newco);
+    const terms = () => h.driver.getKeyValueStore<EntitlementTerms>(entitlementStoreNames.terms, 0).get(entitlementTermsKey('newco'));
+    expect(await terms()).toEqual({ customerId: 'newco', entitlements: [tokensBudget], timezone: 'UTC', billingAnchor: '2024-01-05' });
+    const { entitlements: _removed, ...without } = newco;
+    await h.putCustomer('newco-1', without);
+    expect((await terms())?.entitlements).toEqual([]);
   });
 
   it('do not send an alert again after a restart, and continue revisions', async () => {

@@ -147,7 +147,7 @@ describe('the rating topology', () => {
       '  Sink: billing-sink (topic: tally-billing-details) <-- rate-usage',
       '  Sink: invoices-sink (topic: tally-invoices) <-- rate-usage',
       '  Sink: rating-dead-letter-sink (topic: tally-dead-letter) <-- rate-usage',
-      '  Processor: track-entitlements (stores: [entitlement-usage]) --> entitlements-sink, alerts-sink <-- usage-by-customer-source',
+      '  Processor: track-entitlements (stores: [entitlement-usage, entitlement-terms]) --> entitlements-sink, alerts-sink <-- usage-by-customer-source',
       '  Sink: entitlements-sink (topic: tally-entitlements) <-- track-entitlements',
       '  Sink: alerts-sink (topic: tally-alerts) <-- track-entitlements',
     ]);

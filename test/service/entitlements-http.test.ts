@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entitlementStoreNames } from '../../processors/index.js';
 import { TaskId, partitionForKey } from '../../topology/index.js';
+import { produce } from '../kafka/kafka-helpers.js';
 import { minuteAgo, runServicePair, usageEvent, type RunningService, type ServicePair, untilAnswer } from './service-fixtures.js';
 
 const entitlement = { key: 'tokens-monthly', meter: 'tokens', limit: '100', alerts: [100] };
@@ -75,9 +76,18 @@ describe('GET /v1/customers/{id}/entitlements', () => {
   it('is 404 with a clear message for a customer nobody knows, and for an entitlement the customer does not have', async () => {
     const unknown = await b.api.get('/v1/customers/nobody/entitlements');
     expect([unknown.status, unknown.body.error.code]).toEqual([404, 'customer-unknown']);
-    expect(unknown.body.error.message).toContain('customer "nobody" has no entitlements: it is not in the config');
+    expect(unknown.body.error.message).toContain('customer "nobody" is unknown: it is not in the config, not on the customers topic');
     expect((await a.api.get('/v1/customers/nobody/entitlements/tokens-monthly')).status).toBe(404);
     const noKey = await a.api.get('/v1/customers/idle/entitlements/gpt4');
     expect([noKey.status, noKey.body.error]).toEqual([404, { code: 'entitlement-unknown', message: 'customer "idle" has no entitlement "gpt4"; its entitlements are tokens-monthly' }]);
+  });
+
+  it('answers a customer added on the customers topic alone, before any usage, on either instance', async () => {
+    const newco = { id: 'newco', subjects: ['newco-1'], timezone: 'UTC', currency: 'USD', billingAnchor: '2024-01-01', plan: 'pro', entitlements: [{ ...entitlement, limit: '250' }] };
+    await produce((pair as ServicePair).config.topics.customers, [{ key: 'newco-1', value: JSON.stringify(newco) }]);
+    for (const asked of [a, b]) {
+      const answer = await untilAnswer('newco’s entitlements', () => asked.api.get('/v1/customers/newco/entitlements/tokens-monthly'), (x) => x.status === 200);
+      expect(answer.body).toMatchObject({ customerId: 'newco', entitlement: 'tokens-monthly', limit: '250', usage: '0', remaining: '250', hasAccess: true, revision: 0 });
+    }
   });
 });

@@ -74,6 +74,8 @@ export async function runService(config: TallyConfig, options: ServiceOptions = 
 export interface ServicePair {
   readonly a: RunningService;
   readonly b: RunningService;
+  /** The first instance's config (the second differs only in its state dir). */
+  readonly config: TallyConfig;
   /** Stops both and removes their state dirs. */
   close(): Promise<void>;
 }
@@ -102,7 +104,7 @@ export async function runServicePair(prefix: string, partitions: number, custome
       const [ownA, ownB] = [a.service.app.taskIds, b.service.app.taskIds];
       return a.service.app.ready && b.service.app.ready && ownA.length > 0 && ownB.length > 0 && !ownA.some((t) => ownB.includes(t)) && ownA.length + ownB.length >= all;
     }, 90_000);
-    return { a, b, close };
+    return { a, b, config: configA, close };
   } catch (error) {
     await close();
     throw error;
