@@ -5,7 +5,10 @@
  * concurrent HTTP clients ask for random customers' entitlement for
  * `--seconds` seconds (after `--warmup-seconds` of load alone, so every
  * customer has stored usage). Prints p50, p99 and max latency of the answers
- * (all must be 200) and the request rate.
+ * (all must be 200), the request rate, and how late the event loop ran
+ * meanwhile (p99 and max of perf_hooks' monitorEventLoopDelay) and the
+ * longest garbage-collection pause: the service, its load and its clients
+ * share this process, so no answer can come sooner than the loop lets it.
  *
  *   npm run bench:entitlements -- --rate 2000 --seconds 20 --clients 4
  *
@@ -14,6 +17,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { customerTableRecords } from '../processors/index.js';
 import { parseConfig, type TallyConfig } from '../schemas/index.js';
@@ -100,18 +104,42 @@ async function main(): Promise<void> {
       await sleep(Number(args['warmup-seconds']) * 1_000);
       const latenciesMs: number[] = [];
       const failures: string[] = [];
+      const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+      loopDelay.enable();
+      let gcMaxMs = 0;
+      const gcPauses = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, entry.duration);
+      });
+      gcPauses.observe({ entryTypes: ['gc'] });
       const startedMs = Date.now();
       const untilMs = startedMs + Number(args.seconds) * 1_000;
       await Promise.all(Array.from({ length: Number(args.clients) }, () => queryClient(service, untilMs, latenciesMs, failures)));
       const elapsedS = (Date.now() - startedMs) / 1_000;
+      loopDelay.disable();
+      gcPauses.disconnect();
       stopLoad = true;
       const sent = await load;
       const sorted = [...latenciesMs].sort((a, b) => a - b);
       printTable(
-        ['load events/s', 'clients', 'requests', 'requests/s', 'p50 ms', 'p99 ms', 'max ms', 'not 200'],
-        [[fmt(sent / (elapsedS + Number(args['warmup-seconds']))), args.clients, fmt(sorted.length), fmt(sorted.length / elapsedS), percentile(sorted, 50).toFixed(2), percentile(sorted, 99).toFixed(2), (sorted.at(-1) ?? NaN).toFixed(2), String(failures.length)]],
+        ['load events/s', 'clients', 'requests', 'requests/s', 'p50 ms', 'p99 ms', 'max ms', 'not 200', 'loop delay p99 ms', 'loop delay max ms', 'gc max ms'],
+        [
+          [
+            fmt(sent / (elapsedS + Number(args['warmup-seconds']))),
+            args.clients,
+            fmt(sorted.length),
+            fmt(sorted.length / elapsedS),
+            percentile(sorted, 50).toFixed(2),
+            percentile(sorted, 99).toFixed(2),
+            (sorted.at(-1) ?? NaN).toFixed(2),
+            String(failures.length),
+            (loopDelay.percentile(99) / 1e6).toFixed(2),
+            (loopDelay.max / 1e6).toFixed(2),
+            gcMaxMs.toFixed(2),
+          ],
+        ],
       );
       if (failures.length > 0) console.error(`not 200, e.g.:\n${failures.slice(0, 5).join('\n')}`);
+      console.log(machineLine());
     } finally {
       await service.close();
     }
