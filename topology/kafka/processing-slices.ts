@@ -20,7 +20,7 @@ export class ProcessingSlices {
    * a call); `clockMs`: the monotonic clock, ms.
    */
   constructor(
-    private readonly sliceMs = 2,
+    private readonly sliceMs = 5,
     private readonly recordsPerClockCheck = 16,
     private readonly clockMs: () => number = () => performance.now(),
   ) {

@@ -18,7 +18,7 @@ import type { TaskManager } from './task-manager.js';
 const stalenessCheckInterval = 16;
 
 export class TaskExecutor {
-  /** Processing gives the event loop a turn every 2 ms (over one batch or several). */
+  /** Processing gives the event loop a turn every 5 ms (over one batch or several). */
   private readonly slices = new ProcessingSlices();
 
   constructor(
