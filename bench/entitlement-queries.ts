@@ -5,16 +5,23 @@
  * concurrent HTTP clients ask for random customers' entitlement for
  * `--seconds` seconds (after `--warmup-seconds` of load alone, so every
  * customer has stored usage). Prints p50, p99 and max latency of the answers
- * (all must be 200) and the request rate.
+ * (all must be 200), the request rate, and how late the event loop ran
+ * meanwhile (p99 and max of perf_hooks' monitorEventLoopDelay) and the
+ * longest garbage-collection pause: the service, its load and its clients
+ * share this process, so no answer can come sooner than the loop lets it.
  *
  *   npm run bench:entitlements -- --rate 2000 --seconds 20 --clients 4
  *
- * Options: --subjects (2000; ten per customer), --partitions (4).
+ * Options: --subjects (2000; ten per customer), --partitions (4),
+ * --clients-in-worker (the clients run in a worker thread, with an event
+ * loop of their own, as real callers would: what is left is the service's).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { customerTableRecords } from '../processors/index.js';
 import { parseConfig, type TallyConfig } from '../schemas/index.js';
 import { startService, type TallyService } from '../service/index.js';
@@ -30,6 +37,7 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '4' },
     subjects: { type: 'string', default: '2000' },
     partitions: { type: 'string', default: '4' },
+    'clients-in-worker': { type: 'boolean', default: false },
   },
 });
 const rate = Number(args.rate);
@@ -67,11 +75,11 @@ async function feedLoad(broker: BenchBroker, config: TallyConfig, stop: () => bo
 }
 
 /** One client: random customers, one request at a time, until `untilMs`. */
-async function queryClient(service: TallyService, untilMs: number, latenciesMs: number[], failures: string[]): Promise<void> {
+async function queryClient(serviceUrl: string, untilMs: number, latenciesMs: number[], failures: string[]): Promise<void> {
   while (Date.now() < untilMs) {
     const id = `account-${Math.floor(Math.random() * customers)}`;
     const started = performance.now();
-    const answer = await fetch(`${service.url}/v1/customers/${id}/entitlements/${entitlement.key}`, { headers: { authorization: `Bearer ${token}` } });
+    const answer = await fetch(`${serviceUrl}/v1/customers/${id}/entitlements/${entitlement.key}`, { headers: { authorization: `Bearer ${token}` } });
     const body = await answer.text();
     latenciesMs.push(performance.now() - started);
     if (answer.status !== 200) failures.push(`${id}: ${answer.status} ${body.slice(0, 200)}`);
@@ -100,18 +108,48 @@ async function main(): Promise<void> {
       await sleep(Number(args['warmup-seconds']) * 1_000);
       const latenciesMs: number[] = [];
       const failures: string[] = [];
+      const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+      loopDelay.enable();
+      let gcMaxMs = 0;
+      const gcPauses = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, entry.duration);
+      });
+      gcPauses.observe({ entryTypes: ['gc'] });
       const startedMs = Date.now();
       const untilMs = startedMs + Number(args.seconds) * 1_000;
-      await Promise.all(Array.from({ length: Number(args.clients) }, () => queryClient(service, untilMs, latenciesMs, failures)));
+      if (args['clients-in-worker']) {
+        const answer = await clientsInWorker({ serviceUrl: service.url, untilMs, clients: Number(args.clients) });
+        latenciesMs.push(...answer.latenciesMs);
+        failures.push(...answer.failures);
+      } else {
+        await Promise.all(Array.from({ length: Number(args.clients) }, () => queryClient(service.url, untilMs, latenciesMs, failures)));
+      }
       const elapsedS = (Date.now() - startedMs) / 1_000;
+      loopDelay.disable();
+      gcPauses.disconnect();
       stopLoad = true;
       const sent = await load;
       const sorted = [...latenciesMs].sort((a, b) => a - b);
       printTable(
-        ['load events/s', 'clients', 'requests', 'requests/s', 'p50 ms', 'p99 ms', 'max ms', 'not 200'],
-        [[fmt(sent / (elapsedS + Number(args['warmup-seconds']))), args.clients, fmt(sorted.length), fmt(sorted.length / elapsedS), percentile(sorted, 50).toFixed(2), percentile(sorted, 99).toFixed(2), (sorted.at(-1) ?? NaN).toFixed(2), String(failures.length)]],
+        ['load events/s', 'clients', 'requests', 'requests/s', 'p50 ms', 'p99 ms', 'max ms', 'not 200', 'loop delay p99 ms', 'loop delay max ms', 'gc max ms'],
+        [
+          [
+            fmt(sent / (elapsedS + Number(args['warmup-seconds']))),
+            args.clients,
+            fmt(sorted.length),
+            fmt(sorted.length / elapsedS),
+            percentile(sorted, 50).toFixed(2),
+            percentile(sorted, 99).toFixed(2),
+            (sorted.at(-1) ?? NaN).toFixed(2),
+            String(failures.length),
+            (loopDelay.percentile(99) / 1e6).toFixed(2),
+            (loopDelay.max / 1e6).toFixed(2),
+            gcMaxMs.toFixed(2),
+          ],
+        ],
       );
       if (failures.length > 0) console.error(`not 200, e.g.:\n${failures.slice(0, 5).join('\n')}`);
+      console.log(machineLine());
     } finally {
       await service.close();
     }
@@ -122,4 +160,33 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+interface ClientsTask {
+  readonly serviceUrl: string;
+  readonly untilMs: number;
+  readonly clients: number;
+}
+
+interface ClientsAnswer {
+  readonly latenciesMs: number[];
+  readonly failures: string[];
+}
+
+/** Runs the clients in a worker thread of this script until `untilMs`; resolves with what they measured. */
+function clientsInWorker(task: ClientsTask): Promise<ClientsAnswer> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL(import.meta.url), { workerData: task });
+    worker.once('message', (answer: ClientsAnswer) => resolve(answer));
+    worker.once('error', reject);
+  });
+}
+
+async function workerMain(): Promise<void> {
+  const task = workerData as ClientsTask;
+  const latenciesMs: number[] = [];
+  const failures: string[] = [];
+  await Promise.all(Array.from({ length: task.clients }, () => queryClient(task.serviceUrl, task.untilMs, latenciesMs, failures)));
+  parentPort?.postMessage({ latenciesMs, failures } satisfies ClientsAnswer);
+}
+
+if (isMainThread) await main();
+else await workerMain();

@@ -174,23 +174,29 @@ export class SegmentedBytesStore implements BytesStore {
   /**
    * Entries whose window start is in [fromStartMs, toStartMs] (inclusive),
    * read only from the segments that span that interval, in segment time order.
+   * Every segment's iterator is opened in the first step of the scan, so on
+   * LevelDB the whole scan reads one moment of every segment (a write landing
+   * in a later segment while an earlier one is read is not seen).
    */
   async *fetchEntries(fromStartMs: number, toStartMs: number, range: BytesRange = {}): AsyncGenerator<readonly [Buffer, Buffer]> {
     this.#checkOpen();
     const starts = this.#order.filter((startMs) => startMs <= toStartMs && startMs + this.segmentIntervalMs > fromStartMs);
     if (range.reverse === true) starts.reverse();
-    for (const startMs of starts) {
-      const segment = this.#segments.get(startMs);
-      if (segment === undefined) continue; // dropped while we were iterating
-      try {
-        for await (const entry of segment.store.entries(range)) {
-          const windowStartMs = windowStartOf(entry[0]);
-          if (windowStartMs >= fromStartMs && windowStartMs <= toStartMs) yield entry;
+    const scans = starts.map((startMs) => openSegmentScan(this.#segments.get(startMs) as Segment, range));
+    try {
+      for (const scan of scans) {
+        try {
+          for (let step = await scan.first; step.done !== true; step = await scan.iterator.next()) {
+            const windowStartMs = windowStartOf(step.value[0]);
+            if (windowStartMs >= fromStartMs && windowStartMs <= toStartMs) yield step.value;
+          }
+        } catch (error) {
+          // A write under this scan may drop the segment (closing its iterator); it only held expired windows.
+          if (this.#segments.get(scan.segment.startMs) === scan.segment) throw error;
         }
-      } catch (error) {
-        // A write under this scan may drop the segment (closing its iterator); it only held expired windows.
-        if (this.#segments.get(startMs) === segment) throw error;
       }
+    } finally {
+      await Promise.all(scans.map((scan) => scan.first.then(() => scan.iterator.return?.(undefined)).catch(() => undefined)));
     }
   }
 
@@ -307,4 +313,19 @@ export class SegmentedBytesStore implements BytesStore {
       throw new StateStoreError('state-closed', `window store ${this.location ?? '(in memory)'} is not open; open() it first (or it was closed)`);
     }
   }
+}
+
+interface SegmentScan {
+  readonly segment: Segment;
+  readonly iterator: AsyncIterator<readonly [Buffer, Buffer]>;
+  /** The first step, asked for at once: that opens the segment's iterator (and its snapshot) now. */
+  readonly first: Promise<IteratorResult<readonly [Buffer, Buffer]>>;
+}
+
+function openSegmentScan(segment: Segment, range: BytesRange): SegmentScan {
+  const iterator = segment.store.entries(range)[Symbol.asyncIterator]();
+  const first = iterator.next();
+  // Awaited in turn later; until then a failure (a segment dropped meanwhile) must not go unhandled.
+  first.catch(() => undefined);
+  return { segment, iterator, first };
 }

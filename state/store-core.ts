@@ -61,7 +61,8 @@ export abstract class StoreCore<V> implements StateStore {
   readonly #changelog: ChangelogWriter | undefined;
   readonly #batchWriter: ChangelogBatchWriter | undefined;
   #listener: CacheFlushListener<V> | undefined;
-  #writesInFlight = 0;
+  /** Entries of the flushes whose batch is still being written: clean already, not in the bytes store yet. */
+  readonly #entriesInFlight = new Set<readonly CacheEntry<V>[]>();
 
   constructor(options: StoreCoreOptions<V>) {
     this.name = options.name;
@@ -173,10 +174,18 @@ export abstract class StoreCore<V> implements StateStore {
   }
 
   /**
-   * Merges the bytes-store iteration with the dirty cache entries that
-   * `inRange` accepts. Both sides must be ordered by `compare`; on equal keys
-   * the cache wins, and deleted cache entries hide the stored value. The cache
-   * side is a snapshot taken when iteration starts.
+   * Merges the bytes-store iteration with the cache entries that `inRange`
+   * accepts and the bytes store does not hold yet: the dirty ones, and those
+   * of a flush whose batch is still being written. Both sides must be
+   * ordered by `compare`; on equal keys the cache wins, and deleted cache
+   * entries hide the stored value.
+   *
+   * A scan is a snapshot of the store at the moment iteration starts (the
+   * first `next()`): the cache side is copied then, and `stored` must open
+   * its bytes-store iterators in that same synchronous step (LevelDB
+   * iterators read from an implicit snapshot taken when they are created).
+   * Writes and flushes made while the scan runs are not seen, so a scan may
+   * run while the task keeps processing and committing.
    */
   protected async *scan<R>(
     stored: AsyncIterable<readonly [Buffer, Buffer]>,
@@ -186,7 +195,7 @@ export abstract class StoreCore<V> implements StateStore {
     fromCache: (entry: CacheEntry<V>, value: V) => R,
   ): AsyncGenerator<R> {
     const pending: { keyBytes: Buffer; entry: CacheEntry<V>; value: V | undefined }[] = [];
-    for (const entry of this.cache.dirtyEntries()) {
+    for (const entry of this.#unwrittenEntries()) {
       if (inRange(entry)) pending.push({ keyBytes: Buffer.from(entry.cacheKey, 'latin1'), entry, value: entry.value });
     }
     pending.sort((left, right) => compare(left.keyBytes, right.keyBytes));
@@ -211,6 +220,14 @@ export abstract class StoreCore<V> implements StateStore {
     }
   }
 
+  /** Cache entries whose current value the bytes store does not hold yet, each once. */
+  #unwrittenEntries(): Iterable<CacheEntry<V>> {
+    if (this.#entriesInFlight.size === 0) return this.cache.dirtyEntries();
+    const entries = new Set<CacheEntry<V>>(this.cache.dirtyEntries());
+    for (const batch of this.#entriesInFlight) for (const entry of batch) entries.add(entry);
+    return entries;
+  }
+
   /**
    * Drops the least recently used clean entries: enough to get a tenth below
    * the entry cap and below the byte budget. Dirty entries cannot leave
@@ -220,7 +237,7 @@ export abstract class StoreCore<V> implements StateStore {
   #evict(): void {
     const cache = this.cache;
     // Entries of a batch still being written are clean but not in LevelDB yet: they must stay.
-    if (this.#writesInFlight > 0) return;
+    if (this.#entriesInFlight.size > 0) return;
     if (cache.cleanCount < cache.size * minCleanShareToEvict) return;
     const overEntries = cache.size > cache.maxEntries;
     const targetSize = overEntries ? cache.maxEntries - Math.max(1, Math.floor(cache.maxEntries * evictionFreeFraction)) : cache.size;
@@ -245,9 +262,9 @@ export abstract class StoreCore<V> implements StateStore {
     }
     this.#batchWriter?.append(writes, this.currentTimestampMs());
     // 3. One batch, checkpoint included; the cache keeps every entry until it is written.
-    this.#writesInFlight++;
+    this.#entriesInFlight.add(entries);
     const written = this.bytes.write(writes, meta).finally(() => {
-      this.#writesInFlight--;
+      this.#entriesInFlight.delete(entries);
       // Without caching nothing is kept once written: the buffer only bridges writes to the flush.
       if (!this.caching) this.cache.remove(entries);
     });

@@ -36,7 +36,11 @@ export interface BytesStore {
   /** Applies every write and every metadata entry atomically (one LevelDB batch). */
   write(writes: readonly BytesWrite[], meta?: ReadonlyMap<string, Buffer>): Promise<void>;
   readMeta(name: string): Promise<Buffer | undefined>;
-  /** Entries in key order (or reverse); metadata entries are never returned. */
+  /**
+   * Entries in key order (or reverse); metadata entries are never returned.
+   * LevelDB reads a snapshot taken at the first `next()` (later writes are
+   * not seen); memory reads the live map.
+   */
   entries(range?: BytesRange): AsyncIterable<readonly [Buffer, Buffer]>;
   close(): Promise<void>;
   /** Closes (if open) and removes every byte this store holds, on disk too. */
@@ -78,7 +82,12 @@ export interface WindowEntry<V> {
   readonly value: V;
 }
 
-/** Queries and interactive-query callers get this; it cannot write. */
+/**
+ * Queries and interactive-query callers get this; it cannot write. A scan
+ * (range, prefixScan, all) shows the store as it was at its first `next()`,
+ * un-flushed writes included, however long it takes and whatever is written
+ * meanwhile (on LevelDB; a memory store's scan reads the live map).
+ */
 export interface ReadOnlyKeyValueStore<V> {
   readonly name: string;
   /** Synchronous: through the cache, then the bytes store. */
@@ -98,6 +107,7 @@ export interface KeyValueStore<V> extends ReadOnlyKeyValueStore<V> {
   delete(key: string, timestampMs?: number): void;
 }
 
+/** Its scans (fetchRange, fetchAll, all) are snapshots as ReadOnlyKeyValueStore's are. */
 export interface ReadOnlyWindowStore<V> {
   readonly name: string;
   readonly retentionMs: number;

@@ -1,10 +1,10 @@
 /**
  * Interactive reads of a store whose tasks are spread over the instances of
- * the group. Tasks that run here (restored) are read locally, between two
- * units of processing; the others are fetched from their owners' internal
- * API. If any needed task is restoring, has no owner, or its owner cannot be
- * reached, the answer is 503 naming those partitions and where they live —
- * never a partial answer.
+ * the group. Tasks that run here (restored) are read locally, next to
+ * their processing (KafkaApp.readLocalStores); the others are fetched from
+ * their owners' internal API. If any needed task is restoring, has no owner,
+ * or its owner cannot be reached, the answer is 503 naming those partitions
+ * and where they live — never a partial answer.
  */
 import type { Admin } from 'kafkajs';
 import type { KafkaApp, LocalStore } from '../../topology/kafka/index.js';

@@ -14,6 +14,7 @@ import {
   type StoreSpec,
 } from '../../state/index.js';
 import { encodeKey } from '../../state/key-codec.js';
+import { collect } from './collect.js';
 
 interface Counter {
   readonly count: number;
@@ -33,12 +34,6 @@ function recordingChangelog(): ChangelogWriter & { records: LoggedRecord[] } {
       records.push({ key: key.toString('latin1'), value: value === null ? null : (JSON.parse(value.toString()) as Counter), timestampMs });
     },
   };
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
 }
 
 const keysOf = (entries: readonly KeyValue<Counter>[]): string[] => entries.map((entry) => entry.key);

@@ -14,6 +14,7 @@ import {
   type WindowStateStore,
 } from '../../state/index.js';
 import { encodeWindowKey } from '../../state/key-codec.js';
+import { collect } from './collect.js';
 
 let stateDir: string;
 const opened: WindowStateStore<number>[] = [];
@@ -48,12 +49,6 @@ async function openStore(overrides: Partial<StoreSpec<number>> = {}, changelog?:
   await store.open();
   opened.push(store);
   return store;
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
 }
 
 const brief = (entries: readonly WindowEntry<number>[]): string[] => entries.map((entry) => `${entry.key}@${entry.windowStartMs}=${entry.value}`);

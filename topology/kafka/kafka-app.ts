@@ -5,8 +5,9 @@
  * start-up and shutdown. The task manager creates, restores, runs, commits
  * and closes the tasks as the group's assignment changes (task-manager.ts);
  * the task executor hands it each batch (task-executor.ts). All task work —
- * processing, punctuation, commits, assignment changes, store reads — runs
- * through one serial queue, so it never interleaves.
+ * processing, punctuation, commits, assignment changes — runs through one
+ * serial queue, so it never interleaves. Interactive reads of the stores do
+ * not queue: they run next to it (local-store-reads.ts).
  */
 import { join } from 'node:path';
 import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
@@ -18,6 +19,7 @@ import type { AppSnapshot, LocalStore, TaskSnapshot } from './app-observer.js';
 import { isBrokerUnreachable, isTransientKafkaFailure, untilBrokerAnswers } from './kafka-errors.js';
 import { createProducer, debug, SerialQueue } from './kafka-io.js';
 import { kafkajsLogCreator } from './kafkajs-logger.js';
+import { readRunningStores } from './local-store-reads.js';
 import { createTaskAssignor } from './task-assignor.js';
 import { TaskCreator } from './task-creator.js';
 import { TaskExecutor } from './task-executor.js';
@@ -44,7 +46,11 @@ export interface KafkaApp {
   storeTaskIds(storeName: string): string[];
   /**
    * Runs `read` with `storeName` of every local task that is restored and
-   * running, between two units of processing work (reads never see a half-applied batch).
+   * running, at once: reads do not wait for the processing of a batch nor for
+   * a commit. `read` sees whole records: everything its tasks have
+   * processed, committed or not; each scan of a store is a snapshot taken when
+   * it starts. A task is never closed under a read: a rebalance that revokes
+   * it waits for the reads in flight (local-store-reads.ts).
    */
   readLocalStores<S, T>(storeName: string, read: (stores: readonly LocalStore<S>[]) => Promise<T>): Promise<T>;
 }
@@ -248,7 +254,7 @@ class KafkaTopologyApp implements KafkaApp {
   }
 
   readLocalStores<S, T>(storeName: string, read: (stores: readonly LocalStore<S>[]) => Promise<T>): Promise<T> {
-    return this.queue.run(`reading store ${storeName}`, () => read(this.manager?.localStores<S>(storeName) ?? []));
+    return readRunningStores(() => this.manager?.all ?? [], storeName, read);
   }
 
   /** A broker outage while doing `what` is waited out (the group is joined again later); anything else fails the app. */

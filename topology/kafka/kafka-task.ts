@@ -13,6 +13,7 @@ import { TaskId } from '../task-id.js';
 import type { Subtopology, Topology } from '../topology.js';
 import { RepartitionBatcher } from './repartition-batch.js';
 import { TaskOutput } from './task-output.js';
+import { TaskReads } from './task-reads.js';
 import { TaskLifecycle, type TaskState } from './task-state.js';
 import { TaskTransaction } from './task-transaction.js';
 
@@ -81,6 +82,8 @@ export class KafkaTask {
   private readonly repartitions: RepartitionBatcher;
   /** Its state; only the task manager moves it (see task-state.ts). */
   readonly lifecycle: TaskLifecycle;
+  /** Interactive reads of its stores in flight, and the work they must not overlap (task-reads.ts). */
+  readonly reads = new TaskReads();
 
   constructor(options: KafkaTaskOptions) {
     this.partition = options.partition;

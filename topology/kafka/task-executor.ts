@@ -2,13 +2,15 @@
  * Hands each fetched batch to whoever it is for (Kafka Streams'
  * TaskExecutor, with the routing of StreamThread): a changelog batch to its
  * restoration, a source batch to its running task, record by record, with a
- * commit whenever one is due. Batches nobody may take now are paused and
+ * commit whenever one is due and a turn of the event loop every few ms
+ * (processing-slices.ts). Batches nobody may take now are paused and
  * fetched again later.
  */
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { ResolvedAppConfig } from './app-config.js';
 import { debug, toRawRecord } from './kafka-io.js';
 import type { KafkaTask } from './kafka-task.js';
+import { ProcessingSlices, yieldToEventLoop } from './processing-slices.js';
 import { expandRepartitionBatch } from './repartition-batch.js';
 import type { TaskManager } from './task-manager.js';
 
@@ -16,6 +18,9 @@ import type { TaskManager } from './task-manager.js';
 const stalenessCheckInterval = 16;
 
 export class TaskExecutor {
+  /** Processing gives the event loop a turn every 5 ms (over one batch or several). */
+  private readonly slices = new ProcessingSlices();
+
   constructor(
     private readonly manager: TaskManager,
     private readonly config: ResolvedAppConfig,
@@ -57,6 +62,8 @@ export class TaskExecutor {
     }
     let complete = true;
     const startedMs = performance.now();
+    // Time the batch spent giving the event loop a turn: not processing time.
+    let yieldedMs = 0;
     let processed = 0;
     // The last offset handled; resolved once, after the loop (a record kafkajs delivers again is skipped).
     let handled: string | undefined;
@@ -68,6 +75,13 @@ export class TaskExecutor {
     }
     const stream = task.stream;
     for (let index = 0; index < messages.length; index++) {
+      if (this.slices.turnDue(index === 0)) {
+        // Between two records: a read that runs now sees whole records (task-reads.ts).
+        const turnStartedMs = performance.now();
+        await yieldToEventLoop();
+        this.slices.turnGiven();
+        yieldedMs += performance.now() - turnStartedMs;
+      }
       // Stop when the batch is stale. kafkajs's checks cost a lookup each: every few records
       // suffice, as records of a stale batch are still this task's to process.
       if (index % stalenessCheckInterval === 0 && (!isRunning() || isStale())) {
@@ -81,6 +95,7 @@ export class TaskExecutor {
         for (const raw of records) stream.process(logical, raw);
         task.processed(batch.topic, offset);
         processed += records.length;
+        this.slices.processed(records.length);
       }
       handled = message.offset;
       // A cache that outgrew its capacity asks for an early commit: dirty entries leave only by a flush.
@@ -93,7 +108,7 @@ export class TaskExecutor {
       }
     }
     if (handled !== undefined) resolveOffset(handled);
-    if (processed > 0) this.config.observer?.recordsProcessed?.(task.id.key, batch.topic, batch.partition, processed, performance.now() - startedMs);
+    if (processed > 0) this.config.observer?.recordsProcessed?.(task.id.key, batch.topic, batch.partition, processed, performance.now() - startedMs - yieldedMs);
     if (complete && this.manager.owns(task)) {
       // A trailing transaction marker belongs to the batch: kafkajs resolves it, so must we.
       const end = Number(batch.lastOffset()) + 1;

@@ -17,7 +17,6 @@ import type { Admin, Batch, Consumer } from 'kafkajs';
 import { TaskId } from '../task-id.js';
 import type { Topology } from '../topology.js';
 import type { ResolvedAppConfig } from './app-config.js';
-import type { LocalStore } from './app-observer.js';
 import { commitAtLeastOnce, commitExactlyOnce, commitRound } from './commit.js';
 import { isBrokerUnreachable, isKafkaError } from './kafka-errors.js';
 import { debug, withRetries } from './kafka-io.js';
@@ -91,20 +90,13 @@ export class TaskManager {
     return this.restorer.remaining(id);
   }
 
-  /** The store of every running task that has `storeName`. */
-  localStores<S>(storeName: string): LocalStore<S>[] {
-    const stores: LocalStore<S>[] = [];
-    for (const task of this.all) {
-      const store = task.stream.stores.get(storeName);
-      if (store === undefined || task.state !== 'running') continue;
-      stores.push({ taskId: task.id.key, partition: task.partition, store: store as unknown as S });
-    }
-    return stores;
-  }
-
-  /** Fires the due wall-clock punctuators of every running task that has read its sources to their end once. */
+  /**
+   * Fires the due wall-clock punctuators of every running task that has read
+   * its sources to their end once. A punctuator may be asynchronous: no
+   * interactive read of the task starts until they are done.
+   */
   async punctuate(nowMs: number): Promise<void> {
-    for (const task of this.all) if (task.caughtUp && task.state === 'running') await task.stream.punctuateWallClock(nowMs);
+    for (const task of this.all) if (task.caughtUp && task.state === 'running') await task.reads.exclusive(() => task.stream.punctuateWallClock(nowMs));
   }
 
   // --- assignment ---
@@ -342,6 +334,8 @@ export class TaskManager {
       }
     }
     if (!committed) config.observer?.transactionAborted?.(task.id.key, clean ? 'commit on close failed' : 'closed dirty');
+    // Suspended, it admits no new read; those in flight finish on open stores.
+    await task.reads.drained();
     await task.close(committed);
     await this.options.creator.release(task);
     task.lifecycle.moveTo('closed');
