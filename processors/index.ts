@@ -42,5 +42,5 @@ export {
   type RatingCounters,
   type RatingPlans,
 } from './rating/index.js';
-export { currentEntitlements, entitlementStoreNames, entitlementTermsKey, type EntitlementsOfCustomer, type EntitlementState, type EntitlementTerms } from './entitlements/index.js';
+export { currentEntitlements, entitlementKey, entitlementStoreNames, entitlementTermsKey, type EntitlementsOfCustomer, type EntitlementState, type EntitlementTerms } from './entitlements/index.js';
 export * from './ingest/index.js';

@@ -3,8 +3,10 @@
  * record for the billing period that holds `nowMs`. A period with no usage
  * yet has no stored record; it is answered with usage "0" and revision 0
  * (nothing was emitted for it), with the limit the customer's terms declare
- * now (its latest row on the customers topic, else the config), or, for an
- * entitlement they no longer declare, the limit of its latest stored period.
+ * now (its latest row on the customers topic, else the config). A customer
+ * that declares entitlements is answered those only; one that declares none
+ * (known only from stored usage) is answered every stored entitlement, a
+ * period without usage with the limit of its latest stored period.
  */
 import type { EntitlementConfig } from '../../schemas/config-types.js';
 import type { EntitlementRecord } from '../../schemas/entitlement.js';
@@ -28,8 +30,13 @@ export interface EntitlementsOfCustomer {
 
 /** The current record of every entitlement of `customerId`, sorted by key. `stored` are its states, any order. */
 export function currentEntitlements(customerId: string, stored: readonly EntitlementState[], configured: EntitlementsOfCustomer | undefined, nowMs: number): EntitlementRecord[] {
+  const declaredKeys = new Set((configured?.entitlements ?? []).map((entitlement) => entitlement.key));
   const byKey = new Map<string, EntitlementState[]>();
-  for (const state of stored) byKey.set(state.record.entitlement, [...(byKey.get(state.record.entitlement) ?? []), state]);
+  for (const state of stored) {
+    // A customer that declares entitlements has those: one it dropped is no longer answered.
+    if (declaredKeys.size > 0 && !declaredKeys.has(state.record.entitlement)) continue;
+    byKey.set(state.record.entitlement, [...(byKey.get(state.record.entitlement) ?? []), state]);
+  }
   const current = new Map<string, EntitlementRecord>();
   for (const [key, states] of byKey) {
     const now = states.find((state) => holds(state.record, nowMs));

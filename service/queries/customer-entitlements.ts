@@ -6,7 +6,17 @@
  * customer's latest row on the customers topic declares (`entitlement-terms`,
  * same task), else those of the config.
  */
-import { currentEntitlements, entitlementStoreNames, entitlementTermsKey, ratingEnabled, type EntitlementState, type EntitlementTerms } from '../../processors/index.js';
+import {
+  billingPeriodAt,
+  currentEntitlements,
+  entitlementKey,
+  entitlementStoreNames,
+  entitlementTermsKey,
+  ratingEnabled,
+  type EntitlementsOfCustomer,
+  type EntitlementState,
+  type EntitlementTerms,
+} from '../../processors/index.js';
 import type { EntitlementRecord, TallyConfig } from '../../schemas/index.js';
 import { HttpError } from '../api-errors.js';
 import { readForCustomer, type CustomerStoreRead } from './customer-store-reads.js';
@@ -31,12 +41,16 @@ export const customerEntitlementTermsRead: CustomerStoreRead<EntitlementTerms, E
   internalPath: (customerId) => `/internal/v1/customers/${encodeURIComponent(customerId)}/entitlement-terms`,
   internalField: 'terms',
   pick: (value, customerId) => (value.customerId === customerId ? value : undefined),
+  keys: (customerId) => [entitlementTermsKey(customerId)],
 };
 
 export async function answerCustomerEntitlements(context: StoreReadContext, config: TallyConfig, customerId: string, nowMs: number): Promise<CustomerEntitlements> {
   if (!ratingEnabled(config)) throw new HttpError(404, 'rating-disabled', 'no plans are configured, so no usage reaches entitlements: declare plans and customers in tally.yaml');
-  const [states, [terms]] = await Promise.all([readForCustomer(context, customerId, customerEntitlementsRead), readForCustomer(context, customerId, customerEntitlementTermsRead)]);
+  const [terms] = await readForCustomer(context, customerId, customerEntitlementTermsRead);
   const declared = terms ?? config.customers.find((c) => c.id === customerId);
+  // What the customer declares names the entries of the current period: read them by key, no scan.
+  const keys = currentEntitlementKeys(customerId, declared, nowMs);
+  const states = await readForCustomer(context, customerId, keys === undefined ? customerEntitlementsRead : { ...customerEntitlementsRead, keys: () => keys });
   if (states.length === 0 && declared === undefined) {
     throw new HttpError(
       404,
@@ -45,6 +59,14 @@ export async function answerCustomerEntitlements(context: StoreReadContext, conf
     );
   }
   return { customerId, entitlements: currentEntitlements(customerId, states, declared, nowMs) };
+}
+
+/** The `entitlement-usage` keys of the declared entitlements in the period holding `nowMs`; undefined when none are declared. */
+function currentEntitlementKeys(customerId: string, declared: EntitlementsOfCustomer | undefined, nowMs: number): string[] | undefined {
+  const entitlements = declared?.entitlements ?? [];
+  if (declared === undefined || entitlements.length === 0) return undefined;
+  const period = billingPeriodAt(nowMs, declared.timezone, declared.billingAnchor);
+  return entitlements.map((entitlement) => entitlementKey(customerId, entitlement.key, period.start));
 }
 
 /** One entitlement of the answer above; 404 when the customer has no entitlement `key`. */

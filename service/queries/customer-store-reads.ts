@@ -17,10 +17,27 @@ export interface CustomerStoreRead<V, T> {
   readonly internalField: string;
   /** The item a stored value gives, or undefined when it is another customer's (the prefix `<id>|` also matches ids that start with it). */
   pick(value: V, customerId: string): T | undefined;
+  /**
+   * When the customer's entries that matter are known keys: they are read
+   * with synchronous gets instead of a prefix scan, so a local read takes no
+   * turn of the event loop. Only the keys' entries are answered.
+   */
+  readonly keys?: (customerId: string) => readonly string[];
 }
 
 async function collect<V, T>(stores: readonly ReadOnlyKeyValueStore<V>[], customerId: string, read: CustomerStoreRead<V, T>): Promise<T[]> {
   const items: T[] = [];
+  if (read.keys !== undefined) {
+    const keys = read.keys(customerId);
+    for (const store of stores) {
+      for (const key of keys) {
+        const value = store.get(key);
+        const item = value === undefined ? undefined : read.pick(value, customerId);
+        if (item !== undefined) items.push(item);
+      }
+    }
+    return items;
+  }
   for (const store of stores) {
     for await (const { value } of store.prefixScan(`${customerId}|`)) {
       const item = read.pick(value, customerId);

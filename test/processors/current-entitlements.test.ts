@@ -51,6 +51,12 @@ describe('the current entitlements of a customer', () => {
     ]);
   });
 
+  it('answer only the entitlements a customer declares, when it declares any', () => {
+    const terms = { entitlements: [{ key: 'seats', meter: 'seats', limit: '10', alerts: [] }], timezone: 'America/Los_Angeles', billingAnchor: '2024-01-01' };
+    expect(currentEntitlements('acme', [stored('tokens', '02', '7')], terms, midFebruary).map((e) => e.entitlement)).toEqual(['seats']);
+    expect(currentEntitlements('acme', [stored('tokens', '02', '7')], undefined, midFebruary).map((e) => e.entitlement)).toEqual(['tokens']);
+  });
+
   it('take the period in the customer zone: 2024-03-01T07:00Z is still February in Los Angeles', () => {
     const [tokens] = currentEntitlements('acme', [stored('tokens', '02', '7')], undefined, Date.parse('2024-03-01T07:00:00Z'));
     expect(tokens?.usage).toBe('7');

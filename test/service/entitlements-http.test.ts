@@ -65,6 +65,9 @@ describe('GET /v1/customers/{id}/entitlements', () => {
     expect(answer.body.entitlements[0].revision).toBeGreaterThanOrEqual(1);
     const one = await asked.api.get(`/v1/customers/${id}/entitlements/tokens-monthly`);
     expect([one.status, one.body]).toEqual([200, answer.body.entitlements[0]]);
+    // The owner reads the declared entitlements' keys itself (no scan): the same answer.
+    const owner = asked === a ? b : a;
+    expect((await owner.api.get(`/v1/customers/${id}/entitlements`)).body).toEqual(answer.body);
   });
 
   it('answers a configured customer with no usage yet with its full allowance, revision 0', async () => {
