@@ -14,9 +14,10 @@
  * --commit-interval-ms (100). No duplicates are sent. Besides the latencies,
  * each run prints the p99 of each 5-second slice of the run (a tail that
  * grows slice after slice is a backlog, not a steady state), the app's
- * event-loop utilisation and delay, and its commit rounds.
+ * event-loop utilisation, delay and CPU per event (its main thread), and its
+ * commit rounds.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -56,6 +57,13 @@ function runLoad(options: LatencyLoadOptions): Promise<LatencyLoadResult> {
   });
 }
 
+/** CPU seconds of this process's main thread (the app's event loop), from /proc; the load's worker and LevelDB's threads are not in it. */
+async function mainThreadCpuSeconds(): Promise<number> {
+  const stat = await readFile(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -87,6 +95,7 @@ try {
       delay.enable();
       const utilisationBefore = performance.eventLoopUtilization();
       const commitsBefore = { ...pipeline.commits };
+      const cpuBefore = await mainThreadCpuSeconds();
       const load = await runLoad({
         brokers: broker.brokers,
         eventsTopic: topic,
@@ -99,6 +108,7 @@ try {
         drainMs: 120_000,
       });
       delay.disable();
+      const cpuUsPerEvent = ((await mainThreadCpuSeconds()) - cpuBefore) * 1e6 / (rate * Number(args.seconds));
       const utilisation = performance.eventLoopUtilization(utilisationBefore).utilization;
       const failure = pipeline.failure();
       await pipeline.close();
@@ -110,7 +120,7 @@ try {
       const delayP99Ms = delay.percentile(99) / 1e6;
       console.log(
         `  ${guarantee} at ${fmt(rate)} events/s offered (${fmt(load.sentPerSecond)} sent): ${fmt(sorted.length)} meter updates timed${load.missing > 0 ? `, ${fmt(load.missing)} never seen within 120 s` : ''}; ` +
-          `p99 by 5 s of sending: ${load.p99BySliceMs.map((ms) => Math.round(ms)).join(', ')} ms; app event loop ${(utilisation * 100).toFixed(0)} % busy, delay p99 ${delayP99Ms.toFixed(0)} ms, max ${(delay.max / 1e6).toFixed(0)} ms; ` +
+          `p99 by 5 s of sending: ${load.p99BySliceMs.map((ms) => Math.round(ms)).join(', ')} ms; app event loop ${(utilisation * 100).toFixed(0)} % busy (${cpuUsPerEvent.toFixed(1)} µs CPU per event), delay p99 ${delayP99Ms.toFixed(0)} ms, max ${(delay.max / 1e6).toFixed(0)} ms; ` +
           `${fmt(rounds)} commit rounds of ${roundMs.toFixed(0)} ms on average`,
       );
       rows.push([
@@ -123,12 +133,13 @@ try {
         String(Math.round(sorted[sorted.length - 1] ?? NaN)),
         load.missing > 0 ? fmt(load.missing) : '0',
         `${(utilisation * 100).toFixed(0)} %`,
+        cpuUsPerEvent.toFixed(1),
         roundMs.toFixed(0),
       ]);
     }
   }
   console.log(`\n${partitions} partitions, ${fmt(subjects)} subjects, ${args['keyed-by-subject'] ? 'input keyed by subject' : 'with repartition'}, commit every ${args['commit-interval-ms']} ms, ${args.seconds} s per rate; machine after: ${machineLine()}`);
-  printTable(['pipeline', 'guarantee', 'offered events/s', 'sent events/s', 'p50 ms', 'p99 ms', 'max ms', 'not seen', 'app event loop busy', 'commit round ms'], rows);
+  printTable(['pipeline', 'guarantee', 'offered events/s', 'sent events/s', 'p50 ms', 'p99 ms', 'max ms', 'not seen', 'app event loop busy', 'app µs CPU/event', 'commit round ms'], rows);
 } finally {
   await broker.stop();
 }
