@@ -201,8 +201,27 @@ export class TaskManager {
     config.logger.info(`task ${restore.taskId.key}: restored store ${restore.storeName} (${restore.restoredRecords} records)`);
     config.observer?.storeRestored?.(restore.taskId.key, restore.storeName, restore.restoredRecords);
     const task = this.tasks.get(restore.taskId.key);
-    if (task !== undefined && !this.restorer.isRestoring(task.id)) await this.startRunning(task);
+    if (task !== undefined && !this.restorer.isRestoring(task.id)) await this.startRestored(task);
   }
+
+  /**
+   * Starts a task whose stores are restored. When that fails for a Kafka
+   * reason (the broker restarting while its offsets are read or its
+   * partitions sought), nothing would ever try again: its restoration is over
+   * and no batch comes for it. It is closed dirty and built again every tick,
+   * as a build that meets an unreachable broker is.
+   */
+  private async startRestored(task: KafkaTask): Promise<void> {
+    try {
+      await this.startRunning(task);
+    } catch (error) {
+      if (!isKafkaError(error) && !isBrokerUnreachable(error)) throw error;
+      this.options.config.logger.warn(`task ${task.id.key}: cannot start after its restoration (${(error as Error).message}); closing it dirty and building it again`);
+      if (this.owns(task)) await this.close(task, false);
+      if (!this.options.stopping()) this.pendingBuilds.set(task.id.key, task.id);
+    }
+  }
+
 
   /**
    * After restoration: every source partition starts at a definite position —
