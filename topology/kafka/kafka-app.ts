@@ -181,7 +181,8 @@ class KafkaTopologyApp implements KafkaApp {
       void this.queue.run('wall-clock punctuation and commit', () => this.onTick()).catch((e: Error) => this.crash(e));
     }, this.config.wallClockTickMs);
     // Batches commit when a commit is due, but input that stops (a burst's end, a pause) leaves
-    // its last records uncommitted until something else runs: a commit interval is the most they wait.
+    // its last records uncommitted until something else runs: a commit interval is the most they
+    // wait. And a commit round that ended meanwhile is handled (a failed task rebuilt) without input.
     this.commitTimer = setInterval(() => {
       void this.queue.run('commit', () => this.onCommitDue()).catch((e: Error) => this.crash(e));
     }, this.config.commitIntervalMs);
@@ -231,6 +232,7 @@ class KafkaTopologyApp implements KafkaApp {
     if (this.state !== 'running' && this.state !== 'rebalancing') return;
     const manager = this.manager as TaskManager;
     if (manager.commitDue() && manager.all.some((task) => task.hasWork)) await manager.commitAll();
+    else if (manager.commitsToFinish) await manager.finishCommits();
   }
 
   // --- introspection and interactive queries ---

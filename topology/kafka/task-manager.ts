@@ -18,7 +18,7 @@ import { TaskId } from '../task-id.js';
 import type { Topology } from '../topology.js';
 import type { ResolvedAppConfig } from './app-config.js';
 import type { LocalStore } from './app-observer.js';
-import { commitAtLeastOnce, commitExactlyOnce, commitRound } from './commit.js';
+import { beginCommitRound, commitAtLeastOnce, commitExactlyOnce, type CommitRound } from './commit.js';
 import { isBrokerUnreachable, isKafkaError } from './kafka-errors.js';
 import { debug, withRetries } from './kafka-io.js';
 import { TaskMigratedError, type KafkaTask } from './kafka-task.js';
@@ -52,6 +52,8 @@ export class TaskManager {
   /** Assigned tasks whose build met an unreachable broker, by TaskId key: built again every tick. */
   private readonly pendingBuilds = new Map<string, TaskId>();
   private lastCommitMs = 0;
+  /** The last commit round while it is under way (exactly-once: the tasks process meanwhile). */
+  private roundUnderWay: { readonly finished: Promise<CommitRound>; readonly startedMs: number; ended: boolean } | undefined;
 
   constructor(private readonly options: TaskManagerOptions) {
     this.eos = options.config.processingGuarantee === 'exactly_once';
@@ -111,6 +113,7 @@ export class TaskManager {
 
   async handleAssignment(memberId: string, assignment: Record<string, number[]>): Promise<void> {
     const { config, plan } = this.options;
+    await this.finishCommits();
     if (this.memberId !== undefined && memberId !== this.memberId) {
       // We were dropped from the group (session timeout) and rejoined as a new member:
       // others may have owned our tasks meanwhile. Everything we hold is stale.
@@ -222,7 +225,6 @@ export class TaskManager {
     }
   }
 
-
   /**
    * After restoration: every source partition starts at a definite position —
    * the restored progress offset, or the earliest offset when the task never
@@ -282,20 +284,45 @@ export class TaskManager {
   }
 
   /**
-   * Commits every running task that has work (commitRound). Fenced tasks are
-   * closed dirty (their new owner rebuilds them). Under exactly-once, a task
-   * whose commit failed for another Kafka reason (broker down or restarting)
-   * is closed dirty and rebuilt here at once; any other failure fails the app.
+   * Commits every running task that has work (beginCommitRound), once the
+   * round before has finished. Resolves when the round has begun: under
+   * exactly-once the tasks go on processing while their transactions
+   * commit, and what the round found is handled when it has finished, by
+   * the next call or by `finishCommits`. Fenced tasks are closed dirty
+   * (their new owner rebuilds them). Under exactly-once, a task whose commit
+   * failed for another Kafka reason (broker down or restarting) is closed
+   * dirty and rebuilt at once; any other failure fails the app.
    */
   async commitAll(): Promise<void> {
     const { config, consumer } = this.options;
+    await this.finishCommits();
     this.lastCommitMs = config.wallClockMs();
     const startedMs = performance.now();
     const running = this.all.filter((task) => task.state === 'running');
     if (debug) for (const task of running) if (task.hasWork) config.logger.info(`debug commit ${task.id.key} positions=${JSON.stringify([...task.positions])}`);
-    const round = await commitRound(running, { exactlyOnce: this.eos, groupId: config.applicationId, consumer, committedTask: (task) => this.reportProduced(task) });
+    const round = await beginCommitRound(running, { exactlyOnce: this.eos, groupId: config.applicationId, consumer, committedTask: (task) => this.reportProduced(task) });
+    const underWay = { finished: round.finished, startedMs, ended: false };
+    void round.finished.then(() => (underWay.ended = true));
+    this.roundUnderWay = underWay;
+    if (!this.eos) await this.finishCommits();
+  }
+
+  /** True when the last commit round has ended and what it found is still to be handled (`finishCommits`). */
+  get commitsToFinish(): boolean {
+    return this.roundUnderWay?.ended === true;
+  }
+
+  /** Waits for the commit round under way, if any, and handles what it found (see commitAll). */
+  async finishCommits(): Promise<void> {
+    const underWay = this.roundUnderWay;
+    if (underWay === undefined) return;
+    const round = await underWay.finished;
+    this.roundUnderWay = undefined;
+    const { config } = this.options;
     let failure: unknown;
     for (const { task, error } of round.failed) {
+      // Closed meanwhile (revoked, or rebuilt): nothing more to do about it.
+      if (!this.owns(task)) continue;
       if (error instanceof TaskMigratedError) {
         config.logger.warn(error.message);
         await this.close(task, false);
@@ -317,7 +344,7 @@ export class TaskManager {
       if (!this.options.stopping()) await this.createAndRestore(task.id);
     }
     if (failure !== undefined) throw failure;
-    if (round.committed > 0) config.observer?.committed?.(round.committed, performance.now() - startedMs);
+    if (round.committed > 0) config.observer?.committed?.(round.committed, performance.now() - underWay.startedMs);
   }
 
   /** After a task's successful commit: tells the observer what it made durable. */
@@ -329,6 +356,8 @@ export class TaskManager {
 
   /** Closes every task: clean (commit, checkpoints) unless `clean` is false (after a failure). */
   async closeAll(clean = true): Promise<void> {
+    // After a failure nothing is waited for: the round under way may never end with the broker gone.
+    if (clean) await this.finishCommits().catch((error: Error) => this.options.config.logger.warn(`the last commit round failed: ${error.message}`));
     for (const task of this.all) await this.close(task, clean);
   }
 
@@ -369,6 +398,7 @@ export class TaskManager {
 
   /** Commits one task, work or not (closing it). */
   private async commitTask(task: KafkaTask): Promise<void> {
+    await this.finishCommits();
     if (debug) this.options.config.logger.info(`debug commit ${task.id.key} positions=${JSON.stringify([...task.positions])}`);
     if (this.eos) await commitExactlyOnce(task, this.options.config.applicationId);
     else await commitAtLeastOnce(task, this.options.consumer);
