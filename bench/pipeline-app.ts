@@ -74,7 +74,8 @@ export async function startPipelineApp(options: PipelineAppOptions & { readonly 
     ...(options.ratedSubjects === undefined ? {} : { ratedSubjects: options.ratedSubjects }),
   });
   const config = parseConfig(JSON.stringify(document), 'bench tally.yaml');
-  await createTopics(broker.admin, { [config.topics.meters]: partitions, [config.topics.billing]: partitions, [config.topics.customers]: partitions }, true);
+  // Every topic the pipeline writes must exist: the app does not create them, and kafkajs retries a send to a missing one for ever.
+  await createTopics(broker.admin, { [config.topics.meters]: partitions, [config.topics.billing]: partitions, [config.topics.invoices]: partitions, [config.topics.customers]: partitions }, true);
   await createTopics(broker.admin, { [config.topics.late]: 1, [config.topics.deadLetter]: 1 });
   if (options.ratedSubjects !== undefined && options.seedCustomers === true) {
     const producer = broker.kafka.producer();

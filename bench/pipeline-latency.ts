@@ -1,29 +1,32 @@
 /**
  * End-to-end latency at a fixed offered load: a paced producer sends events
  * stamped with the current time at `--rates` events/s for `--seconds`, while
- * a read_committed consumer tails `tally-meters`. An event's latency is the
- * time from the start of its send until the first meter record of its window
- * whose count includes it becomes visible (for the k-th event of a meter
- * window, the first record with count >= k; events of one window may be
- * counted in another order than sent, so this is an upper bound on the time
- * to reflect that event). Every event counts once per meter it feeds.
+ * a read_committed consumer tails `tally-meters` (bench/latency-load.ts, in a
+ * worker thread: its work shares the machine, not the app's event loop). An
+ * event's latency is the time from the start of its send until the first
+ * meter record of its window whose count includes it becomes visible: the
+ * issue's event-to-meter latency.
  *
- *   npm run bench:latency -- --rates 5000,20000 --seconds 30 --rating
+ *   npm run bench:latency -- --rates 5000,20000 --seconds 30 [--rating]
  *
- * Options: --subjects (10 000), --partitions (4), --guarantees, --rating,
- * --keyed-by-subject, --commit-interval-ms (100). No duplicates are sent. When
- * the pipeline cannot keep up with a rate, latency grows for the whole run:
- * the table then shows the backlog's growth, not a steady state.
+ * Options: --subjects (10 000), --partitions (4), --guarantees, --rating
+ * (rating runs too, behind metering), --keyed-by-subject (no repartition),
+ * --commit-interval-ms (100). No duplicates are sent. Besides the latencies,
+ * each run prints the p99 of each 5-second slice of the run (a tail that
+ * grows slice after slice is a backlog, not a steady state) and the p99
+ * without the first slice (start-up, cold caches and JIT), the app's
+ * event-loop utilisation, delay and CPU per event (its main thread), and its
+ * commit rounds.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { Consumer, Producer } from 'kafkajs';
-import { meterRecordKey } from '../processors/index.js';
+import { Worker } from 'node:worker_threads';
 import type { ProcessingGuarantee } from '../topology/kafka/index.js';
-import { commandLine, connectBroker, createTopics, fmt, machineLine, printTable, type BenchBroker } from './bench-kit.js';
-import { benchEvent, benchMeters, type BenchEvent } from './metering-events.js';
+import { commandLine, connectBroker, createTopics, fmt, machineLine, printTable } from './bench-kit.js';
+import type { LatencyLoadOptions, LatencyLoadResult } from './latency-load.js';
 import { preparePipeline, startPipelineApp } from './pipeline-app.js';
 
 const { values: args } = parseArgs({
@@ -41,77 +44,25 @@ const { values: args } = parseArgs({
 const run = Date.now().toString(36);
 const partitions = Number(args.partitions);
 const subjects = Number(args.subjects);
-const windowMs = 60_000;
 
-/** Meter record keys an event feeds (one per meter of its type). */
-function meterKeysOf(event: BenchEvent, timeMs: number): string[] {
-  const windowStartMs = timeMs - (timeMs % windowMs);
-  return benchMeters
-    .filter((m) => m.eventType === event.type)
-    .map((m) => meterRecordKey(m.slug, event.subject, 'groupBy' in m ? { route: String(event.data['route']) } : {}, windowStartMs));
-}
-
-/** Send times (ms) per meter key, in send order; and latencies (ms) as the tail sees counts grow. */
-class LatencyBook {
-  readonly sentAt = new Map<string, number[]>();
-  readonly counted = new Map<string, number>();
-  readonly latenciesMs: number[] = [];
-  expected = 0;
-
-  sent(keys: readonly string[], atMs: number): void {
-    for (const key of keys) {
-      let times = this.sentAt.get(key);
-      if (times === undefined) this.sentAt.set(key, (times = []));
-      times.push(atMs);
-      this.expected++;
-    }
-  }
-
-  seen(key: string, count: number, atMs: number): void {
-    const times = this.sentAt.get(key);
-    if (times === undefined) return;
-    for (let k = this.counted.get(key) ?? 0; k < Math.min(count, times.length); k++) this.latenciesMs.push(atMs - (times[k] as number));
-    this.counted.set(key, Math.max(this.counted.get(key) ?? 0, count));
-  }
-}
-
-async function tailMeters(broker: BenchBroker, topic: string, book: LatencyBook): Promise<Consumer> {
-  const consumer = broker.kafka.consumer({ groupId: `bench-latency-tail-${topic}`, readUncommitted: false, maxWaitTimeInMs: 20 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      const nowMs = Date.now();
-      for (const message of batch.messages) {
-        if (message.key === null || message.value === null) continue;
-        const { count } = JSON.parse(message.value.toString()) as { count: number };
-        book.seen(message.key.toString(), count, nowMs);
-      }
-    },
+/** Runs the load in a worker thread; resolves with what it measured. */
+function runLoad(options: LatencyLoadOptions): Promise<LatencyLoadResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./latency-load.js', import.meta.url), { workerData: options });
+    worker.once('message', (message: { result?: LatencyLoadResult; error?: string }) => {
+      if (message.result !== undefined) resolve(message.result);
+      else reject(new Error(`the load failed: ${message.error}`));
+      void worker.terminate();
+    });
+    worker.once('error', reject);
   });
-  return consumer;
 }
 
-/** Sends `rate` events/s for `seconds`, a slice every 10 ms, each event stamped with its send time. */
-async function sendPaced(producer: Producer, topic: string, rate: number, seconds: number, book: LatencyBook): Promise<number> {
-  const startedMs = Date.now();
-  let sent = 0;
-  const total = rate * seconds;
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((Date.now() - startedMs) * rate) / 1000));
-    if (due > sent) {
-      const nowMs = Date.now();
-      const messages = [];
-      for (; sent < due; sent++) {
-        const event = { ...benchEvent(sent, { subjects, fromMs: nowMs, spanMs: 1 }), id: `lat-${run}-${sent}`, time: new Date(nowMs).toISOString() };
-        book.sent(meterKeysOf(event, nowMs), nowMs);
-        messages.push({ key: args['keyed-by-subject'] ? event.subject : event.id, value: JSON.stringify(event) });
-      }
-      await producer.send({ topic, messages, acks: -1 });
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return total / ((Date.now() - startedMs) / 1000);
+/** CPU seconds of this process's main thread (the app's event loop), from /proc; the load's worker and LevelDB's threads are not in it. */
+async function mainThreadCpuSeconds(): Promise<number> {
+  const stat = await readFile(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -141,29 +92,56 @@ try {
       };
       await preparePipeline(options);
       const pipeline = await startPipelineApp(options);
-      const book = new LatencyBook();
-      const tail = await tailMeters(broker, pipeline.config.topics.meters, book);
-      const producer = broker.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-      await producer.connect();
-      const achieved = await sendPaced(producer, topic, rate, Number(args.seconds), book);
-      const deadlineMs = Date.now() + 120_000;
-      while (book.latenciesMs.length < book.expected && Date.now() < deadlineMs && pipeline.failure() === undefined) await new Promise((r) => setTimeout(r, 100));
-      await producer.disconnect();
-      await tail.disconnect();
+      const delay = monitorEventLoopDelay({ resolution: 10 });
+      delay.enable();
+      const utilisationBefore = performance.eventLoopUtilization();
+      const commitsBefore = { ...pipeline.commits };
+      const cpuBefore = await mainThreadCpuSeconds();
+      const load = await runLoad({
+        brokers: broker.brokers,
+        eventsTopic: topic,
+        metersTopic: pipeline.config.topics.meters,
+        rate,
+        seconds: Number(args.seconds),
+        subjects,
+        keyedBySubject: args['keyed-by-subject'],
+        run,
+        drainMs: 120_000,
+      });
+      delay.disable();
+      const cpuUsPerEvent = ((await mainThreadCpuSeconds()) - cpuBefore) * 1e6 / (rate * Number(args.seconds));
+      const utilisation = performance.eventLoopUtilization(utilisationBefore).utilization;
+      const failure = pipeline.failure();
       await pipeline.close();
       await rm(stateDir, { recursive: true, force: true });
-      const sorted = [...book.latenciesMs].sort((a, b) => a - b);
-      const missing = book.expected - sorted.length;
-      const { rounds, elapsedMs } = pipeline.commits;
+      if (failure !== undefined) throw new Error(`the app failed: ${failure}`);
+      const sorted = load.latenciesMs;
+      const rounds = pipeline.commits.rounds - commitsBefore.rounds;
+      const roundMs = (pipeline.commits.elapsedMs - commitsBefore.elapsedMs) / Math.max(1, rounds);
+      const delayP99Ms = delay.percentile(99) / 1e6;
       console.log(
-        `  ${guarantee} at ${fmt(rate)} events/s offered (${fmt(achieved)} sent): ${fmt(sorted.length)} meter updates timed${missing > 0 ? `, ${fmt(missing)} never seen within 120 s` : ''}; ` +
-          `${fmt(rounds)} commit rounds of ${(elapsedMs / Math.max(1, rounds)).toFixed(0)} ms on average`,
+        `  ${guarantee} at ${fmt(rate)} events/s offered (${fmt(load.sentPerSecond)} sent): ${fmt(sorted.length)} meter updates timed${load.missing > 0 ? `, ${fmt(load.missing)} never seen within 120 s` : ''}; ` +
+          `p99 by 5 s of sending: ${load.p99BySliceMs.map((ms) => Math.round(ms)).join(', ')} ms; app event loop ${(utilisation * 100).toFixed(0)} % busy (${cpuUsPerEvent.toFixed(1)} µs CPU per event), delay p99 ${delayP99Ms.toFixed(0)} ms, max ${(delay.max / 1e6).toFixed(0)} ms; ` +
+          `${fmt(rounds)} commit rounds of ${roundMs.toFixed(0)} ms on average`,
       );
-      rows.push([args.rating ? 'metering + rating' : 'metering', guarantee, fmt(rate), fmt(achieved), String(Math.round(percentile(sorted, 50))), String(Math.round(percentile(sorted, 99))), String(Math.round(sorted[sorted.length - 1] ?? NaN)), missing > 0 ? fmt(missing) : '0']);
+      rows.push([
+        args.rating ? 'metering + rating' : 'metering',
+        guarantee,
+        fmt(rate),
+        fmt(load.sentPerSecond),
+        String(Math.round(percentile(sorted, 50))),
+        String(Math.round(percentile(sorted, 99))),
+        String(Math.round(sorted[sorted.length - 1] ?? NaN)),
+        String(Math.round(percentile(load.warmLatenciesMs, 99))),
+        load.missing > 0 ? fmt(load.missing) : '0',
+        `${(utilisation * 100).toFixed(0)} %`,
+        cpuUsPerEvent.toFixed(1),
+        roundMs.toFixed(0),
+      ]);
     }
   }
   console.log(`\n${partitions} partitions, ${fmt(subjects)} subjects, ${args['keyed-by-subject'] ? 'input keyed by subject' : 'with repartition'}, commit every ${args['commit-interval-ms']} ms, ${args.seconds} s per rate; machine after: ${machineLine()}`);
-  printTable(['pipeline', 'guarantee', 'offered events/s', 'sent events/s', 'p50 ms', 'p99 ms', 'max ms', 'not seen'], rows);
+  printTable(['pipeline', 'guarantee', 'offered events/s', 'sent events/s', 'p50 ms', 'p99 ms', 'max ms', 'p99 ms after the first 5 s', 'not seen', 'app event loop busy', 'app µs CPU/event', 'commit round ms'], rows);
 } finally {
   await broker.stop();
 }

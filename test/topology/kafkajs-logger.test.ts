@@ -51,6 +51,12 @@ describe('the kafkajs log creator', () => {
     expect(lines[1]?.line).toBe('kafkajs [Consumer] Crash: KafkaJSNonRetriableError: boom');
   });
 
+  it('says why a batch callback failed when kafkajs logs the Error itself', () => {
+    const { lines, write } = capture(true);
+    write(kafkajs.logLevel.ERROR, 'Runner', 'Error when calling eachBatch', { topic: 't', partition: 1, error: new Error('reading offsets of t failed after 20 attempt(s)') });
+    expect(lines).toEqual([{ level: 'error', line: 'kafkajs [Runner] Error when calling eachBatch: reading offsets of t failed after 20 attempt(s)' }]);
+  });
+
   it('keeps warnings and information at their level', () => {
     const { lines, write } = capture(true);
     write(kafkajs.logLevel.WARN, 'Producer', 'a warning');

@@ -110,4 +110,45 @@ describe("a task's output on its way to the broker", () => {
     expect(calls).toBe(2);
     expect(flatten(sent)).toEqual(['a:k0', 'a:k1']);
   });
+
+  it('commits after every record added before the commit, and sends records added meanwhile only after it', async () => {
+    const events: string[] = [];
+    let finishCommit!: () => void;
+    const output = new TaskOutput(
+      async (chunk) => void events.push(...flatten([chunk])),
+      { sendWhileProcessing: true, maxRecordsPerTopic: 2, maxChunkBytes: 10_000 },
+    );
+    for (let i = 0; i < 3; i++) output.add('a', message(i));
+    const committed = output.endWith(
+      () =>
+        new Promise<void>((resolve) => {
+          events.push('commit begins');
+          finishCommit = () => {
+            events.push('commit ends');
+            resolve();
+          };
+        }),
+    );
+    for (let i = 3; i < 6; i++) output.add('a', message(i)); // the task goes on processing
+    while (!events.includes('commit begins')) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(events).toEqual(['a:k0', 'a:k1', 'a:k2', 'commit begins']);
+    finishCommit();
+    await committed;
+    await output.drain();
+    expect(events).toEqual(['a:k0', 'a:k1', 'a:k2', 'commit begins', 'commit ends', 'a:k3', 'a:k4', 'a:k5']);
+  });
+
+  it('sends nothing more after a failed commit, and reports it', async () => {
+    const sent: string[] = [];
+    const output = new TaskOutput(async (chunk) => void sent.push(...flatten([chunk])), { sendWhileProcessing: true, maxRecordsPerTopic: 2, maxChunkBytes: 10_000 });
+    output.add('a', message(0));
+    const committed = output.endWith(async () => {
+      throw new Error('transaction fenced');
+    });
+    for (let i = 1; i < 5; i++) output.add('a', message(i));
+    await expect(committed).rejects.toThrow('transaction fenced');
+    await expect(output.drain()).rejects.toThrow('transaction fenced');
+    expect(sent).toEqual(['a:k0']);
+  });
 });

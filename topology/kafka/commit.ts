@@ -10,6 +10,10 @@
  *      processed);
  *   4. wait until every chunk is acknowledged;
  *   5. add the source offsets (with stream time as metadata) and commit.
+ * Steps 3–5 take round trips to the broker, not CPU: the task goes on
+ * processing while they run, and the records it produces meanwhile wait in
+ * its output's line behind step 5, for the next transaction. The next
+ * commit begins its step 1 only after this one has ended.
  * A fenced producer means another instance owns the task: the task must be
  * closed dirty. Its local state carries no valid checkpoint, so it is rebuilt
  * from the changelog the next time it is opened.
@@ -29,17 +33,23 @@ export async function commitExactlyOnce(task: KafkaTask, groupId: string): Promi
 }
 
 /**
- * Exactly-once commits of several tasks: steps 1–2 for each task with work,
- * one after another (a flush may forward into another task's repartition
- * output); then steps 3–5 of every task side by side. Each task's
- * transaction was open while it processed (its output goes out as it is
- * produced), so a crash can leave aborted transactions of several tasks
- * interleaved in a partition; the patched kafkajs read_committed filter
- * handles that as Kafka's Java consumer does (docs/kafkajs-patch.md).
+ * Exactly-once commits of several tasks, begun: steps 1–2 for each task with
+ * work, one after another (a flush may forward into another task's
+ * repartition output), here; steps 3–5 of every task side by side in the
+ * background, in the returned promise, which never rejects. The tasks may
+ * process more meanwhile: each task's commit has its place in its output's
+ * line (TaskOutput.endWith), so what it produces from now on goes out after
+ * the commit, in its next transaction. Before a task's stores are flushed
+ * again, that promise must have settled (the next round awaits it).
+ *
+ * Each task's transaction was open while it processed (its output goes out
+ * as it is produced), so a crash can leave aborted transactions of several
+ * tasks interleaved in a partition; the patched kafkajs read_committed
+ * filter handles that as Kafka's Java consumer does (docs/kafkajs-patch.md).
  * Results are in the order of `tasks`: true when the task committed, false
  * when it had no work.
  */
-export async function commitExactlyOnceSideBySide(tasks: readonly KafkaTask[], groupId: string): Promise<PromiseSettledResult<boolean>[]> {
+export async function beginExactlyOnceSideBySide(tasks: readonly KafkaTask[], groupId: string): Promise<{ readonly finished: Promise<PromiseSettledResult<boolean>[]> }> {
   const results: PromiseSettledResult<boolean>[] = tasks.map(() => ({ status: 'fulfilled', value: false }));
   const prepared: number[] = [];
   for (const [index, task] of tasks.entries()) {
@@ -51,11 +61,14 @@ export async function commitExactlyOnceSideBySide(tasks: readonly KafkaTask[], g
       results[index] = { status: 'rejected', reason };
     }
   }
-  const settled = await Promise.allSettled(prepared.map((index) => finishExactlyOnce(tasks[index] as KafkaTask, groupId)));
-  settled.forEach((outcome, k) => {
-    results[prepared[k] as number] = outcome.status === 'fulfilled' ? { status: 'fulfilled', value: true } : outcome;
+  const finishing = Promise.allSettled(prepared.map((index) => finishExactlyOnce(tasks[index] as KafkaTask, groupId)));
+  const finished = finishing.then((settled) => {
+    settled.forEach((outcome, k) => {
+      results[prepared[k] as number] = outcome.status === 'fulfilled' ? { status: 'fulfilled', value: true } : outcome;
+    });
+    return results;
   });
-  return results;
+  return { finished };
 }
 
 /** Steps 3–5 of an exactly-once commit, after `prepareCommit()`. */
@@ -64,10 +77,8 @@ async function finishExactlyOnce(task: KafkaTask, groupId: string): Promise<void
   if (transaction === undefined) throw new Error(`task ${task.id.key} has no transactional producer`);
   const topics = task.offsetsToCommit();
   try {
-    // Steps 3–4: the transaction began with the first chunk (or begins now).
-    await task.output.drain();
-    // Step 5.
-    await transaction.commit({ consumerGroupId: groupId, topics });
+    // Steps 3–4: the transaction began with the first chunk (or begins now); then step 5.
+    await task.output.endWith(() => transaction.commit({ consumerGroupId: groupId, topics }));
   } catch (error) {
     if (isFencingError(error)) throw new TaskMigratedError(task.id, error);
     await task.output.settle();
@@ -104,20 +115,28 @@ export interface CommitRoundOptions {
 
 /**
  * Commits every task of `tasks` that has work, side by side: one task's round
- * trips to the broker need not wait for another's (see
- * commitExactlyOnceSideBySide for exactly-once). What to do about a failure
- * is the caller's business.
+ * trips to the broker need not wait for another's. Resolves once the round
+ * has begun; `finished` once it is over (it never rejects). Under
+ * exactly-once the tasks may process in between (see
+ * beginExactlyOnceSideBySide); at-least-once is over before it resolves.
+ * What to do about a failure is the caller's business.
  */
-export async function commitRound(tasks: readonly KafkaTask[], options: CommitRoundOptions): Promise<CommitRound> {
+export async function beginCommitRound(tasks: readonly KafkaTask[], options: CommitRoundOptions): Promise<{ readonly finished: Promise<CommitRound> }> {
   const outcomes = options.exactlyOnce
-    ? await commitExactlyOnceSideBySide(tasks, options.groupId)
-    : await Promise.allSettled(
-        tasks.map(async (task) => {
-          if (!task.hasWork) return false;
-          await commitAtLeastOnce(task, options.consumer);
-          return true;
-        }),
+    ? (await beginExactlyOnceSideBySide(tasks, options.groupId)).finished
+    : Promise.resolve(
+        await Promise.allSettled(
+          tasks.map(async (task) => {
+            if (!task.hasWork) return false;
+            await commitAtLeastOnce(task, options.consumer);
+            return true;
+          }),
+        ),
       );
+  return { finished: outcomes.then((settled) => tally(tasks, settled, options)) };
+}
+
+function tally(tasks: readonly KafkaTask[], outcomes: readonly PromiseSettledResult<boolean>[], options: CommitRoundOptions): CommitRound {
   let committed = 0;
   const failed: { task: KafkaTask; error: unknown }[] = [];
   for (const [index, outcome] of outcomes.entries()) {

@@ -75,6 +75,7 @@ class KafkaTopologyApp implements KafkaApp {
   private manager: TaskManager | undefined;
   private executor: TaskExecutor | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly topology: Topology,
@@ -185,6 +186,12 @@ class KafkaTopologyApp implements KafkaApp {
     this.timer = setInterval(() => {
       void this.queue.run('wall-clock punctuation and commit', () => this.onTick()).catch((e: Error) => this.crash(e));
     }, this.config.wallClockTickMs);
+    // Batches commit when a commit is due, but input that stops (a burst's end, a pause) leaves
+    // its last records uncommitted until something else runs: a commit interval is the most they
+    // wait. And a commit round that ended meanwhile is handled (a failed task rebuilt) without input.
+    this.commitTimer = setInterval(() => {
+      void this.queue.run('commit', () => this.onCommitDue()).catch((e: Error) => this.crash(e));
+    }, this.config.commitIntervalMs);
   }
 
   async close(): Promise<void> {
@@ -193,6 +200,7 @@ class KafkaTopologyApp implements KafkaApp {
     const wasRunning = this.state !== 'created';
     this.state = 'closing';
     clearInterval(this.timer);
+    clearInterval(this.commitTimer);
     const manager = this.manager;
     // After a failure nothing more is committed: every task closes dirty, releasing its LevelDB
     // locks and producer (what it did since its last commit is redone by the next owner).
@@ -224,6 +232,13 @@ class KafkaTopologyApp implements KafkaApp {
     await manager.retryPendingBuilds();
     await manager.punctuate(now);
     if (manager.commitDue(now)) await manager.commitAll();
+  }
+
+  private async onCommitDue(): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'rebalancing') return;
+    const manager = this.manager as TaskManager;
+    if (manager.commitDue() && manager.all.some((task) => task.hasWork)) await manager.commitAll();
+    else if (manager.commitsToFinish) await manager.finishCommits();
   }
 
   // --- introspection and interactive queries ---
@@ -272,6 +287,7 @@ class KafkaTopologyApp implements KafkaApp {
     this.state = 'failed';
     this.config.logger.error(`app ${this.config.applicationId} failed: ${error.message}`);
     clearInterval(this.timer);
+    clearInterval(this.commitTimer);
     this.fail(error);
   }
 }

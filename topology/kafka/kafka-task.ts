@@ -78,6 +78,8 @@ export class KafkaTask {
   caughtUp = false;
   private readonly caughtUpTopics = new Set<string>();
   private processedSinceCommit = 0;
+  /** Records per topic the commit under way makes durable (taken from the output at its start). */
+  private committingCounts = new Map<string, number>();
   private readonly progress: ProgressStore;
   private readonly repartitions: RepartitionBatcher;
   /** Its state; only the task manager moves it (see task-state.ts). */
@@ -183,6 +185,8 @@ export class KafkaTask {
     }
     await this.progress.flush();
     this.processedSinceCommit = 0;
+    // Output added from now on belongs to the next commit (an exactly-once task goes on processing).
+    this.committingCounts = this.output.takeCounts();
   }
 
   /** Consumer-group offsets to commit for this task, with stream time as metadata. */
@@ -230,9 +234,11 @@ export class KafkaTask {
     });
   }
 
-  /** Counts of records produced since the last call, per topic; call after a successful commit. */
+  /** Counts of records per topic the last commit made durable; call after it succeeded. */
   takeProducedCounts(): Map<string, number> {
-    return this.output.takeCounts();
+    const counts = this.committingCounts;
+    this.committingCounts = new Map();
+    return counts;
   }
 }
 

@@ -40,7 +40,9 @@ export function isRetriedByKafkajs(entry: Pick<LogEntry['log'], 'message'> & { r
 
 /** One line: `kafkajs [Connection] Response GroupCoordinator(key: 10, version: 2): The group coordinator is not available`. */
 export function formatKafkajsEntry({ namespace, log }: Pick<LogEntry, 'namespace' | 'log'>): string {
-  const error = (log as { error?: unknown }).error;
+  const logged = (log as { error?: unknown }).error;
+  // Mostly a message; the runner logs the Error itself (e.g. "Error when calling eachBatch").
+  const error = logged instanceof Error ? logged.message : logged;
   return `kafkajs [${namespace}] ${log.message}${typeof error === 'string' && error !== '' ? `: ${error}` : ''}`;
 }
 

@@ -17,7 +17,7 @@ import type { Admin, Batch, Consumer } from 'kafkajs';
 import { TaskId } from '../task-id.js';
 import type { Topology } from '../topology.js';
 import type { ResolvedAppConfig } from './app-config.js';
-import { commitAtLeastOnce, commitExactlyOnce, commitRound } from './commit.js';
+import { beginCommitRound, commitAtLeastOnce, commitExactlyOnce, type CommitRound } from './commit.js';
 import { isBrokerUnreachable, isKafkaError } from './kafka-errors.js';
 import { debug, withRetries } from './kafka-io.js';
 import { TaskMigratedError, type KafkaTask } from './kafka-task.js';
@@ -51,6 +51,8 @@ export class TaskManager {
   /** Assigned tasks whose build met an unreachable broker, by TaskId key: built again every tick. */
   private readonly pendingBuilds = new Map<string, TaskId>();
   private lastCommitMs = 0;
+  /** The last commit round while it is under way (exactly-once: the tasks process meanwhile). */
+  private roundUnderWay: { readonly finished: Promise<CommitRound>; readonly startedMs: number; ended: boolean } | undefined;
 
   constructor(private readonly options: TaskManagerOptions) {
     this.eos = options.config.processingGuarantee === 'exactly_once';
@@ -103,6 +105,7 @@ export class TaskManager {
 
   async handleAssignment(memberId: string, assignment: Record<string, number[]>): Promise<void> {
     const { config, plan } = this.options;
+    await this.finishCommits();
     if (this.memberId !== undefined && memberId !== this.memberId) {
       // We were dropped from the group (session timeout) and rejoined as a new member:
       // others may have owned our tasks meanwhile. Everything we hold is stale.
@@ -193,7 +196,25 @@ export class TaskManager {
     config.logger.info(`task ${restore.taskId.key}: restored store ${restore.storeName} (${restore.restoredRecords} records)`);
     config.observer?.storeRestored?.(restore.taskId.key, restore.storeName, restore.restoredRecords);
     const task = this.tasks.get(restore.taskId.key);
-    if (task !== undefined && !this.restorer.isRestoring(task.id)) await this.startRunning(task);
+    if (task !== undefined && !this.restorer.isRestoring(task.id)) await this.startRestored(task);
+  }
+
+  /**
+   * Starts a task whose stores are restored. When that fails for a Kafka
+   * reason (the broker restarting while its offsets are read or its
+   * partitions sought), nothing would ever try again: its restoration is over
+   * and no batch comes for it. It is closed dirty and built again every tick,
+   * as a build that meets an unreachable broker is.
+   */
+  private async startRestored(task: KafkaTask): Promise<void> {
+    try {
+      await this.startRunning(task);
+    } catch (error) {
+      if (!isKafkaError(error) && !isBrokerUnreachable(error)) throw error;
+      this.options.config.logger.warn(`task ${task.id.key}: cannot start after its restoration (${(error as Error).message}); closing it dirty and building it again`);
+      if (this.owns(task)) await this.close(task, false);
+      if (!this.options.stopping()) this.pendingBuilds.set(task.id.key, task.id);
+    }
   }
 
   /**
@@ -255,20 +276,45 @@ export class TaskManager {
   }
 
   /**
-   * Commits every running task that has work (commitRound). Fenced tasks are
-   * closed dirty (their new owner rebuilds them). Under exactly-once, a task
-   * whose commit failed for another Kafka reason (broker down or restarting)
-   * is closed dirty and rebuilt here at once; any other failure fails the app.
+   * Commits every running task that has work (beginCommitRound), once the
+   * round before has finished. Resolves when the round has begun: under
+   * exactly-once the tasks go on processing while their transactions
+   * commit, and what the round found is handled when it has finished, by
+   * the next call or by `finishCommits`. Fenced tasks are closed dirty
+   * (their new owner rebuilds them). Under exactly-once, a task whose commit
+   * failed for another Kafka reason (broker down or restarting) is closed
+   * dirty and rebuilt at once; any other failure fails the app.
    */
   async commitAll(): Promise<void> {
     const { config, consumer } = this.options;
+    await this.finishCommits();
     this.lastCommitMs = config.wallClockMs();
     const startedMs = performance.now();
     const running = this.all.filter((task) => task.state === 'running');
     if (debug) for (const task of running) if (task.hasWork) config.logger.info(`debug commit ${task.id.key} positions=${JSON.stringify([...task.positions])}`);
-    const round = await commitRound(running, { exactlyOnce: this.eos, groupId: config.applicationId, consumer, committedTask: (task) => this.reportProduced(task) });
+    const round = await beginCommitRound(running, { exactlyOnce: this.eos, groupId: config.applicationId, consumer, committedTask: (task) => this.reportProduced(task) });
+    const underWay = { finished: round.finished, startedMs, ended: false };
+    void round.finished.then(() => (underWay.ended = true));
+    this.roundUnderWay = underWay;
+    if (!this.eos) await this.finishCommits();
+  }
+
+  /** True when the last commit round has ended and what it found is still to be handled (`finishCommits`). */
+  get commitsToFinish(): boolean {
+    return this.roundUnderWay?.ended === true;
+  }
+
+  /** Waits for the commit round under way, if any, and handles what it found (see commitAll). */
+  async finishCommits(): Promise<void> {
+    const underWay = this.roundUnderWay;
+    if (underWay === undefined) return;
+    const round = await underWay.finished;
+    this.roundUnderWay = undefined;
+    const { config } = this.options;
     let failure: unknown;
     for (const { task, error } of round.failed) {
+      // Closed meanwhile (revoked, or rebuilt): nothing more to do about it.
+      if (!this.owns(task)) continue;
       if (error instanceof TaskMigratedError) {
         config.logger.warn(error.message);
         await this.close(task, false);
@@ -290,7 +336,7 @@ export class TaskManager {
       if (!this.options.stopping()) await this.createAndRestore(task.id);
     }
     if (failure !== undefined) throw failure;
-    if (round.committed > 0) config.observer?.committed?.(round.committed, performance.now() - startedMs);
+    if (round.committed > 0) config.observer?.committed?.(round.committed, performance.now() - underWay.startedMs);
   }
 
   /** After a task's successful commit: tells the observer what it made durable. */
@@ -302,6 +348,8 @@ export class TaskManager {
 
   /** Closes every task: clean (commit, checkpoints) unless `clean` is false (after a failure). */
   async closeAll(clean = true): Promise<void> {
+    // After a failure nothing is waited for: the round under way may never end with the broker gone.
+    if (clean) await this.finishCommits().catch((error: Error) => this.options.config.logger.warn(`the last commit round failed: ${error.message}`));
     for (const task of this.all) await this.close(task, clean);
   }
 
@@ -344,6 +392,7 @@ export class TaskManager {
 
   /** Commits one task, work or not (closing it). */
   private async commitTask(task: KafkaTask): Promise<void> {
+    await this.finishCommits();
     if (debug) this.options.config.logger.info(`debug commit ${task.id.key} positions=${JSON.stringify([...task.positions])}`);
     if (this.eos) await commitExactlyOnce(task, this.options.config.applicationId);
     else await commitAtLeastOnce(task, this.options.consumer);

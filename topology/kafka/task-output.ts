@@ -10,7 +10,10 @@
  * cannot overtake the next one, so each partition keeps the order in which
  * records were produced, which compacted changelogs depend on. A commit
  * calls `drain()`; it resolves once every chunk is acknowledged and rejects
- * with the first failure.
+ * with the first failure. An exactly-once commit calls `endWith(commit)`
+ * instead: the commit takes its place in the same line, so records added
+ * while it is under way go out after it, in the next transaction, and the
+ * task can go on processing meanwhile.
  *
  * When a full chunk goes out depends on `sendWhileProcessing`:
  * - true (the runtime, under either guarantee): at once, in the background,
@@ -85,6 +88,20 @@ export class TaskOutput {
     if (this.sendFailure !== undefined) throw this.sendFailure.error;
   }
 
+  /**
+   * Sends everything gathered, then runs `step` (the transaction's commit)
+   * once every chunk before it is acknowledged. Records added from now on
+   * are sent after `step` has finished, never before; after a failure (of a
+   * send or of `step`) nothing more is sent. Rejects with the first failure.
+   */
+  async endWith(step: () => Promise<void>): Promise<void> {
+    for (const chunk of this.held.splice(0)) this.dispatch(chunk);
+    if (this.chunk.size > 0) this.dispatch(this.takeChunk());
+    this.chain(step);
+    await this.sending;
+    if (this.sendFailure !== undefined) throw this.sendFailure.error;
+  }
+
   /** Waits for sends in flight to settle, ignoring their outcome (before aborting a transaction). */
   async settle(): Promise<void> {
     await this.sending.catch(() => undefined);
@@ -115,8 +132,13 @@ export class TaskOutput {
   }
 
   private dispatch(chunk: TopicMessages[]): void {
+    this.chain(() => this.sendChunk(chunk));
+  }
+
+  /** Runs `step` after everything chained before it; a failure skips every later step. */
+  private chain(step: () => Promise<void>): void {
     this.sending = this.sending.then(() =>
-      this.sendChunk(chunk).catch((error: unknown) => {
+      step().catch((error: unknown) => {
         this.sendFailure ??= { error };
         throw error;
       }),
