@@ -31,6 +31,7 @@ import type { EntitlementConfig } from '../../schemas/config-types.js';
 import type { AlertRecord, EntitlementRecord } from '../../schemas/entitlement.js';
 import type { CacheFlushListener, KeyValueStore } from '../../state/index.js';
 import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../../topology/index.js';
+import { emitOnFlush } from '../cache-flushes.js';
 import {
   applyUsageChange,
   billingPeriodAt,
@@ -57,7 +58,6 @@ export interface EntitlementProcessorOptions {
   readonly ratingCounters: RatingCounters;
 }
 
-type UsageStore = KeyValueStore<EntitlementState> & { setFlushListener?(listener: CacheFlushListener<EntitlementState> | undefined): void };
 type Output = EntitlementRecord | AlertRecord;
 
 /** An entitlement's usage in one period, as `settle` stores it. */
@@ -81,7 +81,7 @@ export function entitlementProcessor(options: EntitlementProcessorOptions): Proc
   const { entitlementsChild, alertsChild, ratingCounters: counters } = options;
   return () => {
     let context: ProcessorContext<string, Output>;
-    let store: UsageStore;
+    let store: KeyValueStore<EntitlementState>;
     let termsStore: KeyValueStore<EntitlementTerms>;
     const revisions = new FlushRevisions();
     const latest = new LatestPeriods();
@@ -168,9 +168,8 @@ export function entitlementProcessor(options: EntitlementProcessorOptions): Proc
     return {
       async init(ctx) {
         context = ctx;
-        store = ctx.getKeyValueStore<EntitlementState>(entitlementStoreNames.usage) as UsageStore;
-        if (store.setFlushListener === undefined) throw new TypeError(`store ${entitlementStoreNames.usage} has no cache: entitlement records are emitted when it flushes`);
-        store.setFlushListener(onFlush);
+        store = ctx.getKeyValueStore<EntitlementState>(entitlementStoreNames.usage);
+        emitOnFlush(store, entitlementStoreNames.usage, 'entitlement records', onFlush);
         termsStore = ctx.getKeyValueStore<EntitlementTerms>(entitlementStoreNames.terms);
         for await (const { key, value } of store.all()) latest.note(value.record.customerId, value.record.entitlement, key, Date.parse(value.record.periodStart));
       },

@@ -11,7 +11,8 @@
  */
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
 import type { InvoiceLine, InvoiceRecord } from '../../schemas/invoice.js';
-import type { CacheFlushListener, KeyValueStore } from '../../state/index.js';
+import type { KeyValueStore } from '../../state/index.js';
+import { emitOnFlush } from '../cache-flushes.js';
 import { detailIdOf } from './billing-details.js';
 import { FlushRevisions } from './flush-revisions.js';
 import { sumLines } from './models/money.js';
@@ -42,17 +43,14 @@ function lineOrder(left: InvoiceLine, right: InvoiceLine): number {
   return left.charge < right.charge ? -1 : left.charge > right.charge ? 1 : 0;
 }
 
-type InvoiceStore = KeyValueStore<InvoiceState> & { setFlushListener?(listener: CacheFlushListener<InvoiceState> | undefined): void };
-
 export class InvoiceLedger {
-  readonly #store: InvoiceStore;
+  readonly #store: KeyValueStore<InvoiceState>;
   readonly #revisions = new FlushRevisions();
 
   /** `emit` receives each invoice whose revision changed, at the flush of `store` (which must be cached). */
   constructor(store: KeyValueStore<InvoiceState>, storeName: string, emit: (key: string, invoice: InvoiceRecord, timestampMs: number) => void) {
-    this.#store = store as InvoiceStore;
-    if (this.#store.setFlushListener === undefined) throw new TypeError(`store ${storeName} has no cache: invoices are emitted when it flushes`);
-    this.#store.setFlushListener((entry) => {
+    this.#store = store;
+    emitOnFlush(store, storeName, 'invoices', (entry) => {
       this.#revisions.flushed(entry.key);
       const next = entry.newValue;
       if (next === undefined || next.invoice.revision === entry.oldValue?.invoice.revision) return;

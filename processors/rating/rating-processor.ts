@@ -42,6 +42,7 @@ import type { AggregationName, ChargeConfig } from '../../schemas/config-types.j
 import { currencyMinorUnits } from '../../schemas/currencies.js';
 import type { CacheFlushListener, KeyValueStore } from '../../state/index.js';
 import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../../topology/index.js';
+import { emitOnFlush } from '../cache-flushes.js';
 import type { MeteringCounters } from '../metering-counters.js';
 import { billingDetailRecord, detailKey, sameDetailContent, segmentOfDetail, withBillingPeriod } from './billing-details.js';
 import { billingPeriodAt, type BillingPeriod } from './billing-period.js';
@@ -91,7 +92,6 @@ export interface RatingProcessorOptions {
   readonly meteringCounters: MeteringCounters;
 }
 
-type DetailStore = KeyValueStore<DetailState> & { setFlushListener?(listener: CacheFlushListener<DetailState> | undefined): void };
 type Output = BillingDetailRecord | InvoiceRecord | DeadLetterRecord;
 
 /** What `writeDetail` rates: a charge's usage in one segment, on the segment's terms. */
@@ -109,7 +109,7 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
   const { plans, allowedLatenessMs, billingChild, invoicesChild, deadLetterChild, metersTopic, ratingCounters: counters } = options;
   return () => {
     let context: ProcessorContext<string, Output>;
-    let details: DetailStore;
+    let details: KeyValueStore<DetailState>;
     let periods: KeyValueStore<PeriodTerms>;
     let openDetails: KeyValueStore<string>;
     let closeStore: KeyValueStore<RatingCloseState>;
@@ -272,9 +272,8 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
     return {
       async init(ctx) {
         context = ctx;
-        details = ctx.getKeyValueStore<DetailState>(ratingStoreNames.details) as DetailStore;
-        if (details.setFlushListener === undefined) throw new TypeError(`store ${ratingStoreNames.details} has no cache: billing details are emitted when it flushes`);
-        details.setFlushListener(onFlush);
+        details = ctx.getKeyValueStore<DetailState>(ratingStoreNames.details);
+        emitOnFlush(details, ratingStoreNames.details, 'billing details', onFlush);
         periods = ctx.getKeyValueStore<PeriodTerms>(ratingStoreNames.periods);
         invoices = new InvoiceLedger(ctx.getKeyValueStore<InvoiceState>(ratingStoreNames.invoices), ratingStoreNames.invoices, (key, invoice, timestampMs) => {
           counters.invoiceRecords++;

@@ -179,6 +179,15 @@ export async function createMeteringTopics(topics: MeteringTopics, eventPartitio
     { topic: topics.meters, numPartitions: 3, configEntries: compact },
     { topic: topics.customers, numPartitions: 1, configEntries: compact },
   ];
+  await createTopicsWithLeaders(wanted);
+}
+
+/**
+ * Creates `wanted` (replication 1) and waits until every partition has a
+ * leader, retrying the metadata for up to 30 s (see createMeteringTopics for
+ * why not `waitForLeaders`).
+ */
+export async function createTopicsWithLeaders(wanted: readonly { topic: string; numPartitions: number; configEntries?: { name: string; value: string }[] }[]): Promise<void> {
   const admin = kafkaClient().admin();
   await admin.connect();
   try {

@@ -7,8 +7,8 @@ import { rm } from 'node:fs/promises';
 import type { Message } from 'kafkajs';
 import { expect } from 'vitest';
 import { AppProcess } from './app-process.js';
-import { kafkaClient, produce, tempStateDir } from './kafka-helpers.js';
-import { configDocument, onCleanup, type MeteringTopics, type TopicTail } from './metering-fixtures.js';
+import { produce, tempStateDir } from './kafka-helpers.js';
+import { configDocument, createTopicsWithLeaders, onCleanup, type MeteringTopics, type TopicTail } from './metering-fixtures.js';
 import { ratingMeter, ratingPlan, type DetailTruth } from './rating-truth.js';
 
 export const minuteMs = 60_000;
@@ -45,24 +45,7 @@ export async function createRatingTopics(topics: MeteringTopics): Promise<void> 
     { topic: topics.late, numPartitions: 1, configEntries: retain },
     { topic: topics.deadLetter, numPartitions: 1, configEntries: retain },
   ];
-  const admin = kafkaClient().admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: wanted.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: false });
-    const names = wanted.map((t) => t.topic);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const led = await admin.fetchTopicMetadata({ topics: names }).then(
-        ({ topics: described }) => described.length === names.length && described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)),
-        () => false,
-      );
-      if (led) break;
-      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leaders after 30 s`);
-      await sleep(100);
-    }
-  } finally {
-    await admin.disconnect();
-  }
+  await createTopicsWithLeaders(wanted);
 }
 
 /** Sends `messages` in chunks every `intervalMs`; `sent()` is how many went so far. */
