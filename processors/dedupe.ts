@@ -67,13 +67,13 @@ export function dedupeProcessor(options: DedupeOptions): ProcessorSupplier<strin
     let store: WindowStore<DedupeEntry> & { readonly observedTimeMs?: number };
 
     function seenBefore(key: string, ownBucketMs: number): boolean {
-      if (store.fetch(key, ownBucketMs) !== undefined) return true;
       // Every bucket ever written is <= the store's observed time and <= this task's stream time.
       const newestMs = bucketOf(Math.max(ownBucketMs, context.streamTimeMs, store.observedTimeMs ?? -1));
       for (let candidateMs = newestMs; candidateMs > newestMs - retentionMs && candidateMs >= 0; candidateMs -= bucketMs) {
         if (candidateMs !== ownBucketMs && store.fetch(key, candidateMs) !== undefined) return true;
       }
-      return false;
+      // The event's own bucket last: the put that follows a miss writes the window read last.
+      return store.fetch(key, ownBucketMs) !== undefined;
     }
 
     return {

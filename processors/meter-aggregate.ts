@@ -26,15 +26,15 @@
  * emitted but whose usage must still be billed.
  */
 import { TallyError } from '../schemas/errors.js';
-import type { CacheFlushListener, KeyValueStore, WindowStore } from '../state/index.js';
+import type { CacheFlushListener, FlushListenerOptions, KeyValueStore, WindowStore } from '../state/index.js';
 import { StreamRecord, type ProcessorContext, type ProcessorSupplier } from '../topology/index.js';
-import type { LateEventRecord, MeterRecord } from '../schemas/records.js';
+import type { LateEventRecord } from '../schemas/records.js';
 import type { MeterWindowValue } from './aggregations/aggregation.js';
 import type { IngestedEvent } from './ingest/ingested-event.js';
-import { meterRecordKey, meterRecordKeyOfStoreKey, meterStoreKey, parseMeterStoreKey } from './meter-keys.js';
+import { meterRecordKey, meterRecordKeyOfStoreKey, meterStoreKeyOfJson, parseMeterStoreKey } from './meter-keys.js';
 import { loadCloseState, meterCloseStateStoreName, saveCloseState, type MeterCloseState } from './meter-close-state.js';
-import { readGroupBy, readMeterValue, type MeterPlan, type MeterPlans } from './meter-plan.js';
-import { lateEventRecord, meterRecord } from './meter-records.js';
+import { readGroupBy, readGroupByJson, readMeterValue, type MeterPlan, type MeterPlans } from './meter-plan.js';
+import { lateEventRecord, meterRecordJson } from './meter-records.js';
 import { closedStartBoundMs, isOpenByStreamTime, windowStartOf, type MeterWindowing } from './meter-windows.js';
 import type { MeteringCounters } from './metering-counters.js';
 import { compareCodePoints } from './code-point-order.js';
@@ -60,10 +60,11 @@ export interface MeterAggregateOptions {
 }
 
 type MeterStore = WindowStore<MeterWindowValue> & {
-  setFlushListener?(listener: CacheFlushListener<MeterWindowValue> | undefined): void;
+  setFlushListener?(listener: CacheFlushListener<MeterWindowValue> | undefined, options?: FlushListenerOptions): void;
 };
 
-type Output = MeterRecord | LateEventRecord | MeterDelta;
+/** Meter updates and finals go out as their JSON text (see meterRecordJson). */
+type Output = string | LateEventRecord | MeterDelta;
 
 export function meterAggregateProcessor(options: MeterAggregateOptions): ProcessorSupplier<string, IngestedEvent, string, Output> {
   const { plans, windowing, metersChild, lateChild, counters, deltas, segmentIntervalMs } = options;
@@ -84,7 +85,7 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
       context.forward(new StreamRecord({ key, value, timestampMs }), child);
     }
 
-    /** Store keys parsed lately: a window's update and its final name the same key. Values are shared: never mutate them. */
+    /** Store keys parsed lately (for rating's deltas): a key's windows follow each other. Values are shared: never mutate them. */
     const parsedKeys = new Map<string, { subject: string; groupBy: Record<string, string> }>();
     function parseKey(storeKey: string): { subject: string; groupBy: Record<string, string> } {
       let parsed = parsedKeys.get(storeKey);
@@ -97,8 +98,7 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
     }
 
     function emitWindow(plan: MeterPlan, storeKey: string, windowStartMs: number, window: MeterWindowValue, final: boolean): void {
-      const { subject, groupBy } = parseKey(storeKey);
-      const value = meterRecord(plan, subject, groupBy, windowStartMs, sizeMs, window, final);
+      const value = meterRecordJson(plan, storeKey, windowStartMs, sizeMs, window, final);
       if (final) counters.meterFinals++;
       else counters.meterUpdates++;
       // Every record of a window carries the window's last instant: an event time, never ahead of the data.
@@ -147,13 +147,17 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
         throw new TallyError('store-not-cached', `meter store ${plan.storeName} has no cache: meter updates are emitted when the cache flushes`);
       }
       const rated = deltas !== undefined && deltas.meters.has(plan.slug);
-      store.setFlushListener((entry) => {
-        const { windowStartMs, newValue, oldValue } = entry;
-        if (newValue === undefined || windowStartMs === undefined) return;
-        // A finalized window already went out with this value, marked final: never follow it with an update.
-        if (windowStartMs >= closeState.closedBeforeStartMs) emitWindow(plan, entry.key, windowStartMs, newValue, false);
-        if (rated) emitDelta(plan, entry.key, windowStartMs, newValue, oldValue);
-      });
+      store.setFlushListener(
+        (entry) => {
+          const { windowStartMs, newValue, oldValue } = entry;
+          if (newValue === undefined || windowStartMs === undefined) return;
+          // A finalized window already went out with this value, marked final: never follow it with an update.
+          if (windowStartMs >= closeState.closedBeforeStartMs) emitWindow(plan, entry.key, windowStartMs, newValue, false);
+          if (rated) emitDelta(plan, entry.key, windowStartMs, newValue, oldValue);
+        },
+        // Only rating's deltas need the value before the change.
+        { sendOldValues: rated },
+      );
     }
 
     return {
@@ -188,7 +192,7 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
           // The ingest validated every value; only a config change between ingest and here can fail.
           if (!read.ok) continue;
           const store = stores.get(plan) as MeterStore;
-          const key = meterStoreKey(event.subject, readGroupBy(plan, event.data));
+          const key = meterStoreKeyOfJson(event.subject, readGroupByJson(plan, event.data));
           // An open window the index does not hold was never written: no store read (and no LevelDB miss).
           const current = openWindows.has(plan, key, windowStartMs) ? store.fetch(key, windowStartMs) : undefined;
           const acc = plan.aggregation.add(current === undefined ? plan.aggregation.initial() : current.acc, {

@@ -20,6 +20,12 @@ export interface MeterPlan {
   readonly valuePath: CompiledJsonPath | undefined;
   /** Group-by names (sorted) with their compiled paths. */
   readonly groupBy: readonly (readonly [string, CompiledJsonPath])[];
+  /**
+   * The group-by in the order of its canonical JSON (`canonicalGroupBy`: an
+   * object's order, integer-like names first), each with the JSON text
+   * before its value (`{"name":` or `,"name":`).
+   */
+  readonly groupByJson: readonly (readonly [string, CompiledJsonPath])[];
 }
 
 export type MeterValue = { readonly ok: true; readonly value: string | undefined } | { readonly ok: false; readonly problem: string };
@@ -42,6 +48,8 @@ export function compileMeterPlans(meters: readonly MeterConfig[]): MeterPlans {
 }
 
 function compileMeterPlan(meter: MeterConfig): MeterPlan {
+  const sorted: Record<string, true> = {};
+  for (const name of Object.keys(meter.groupBy).sort()) sorted[name] = true;
   return {
     slug: meter.slug,
     aggregationName: meter.aggregation,
@@ -51,6 +59,7 @@ function compileMeterPlan(meter: MeterConfig): MeterPlan {
     groupBy: Object.keys(meter.groupBy)
       .sort()
       .map((name) => [name, compileJsonPath(meter.groupBy[name] as string)] as const),
+    groupByJson: Object.keys(sorted).map((name, index) => [`${index === 0 ? '{' : ','}${JSON.stringify(name)}:`, compileJsonPath(meter.groupBy[name] as string)] as const),
   };
 }
 
@@ -83,6 +92,23 @@ export function readGroupBy(plan: MeterPlan, data: Readonly<Record<string, unkno
   const groupBy: Record<string, string> = {};
   for (const [name, path] of plan.groupBy) groupBy[name] = groupByText(path.get(data));
   return groupBy;
+}
+
+/** `canonicalGroupBy(readGroupBy(plan, data))`, without building either object. */
+export function readGroupByJson(plan: MeterPlan, data: Readonly<Record<string, unknown>>): string {
+  const parts = plan.groupByJson;
+  if (parts.length === 0) return '{}';
+  let json = '';
+  for (let index = 0; index < parts.length; index++) {
+    const [prefix, path] = parts[index] as readonly [string, CompiledJsonPath];
+    json += prefix + JSON.stringify(groupByText(path.get(data)));
+  }
+  return json + '}';
+}
+
+/** One group-by value in `data`, as `readGroupBy` gives it. */
+export function readGroupByValue(path: CompiledJsonPath, data: Readonly<Record<string, unknown>>): string {
+  return groupByText(path.get(data));
 }
 
 function groupByText(raw: unknown): string {

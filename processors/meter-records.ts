@@ -1,30 +1,25 @@
 /** Builds the records the meter aggregate writes: meter updates/finals and late events. */
-import { fitLateEventRecord, type LateEventRecord, type MeterRecord, type UsageEvent } from '../schemas/records.js';
+import { fitLateEventRecord, type LateEventRecord, type UsageEvent } from '../schemas/records.js';
 import type { MeterWindowValue } from './aggregations/aggregation.js';
 import { meterRecordKey } from './meter-keys.js';
 import { readGroupBy, type MeterPlan } from './meter-plan.js';
 import { windowIso as iso } from './meter-windows.js';
 
-export function meterRecord(
-  plan: MeterPlan,
-  subject: string,
-  groupBy: Readonly<Record<string, string>>,
-  windowStartMs: number,
-  windowSizeMs: number,
-  window: MeterWindowValue,
-  final: boolean,
-): MeterRecord {
-  return {
-    meter: plan.slug,
-    subject,
-    groupBy,
-    windowStart: iso(windowStartMs),
-    windowEnd: iso(windowStartMs + windowSizeMs),
-    aggregation: plan.aggregationName,
-    value: plan.aggregation.result(window.acc),
-    count: window.count,
-    final,
-  };
+/**
+ * The JSON text of the `MeterRecord` of one window, built from its store key
+ * (`meterStoreKey`: subject, NUL, canonical group-by JSON) without parsing
+ * the group-by or building the object: byte for byte what
+ * `JSON.stringify` of the `MeterRecord` object gives (a canonical group-by
+ * is already `JSON.stringify` of its object), at less than half the cost.
+ */
+export function meterRecordJson(plan: MeterPlan, storeKey: string, windowStartMs: number, windowSizeMs: number, window: MeterWindowValue, final: boolean): string {
+  const separator = storeKey.indexOf('\u0000');
+  // Slugs are [A-Za-z0-9_-] and aggregation names upper-case words: nothing to escape.
+  return (
+    `{"meter":"${plan.slug}","subject":${JSON.stringify(storeKey.slice(0, separator))},"groupBy":${storeKey.slice(separator + 1)},` +
+    `"windowStart":"${iso(windowStartMs)}","windowEnd":"${iso(windowStartMs + windowSizeMs)}","aggregation":"${plan.aggregationName}",` +
+    `"value":${JSON.stringify(plan.aggregation.result(window.acc))},"count":${window.count},"final":${final}}`
+  );
 }
 
 /**

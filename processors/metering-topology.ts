@@ -188,7 +188,8 @@ export function buildMeteringTopology(config: TallyConfig, options: MeteringTopo
   builder.addProcessor(nodes.aggregate, meterAggregateProcessor({ plans, windowing, metersChild: nodes.metersSink, lateChild: nodes.lateSink, counters, segmentIntervalMs: meterSegmentIntervalMs(config), ...deltas }), [nodes.dedupe]);
   for (const plan of plans.all) builder.addStateStore(meterStoreSpec(plan, config), nodes.aggregate);
   builder.addStateStore(meterCloseStateStoreSpec(), nodes.aggregate);
-  builder.addSink(nodes.metersSink, config.topics.meters, [nodes.aggregate], { keySerde: stringSerde, valueSerde: jsonSerde() });
+  // The aggregate forwards meter records as their JSON text.
+  builder.addSink(nodes.metersSink, config.topics.meters, [nodes.aggregate], { keySerde: stringSerde, valueSerde: stringSerde });
   builder.addSink(nodes.lateSink, config.topics.late, [nodes.aggregate], { keySerde: stringSerde, valueSerde: jsonSerde() });
 
   // Rating: meter deltas ⋈ customers by subject → repartition by customer → billing details.

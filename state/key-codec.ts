@@ -22,6 +22,14 @@ const twoPow32 = 0x1_0000_0000;
 const needsEscape = /[\u0000\u0001]/;
 // ASCII without 0x00/0x01: UTF-8 bytes equal the UTF-16 code units, so the latin1 form is the key itself.
 const plainAscii = /^[\u0002-\u007f]*$/;
+// Any ASCII: the latin1 form is the key with 0x00 and 0x01 escaped as characters (meter store keys hold a NUL).
+const ascii = /^[\u0000-\u007f]*$/;
+
+/** The escaped form of an ASCII key, as characters: the same code units as `escapeBytes` gives bytes. */
+function escapeAscii(key: string): string {
+  // 0x01 first: the 0x01 that escaping 0x00 introduces must not be escaped again.
+  return key.replaceAll('\u0001', '\u0001\u0002').replaceAll('\u0000', '\u0001\u0001');
+}
 
 type WellFormed = { isWellFormed(): boolean };
 
@@ -169,16 +177,21 @@ export function windowKeyRange(key: string, fromStartMs: number, toStartMs: numb
 /** The cache form (latin1 string of the encoded bytes) of a key-value key. */
 export function keyCacheKey(key: string): string {
   if (plainAscii.test(key)) return flatConcat(key, '\u0000');
+  if (ascii.test(key)) return flatConcat(escapeAscii(key), '\u0000');
   return encodeKey(key).toString('latin1');
 }
 
 /** The cache form (latin1 string of the encoded bytes) of a window key. */
 export function windowCacheKey(key: string, windowStartMs: number): string {
-  if (!plainAscii.test(key)) return encodeWindowKey(key, windowStartMs).toString('latin1');
+  let head = key;
+  if (!plainAscii.test(key)) {
+    if (!ascii.test(key)) return encodeWindowKey(key, windowStartMs).toString('latin1');
+    head = escapeAscii(key);
+  }
   checkWindowStart(windowStartMs);
   const high = Math.floor(windowStartMs / twoPow32);
   const low = windowStartMs % twoPow32;
-  return flatConcat(key, String.fromCharCode(
+  return flatConcat(head, String.fromCharCode(
     0, high >>> 24, (high >>> 16) & 0xff, (high >>> 8) & 0xff, high & 0xff,
     low >>> 24, (low >>> 16) & 0xff, (low >>> 8) & 0xff, low & 0xff,
   ));

@@ -51,8 +51,8 @@ export class RecordCache<V> {
   #bytes = 0;
   /** Iteration order is insertion, refreshed for marked entries when eviction passes them. */
   readonly #entries = new Map<string, CacheEntry<V>>();
-  /** Iteration order is the order of last write, which is the flush order. */
-  readonly #dirty = new Set<string>();
+  /** Iteration order is the order of last write, which is the flush order. Entries, not keys: no string hashing. */
+  readonly #dirty = new Set<CacheEntry<V>>();
 
   /** `budget`: shared with the instance's other caches; default a private unlimited one. */
   constructor(maxEntries: number = defaultCacheMaxEntries, budget: CacheBudget = new CacheBudget(Number.MAX_SAFE_INTEGER)) {
@@ -106,31 +106,42 @@ export class RecordCache<V> {
 
   /** Records a write (`undefined` deletes); the bytes store sees it at the next flush. */
   putDirty(cacheKey: string, key: string, windowStartMs: number | undefined, value: V | undefined, timestampMs: number): void {
-    const entry = this.#entries.get(cacheKey);
+    let entry = this.#entries.get(cacheKey);
     if (entry === undefined) {
-      this.#entries.set(cacheKey, { cacheKey, key, windowStartMs, value, oldValue: undefined, oldValueKnown: false, dirty: true, timestampMs, referenced: false, sizeBytes: this.#charge(cacheKey) });
+      entry = { cacheKey, key, windowStartMs, value, oldValue: undefined, oldValueKnown: false, dirty: true, timestampMs, referenced: false, sizeBytes: this.#charge(cacheKey) };
+      this.#entries.set(cacheKey, entry);
     } else {
       entry.value = value;
       entry.dirty = true;
       entry.timestampMs = timestampMs;
       entry.referenced = true;
+      this.#dirty.delete(entry);
     }
-    this.#dirty.delete(cacheKey);
-    this.#dirty.add(cacheKey);
+    this.#dirty.add(entry);
   }
 
   /** Dirty entries in the order of their last write. */
-  *dirtyEntries(): Generator<CacheEntry<V>> {
-    for (const cacheKey of this.#dirty) yield this.#entries.get(cacheKey) as CacheEntry<V>;
+  dirtyEntries(): IterableIterator<CacheEntry<V>> {
+    return this.#dirty.values();
   }
 
-  /** Marks entries as written: their current value is now what the bytes store holds. */
-  markClean(entries: readonly CacheEntry<V>[]): void {
-    for (const entry of entries) {
+  /** Every dirty entry, in the order of their last write, now clean: the caller writes them to the bytes store. */
+  takeDirty(): CacheEntry<V>[] {
+    const entries = Array.from(this.#dirty);
+    this.#dirty.clear();
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index] as CacheEntry<V>;
       entry.dirty = false;
+    }
+    return entries;
+  }
+
+  /** Records that the bytes store now holds each entry's current value (its old value from here on). */
+  markWritten(entries: readonly CacheEntry<V>[]): void {
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index] as CacheEntry<V>;
       entry.oldValue = entry.value;
       entry.oldValueKnown = true;
-      this.#dirty.delete(entry.cacheKey);
     }
   }
 
@@ -170,15 +181,15 @@ export class RecordCache<V> {
   /** Forgets one key (restoration rewrote it underneath the cache). */
   delete(cacheKey: string): void {
     const entry = this.#entries.get(cacheKey);
-    if (entry !== undefined) this.#forget(entry);
-    this.#dirty.delete(cacheKey);
+    if (entry === undefined) return;
+    this.#forget(entry);
+    this.#dirty.delete(entry);
   }
 
   /** Drops every dirty entry without writing it; clean entries still match the bytes store. */
   discardDirty(): void {
-    for (const cacheKey of this.#dirty) {
-      const entry = this.#entries.get(cacheKey);
-      if (entry !== undefined) this.#forget(entry);
+    for (const entry of this.#dirty) {
+      if (this.#entries.get(entry.cacheKey) === entry) this.#forget(entry);
     }
     this.#dirty.clear();
   }

@@ -13,6 +13,7 @@ import type {
   CacheFlushEntry,
   CacheFlushListener,
   ChangelogWriter,
+  FlushListenerOptions,
   StateStore,
   StoreKind,
 } from './types.js';
@@ -61,6 +62,8 @@ export abstract class StoreCore<V> implements StateStore {
   readonly #changelog: ChangelogWriter | undefined;
   readonly #batchWriter: ChangelogBatchWriter | undefined;
   #listener: CacheFlushListener<V> | undefined;
+  /** False when the listener ignores `oldValue`: a key first written without a read then costs no read at the flush. */
+  #sendOldValues = true;
   /** Entries of the flushes whose batch is still being written: clean already, not in the bytes store yet. */
   readonly #entriesInFlight = new Set<readonly CacheEntry<V>[]>();
 
@@ -81,11 +84,12 @@ export abstract class StoreCore<V> implements StateStore {
    * Called once per coalesced change when the cache flushes or evicts; never
    * called when the store has no cache (every put is then its own change).
    */
-  setFlushListener(listener: CacheFlushListener<V> | undefined): void {
+  setFlushListener(listener: CacheFlushListener<V> | undefined, options: FlushListenerOptions = {}): void {
     if (!this.caching && listener !== undefined) {
       throw new StateStoreError('store-not-cached', `store ${this.name} has no cache, so it has no coalesced changes to report; build it with caching`);
     }
     this.#listener = listener;
+    this.#sendOldValues = options.sendOldValues ?? true;
   }
 
   /** True when the cache is over capacity and mostly dirty, so only a flush can shrink it: commit soon. */
@@ -116,7 +120,7 @@ export abstract class StoreCore<V> implements StateStore {
    */
   flush(meta?: ReadonlyMap<string, Buffer>): Promise<void> {
     if (this.cache.dirtyCount === 0) return meta !== undefined && meta.size > 0 ? this.bytes.write([], meta) : Promise.resolve();
-    return this.#writeEntries([...this.cache.dirtyEntries()], meta);
+    return this.#writeEntries(this.cache.takeDirty(), meta);
   }
 
   /** Writes straight to the bytes store (batch records expanded): no cache, no changelog, no listener. */
@@ -248,7 +252,7 @@ export abstract class StoreCore<V> implements StateStore {
 
   #writeEntries(entries: readonly CacheEntry<V>[], meta: ReadonlyMap<string, Buffer> | undefined): Promise<void> {
     const listener = this.#listener;
-    if (listener !== undefined) this.#loadOldValues(entries);
+    if (listener !== undefined && this.#sendOldValues) this.#loadOldValues(entries);
     // 1-2. Serialize and log, in write order (an uncached store logged each write already).
     const writes: BytesWrite[] = new Array<BytesWrite>(entries.length);
     const perKeyLog = this.#batchWriter === undefined && this.caching ? this.#changelog : undefined;
@@ -268,9 +272,9 @@ export abstract class StoreCore<V> implements StateStore {
       // Without caching nothing is kept once written: the buffer only bridges writes to the flush.
       if (!this.caching) this.cache.remove(entries);
     });
-    // 4. Capture the changes before marking clean overwrites the old values.
+    // 4. Capture the changes before the entries' old values become their current ones.
     const changes = listener === undefined ? undefined : entries.map(toFlushEntry);
-    this.cache.markClean(entries);
+    this.cache.markWritten(entries);
     // 5. Forward; reads see the new values (from the cache), so the listener may write to this store again.
     if (changes !== undefined) for (const change of changes) (listener as CacheFlushListener<V>)(change);
     return written;
@@ -290,7 +294,7 @@ function toFlushEntry<V>(entry: CacheEntry<V>): CacheFlushEntry<V> {
     key: entry.key,
     windowStartMs: entry.windowStartMs,
     newValue: entry.value,
-    oldValue: entry.oldValue,
+    oldValue: entry.oldValueKnown ? entry.oldValue : undefined,
     timestampMs: entry.timestampMs,
   };
 }

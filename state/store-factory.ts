@@ -10,7 +10,7 @@ import { MemoryBytesStore } from './memory-bytes-store.js';
 import type { CacheBudget } from './cache-budget.js';
 import { defaultCacheMaxEntries } from './record-cache.js';
 import { SegmentedBytesStore } from './segmented-bytes-store.js';
-import type { CacheFlushListener, ChangelogWriter, KeyValueStore, StateStore, StoreSpec, WindowStore } from './types.js';
+import type { CacheFlushListener, ChangelogWriter, FlushListenerOptions, KeyValueStore, StateStore, StoreSpec, WindowStore } from './types.js';
 import { LayeredWindowStore } from './window-store.js';
 
 /** What a task gives the factory. */
@@ -29,7 +29,7 @@ export interface StoreContext {
 
 export interface FlushListenerTarget<V> {
   /** Receives coalesced changes when the cache flushes or evicts; unused without caching. */
-  setFlushListener(listener: CacheFlushListener<V> | undefined): void;
+  setFlushListener(listener: CacheFlushListener<V> | undefined, options?: FlushListenerOptions): void;
 }
 
 export type KeyValueStateStore<V> = KeyValueStore<V> & StateStore & FlushListenerTarget<V>;

@@ -62,7 +62,7 @@ export interface CacheFlushEntry<V> {
   readonly windowStartMs: number | undefined;
   /** The new value; undefined when the entry was deleted. */
   readonly newValue: V | undefined;
-  /** The value as of the previous flush; undefined when there was none. */
+  /** The value as of the previous flush; undefined when there was none, or when the listener set `sendOldValues: false`. */
   readonly oldValue: V | undefined;
   /** Timestamp of the last write to this entry since the previous flush. */
   readonly timestampMs: number;
@@ -70,6 +70,15 @@ export interface CacheFlushEntry<V> {
 
 /** Called per flushed entry, in write order, synchronously (it forwards downstream like a processor). */
 export type CacheFlushListener<V> = (entry: CacheFlushEntry<V>) => void;
+
+export interface FlushListenerOptions {
+  /**
+   * Whether the listener reads `oldValue` (default true). Without it, a key
+   * first written without being read is flushed without reading its old
+   * value from the bytes store (Kafka Streams' `sendOldValues`).
+   */
+  readonly sendOldValues?: boolean;
+}
 
 export interface KeyValue<V> {
   readonly key: string;

@@ -28,6 +28,10 @@ export class LayeredWindowStore<V> extends StoreCore<V> implements WindowStore<V
   readonly retentionMs: number;
   readonly windowSizeMs: number | undefined;
   readonly #segments: SegmentedBytesStore;
+  /** The last key encoded: a read-modify-write (`fetch`, then `put` of the same window) encodes once. */
+  #lastKey: string | undefined;
+  #lastStartMs = -1;
+  #lastCacheKey = '';
 
   constructor(options: LayeredWindowStoreOptions<V>) {
     super(options);
@@ -42,7 +46,7 @@ export class LayeredWindowStore<V> extends StoreCore<V> implements WindowStore<V
   }
 
   fetch(key: string, windowStartMs: number): V | undefined {
-    const cacheKey = windowCacheKey(key, windowStartMs);
+    const cacheKey = this.#cacheKeyOf(key, windowStartMs);
     if (this.#segments.isExpired(windowStartMs)) return undefined;
     // Nothing was ever written to that segment: only the cache can hold the window, and a miss is
     // not cached (dedupe probes every live bucket for every event; most have no segment yet).
@@ -53,7 +57,7 @@ export class LayeredWindowStore<V> extends StoreCore<V> implements WindowStore<V
   /** Returns false (and stores nothing) when the window is already past retention. */
   put(key: string, windowStartMs: number, value: V | undefined, timestampMs: number = this.currentTimestampMs()): boolean {
     // Encoding first validates windowStartMs before it can move observed time.
-    const cacheKey = windowCacheKey(key, windowStartMs);
+    const cacheKey = this.#cacheKeyOf(key, windowStartMs);
     if (!this.#segments.observe(windowStartMs)) return false;
     this.writeCached(cacheKey, key, windowStartMs, value, timestampMs);
     return true;
@@ -98,6 +102,15 @@ export class LayeredWindowStore<V> extends StoreCore<V> implements WindowStore<V
 
   all(): AsyncIterable<WindowEntry<V>> {
     return this.fetchAll(0, Number.MAX_SAFE_INTEGER);
+  }
+
+  #cacheKeyOf(key: string, windowStartMs: number): string {
+    if (key === this.#lastKey && windowStartMs === this.#lastStartMs) return this.#lastCacheKey;
+    const cacheKey = windowCacheKey(key, windowStartMs);
+    this.#lastKey = key;
+    this.#lastStartMs = windowStartMs;
+    this.#lastCacheKey = cacheKey;
+    return cacheKey;
   }
 
   /** Clamps [from, to] to valid, unexpired window starts; undefined when empty. */

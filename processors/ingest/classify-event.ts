@@ -8,7 +8,7 @@
  */
 import { eventLimits, utf8Bytes } from '../../schemas/event-rules.js';
 import type { UsageEvent } from '../../schemas/records.js';
-import { readGroupBy, readMeterValue, type MeterPlan, type MeterPlans } from '../meter-plan.js';
+import { readGroupByValue, readMeterValue, type MeterPlan, type MeterPlans } from '../meter-plan.js';
 import { validateCloudEvent, type EventFailure } from './decode-event.js';
 import type { EventDecoder } from './event-decoder.js';
 
@@ -41,13 +41,12 @@ export function classifyEvent(value: Buffer | null, wallClockMs: number, setting
   const validated = validateCloudEvent(decoded.value, wallClockMs);
   if (!validated.ok) return { kind: 'dead-letter', failure: validated.failure };
   const { event } = validated;
-  const known = { eventId: event.id, eventSource: event.source };
   const aheadMs = event.timeMs - wallClockMs;
   if (aheadMs > settings.maxFutureSkewMs) {
     const message =
       `time ${event.time} is ${aheadMs} ms ahead of the wall clock (${new Date(wallClockMs).toISOString()}); ` +
       `at most ${settings.maxFutureSkewMs} ms (ingest.maxFutureSkew) is accepted — check the producer's clock`;
-    return { kind: 'dead-letter', failure: { reason: 'future-time', message, ...known } };
+    return { kind: 'dead-letter', failure: { reason: 'future-time', message, eventId: event.id, eventSource: event.source } };
   }
   const plans = settings.plans.byEventType.get(event.type);
   if (plans === undefined) return { kind: 'unmatched', event };
@@ -56,7 +55,7 @@ export function classifyEvent(value: Buffer | null, wallClockMs: number, setting
     const problem = read.ok ? oversizedText(plan, read.value, event.data) : read.problem;
     if (problem !== undefined) {
       const message = `meter ${plan.slug} (${plan.aggregationName}): ${problem}; the event is counted for no meter`;
-      return { kind: 'dead-letter', failure: { reason: 'invalid-value', message, ...known, meter: plan.slug } };
+      return { kind: 'dead-letter', failure: { reason: 'invalid-value', message, eventId: event.id, eventSource: event.source, meter: plan.slug } };
     }
   }
   return { kind: 'valid', event };
@@ -72,9 +71,8 @@ function oversizedText(plan: MeterPlan, value: string | undefined, data: UsageEv
     return `${plan.valuePath?.path ?? 'the value'} is ${utf8Bytes(value)} bytes in UTF-8; UNIQUE_COUNT values may be at most ${limit} bytes — send a shorter identifier (e.g. a hash)`;
   }
   if (plan.groupBy.length === 0) return undefined;
-  const groupBy = readGroupBy(plan, data);
   for (const [name, path] of plan.groupBy) {
-    const bytes = utf8Bytes(groupBy[name] as string);
+    const bytes = utf8Bytes(readGroupByValue(path, data));
     if (bytes > limit) return `group-by ${name} (${path.path}) is ${bytes} bytes in UTF-8; group-by values may be at most ${limit} bytes, as they become parts of keys — group by a shorter value`;
   }
   return undefined;

@@ -57,6 +57,19 @@ function daysInMonth(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
+/** A failure that names the event's id and source when it has usable ones. */
+function failure(value: Readonly<Record<string, unknown>>, reason: DeadLetterReason, message: string): ValidatedEvent {
+  return {
+    ok: false,
+    failure: {
+      reason,
+      message,
+      ...(typeof value.id === 'string' && value.id !== '' ? { eventId: value.id } : {}),
+      ...(typeof value.source === 'string' && value.source !== '' ? { eventSource: value.source } : {}),
+    },
+  };
+}
+
 /**
  * Validates a decoded CloudEvent. It expects a decoder's output: decoders
  * have already applied the shared event rules (`checkEventValue`: well-formed
@@ -65,20 +78,15 @@ function daysInMonth(year: number, month: number): number {
  * (so COUNT meters still count it); a present `data` must be an object.
  */
 export function validateCloudEvent(value: Readonly<Record<string, unknown>>, ingestionTimeMs: number): ValidatedEvent {
-  const known = {
-    ...(typeof value.id === 'string' && value.id !== '' ? { eventId: value.id } : {}),
-    ...(typeof value.source === 'string' && value.source !== '' ? { eventSource: value.source } : {}),
-  };
-  const fail = (reason: DeadLetterReason, message: string): ValidatedEvent => ({ ok: false, failure: { reason, message, ...known } });
 
   const { specversion } = value;
-  if (specversion === undefined) return fail('missing-field', 'specversion is missing; CloudEvents 1.0 needs "specversion": "1.0"');
-  if (typeof specversion !== 'string') return fail('invalid-field', `specversion must be the string "1.0", got ${quote(specversion)}`);
-  if (specversion !== '1.0') return fail('unsupported-specversion', `specversion ${quote(specversion)} is not supported; send CloudEvents 1.0 ("specversion": "1.0")`);
+  if (specversion === undefined) return failure(value, 'missing-field', 'specversion is missing; CloudEvents 1.0 needs "specversion": "1.0"');
+  if (typeof specversion !== 'string') return failure(value, 'invalid-field', `specversion must be the string "1.0", got ${quote(specversion)}`);
+  if (specversion !== '1.0') return failure(value, 'unsupported-specversion', `specversion ${quote(specversion)} is not supported; send CloudEvents 1.0 ("specversion": "1.0")`);
   for (const field of requiredStrings) {
     const fieldValue = value[field];
-    if (fieldValue === undefined || fieldValue === '') return fail('missing-field', `${field} is ${fieldValue === '' ? 'empty' : 'missing'}; it must be a non-empty string`);
-    if (typeof fieldValue !== 'string') return fail('invalid-field', `${field} must be a string, got ${quote(fieldValue)}`);
+    if (fieldValue === undefined || fieldValue === '') return failure(value, 'missing-field', `${field} is ${fieldValue === '' ? 'empty' : 'missing'}; it must be a non-empty string`);
+    if (typeof fieldValue !== 'string') return failure(value, 'invalid-field', `${field} must be a string, got ${quote(fieldValue)}`);
   }
 
   let time: string;
@@ -89,7 +97,7 @@ export function validateCloudEvent(value: Readonly<Record<string, unknown>>, ing
   } else {
     const parsed = typeof value.time === 'string' ? parseEventTimeMs(value.time) : undefined;
     if (parsed === undefined) {
-      return fail('invalid-time', `time ${quote(value.time)} is not an RFC 3339 timestamp at or after 1970 (e.g. "2024-01-01T12:00:00.000Z" or "2024-01-01T13:00:00+01:00")`);
+      return failure(value, 'invalid-time', `time ${quote(value.time)} is not an RFC 3339 timestamp at or after 1970 (e.g. "2024-01-01T12:00:00.000Z" or "2024-01-01T13:00:00+01:00")`);
     }
     time = value.time as string;
     timeMs = parsed;
@@ -98,11 +106,11 @@ export function validateCloudEvent(value: Readonly<Record<string, unknown>>, ing
   let data: Readonly<Record<string, unknown>> = {};
   if (value.data !== undefined) {
     if (typeof value.data !== 'object' || value.data === null || Array.isArray(value.data)) {
-      return fail('invalid-field', `data must be a JSON object, got ${quote(value.data)}`);
+      return failure(value, 'invalid-field', `data must be a JSON object, got ${quote(value.data)}`);
     }
     data = value.data as Record<string, unknown>;
   } else if (value.data_base64 !== undefined) {
-    return fail('invalid-field', 'data_base64 is not supported; send the usage data as a JSON object in "data"');
+    return failure(value, 'invalid-field', 'data_base64 is not supported; send the usage data as a JSON object in "data"');
   }
 
   return {

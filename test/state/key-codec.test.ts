@@ -41,6 +41,11 @@ describe('key codec', () => {
     for (const key of keys) expect(keyCacheKey(key)).toBe(encodeKey(key).toString('latin1'));
     expect(windowCacheKey('abc', 2 ** 40 + 5)).toBe(encodeWindowKey('abc', 2 ** 40 + 5).toString('latin1'));
     expect(windowCacheKey('日\u0000', 7)).toBe(encodeWindowKey('日\u0000', 7).toString('latin1'));
+    // ASCII keys that need escaping (a meter store key holds a NUL) take the string path: same bytes.
+    for (const key of ['s\u0000{"route":"/a"}', '\u0001\u0000\u0001', 'a\u0001\u0001b\u0000\u0000', '\u0000']) {
+      expect(keyCacheKey(key)).toBe(encodeKey(key).toString('latin1'));
+      expect(windowCacheKey(key, 2 ** 33 + 9)).toBe(encodeWindowKey(key, 2 ** 33 + 9).toString('latin1'));
+    }
   });
 
   it('rejects keys with a lone surrogate, which UTF-8 cannot represent', () => {

@@ -215,6 +215,25 @@ describe('the record cache', () => {
     expect(changes).toEqual([{ key: 'k', windowStartMs: undefined, newValue: undefined, oldValue: { count: 1 }, timestampMs: 20 }]);
   });
 
+  it('reads no old value for a listener that does not want them (sendOldValues: false), but keeps one it already has', async () => {
+    const store = await openStore({ caching: true, persistent: true });
+    await store.put('k', { count: 1 });
+    await store.put('read', { count: 1 });
+    await store.flush();
+    await store.close();
+    const reopened = await openStore({ caching: true, persistent: true });
+    const changes: CacheFlushEntry<Counter>[] = [];
+    reopened.setFlushListener((change) => void changes.push(change), { sendOldValues: false });
+    expect(await reopened.get('read')).toEqual({ count: 1 });
+    await reopened.put('read', { count: 2 }, 21);
+    await reopened.put('k', { count: 2 }, 20);
+    await reopened.flush();
+    expect(changes).toEqual([
+      { key: 'read', windowStartMs: undefined, newValue: { count: 2 }, oldValue: { count: 1 }, timestampMs: 21 },
+      { key: 'k', windowStartMs: undefined, newValue: { count: 2 }, oldValue: undefined, timestampMs: 20 },
+    ]);
+  });
+
   it('calls the listener in the order of the last write to each key', async () => {
     const store = await openStore({ caching: true });
     const keys: string[] = [];
