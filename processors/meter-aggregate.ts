@@ -194,14 +194,15 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
           const store = stores.get(plan) as MeterStore;
           const key = meterStoreKeyOfJson(event.subject, readGroupByJson(plan, event.data));
           // An open window the index does not hold was never written: no store read (and no LevelDB miss).
-          const current = openWindows.has(plan, key, windowStartMs) ? store.fetch(key, windowStartMs) : undefined;
+          // Indexed before the put: a put refused (past retention) leaves a window whose close finds nothing.
+          const current = openWindows.add(plan, key, windowStartMs) ? undefined : store.fetch(key, windowStartMs);
           const acc = plan.aggregation.add(current === undefined ? plan.aggregation.initial() : current.acc, {
             value: read.value,
             timeMs: event.timeMs,
             offset,
             id: event.id,
           });
-          if (store.put(key, windowStartMs, { acc, count: (current?.count ?? 0) + 1 }, record.timestampMs) && current === undefined) openWindows.add(plan, key, windowStartMs);
+          store.put(key, windowStartMs, { acc, count: (current?.count ?? 0) + 1 }, record.timestampMs);
         }
       },
     };

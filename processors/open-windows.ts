@@ -22,12 +22,11 @@ export class OpenWindowIndex<P> {
     return this.#starts.length;
   }
 
-  /** True when the window is indexed: for a window not yet closed, that is whether the store holds it. */
-  has(plan: P, key: string, windowStartMs: number): boolean {
-    return this.#byStart.get(windowStartMs)?.get(plan)?.has(key) === true;
-  }
-
-  add(plan: P, key: string, windowStartMs: number): void {
+  /**
+   * Indexes the window; returns false when it was indexed already. For a
+   * window not yet closed, that says whether the store holds it.
+   */
+  add(plan: P, key: string, windowStartMs: number): boolean {
     let byPlan = this.#byStart.get(windowStartMs);
     if (byPlan === undefined) {
       byPlan = new Map();
@@ -39,7 +38,9 @@ export class OpenWindowIndex<P> {
       keys = new Set();
       byPlan.set(plan, keys);
     }
+    const size = keys.size;
     keys.add(key);
+    return keys.size !== size;
   }
 
   /**

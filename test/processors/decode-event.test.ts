@@ -125,4 +125,32 @@ describe('parseEventTimeMs', () => {
       expect(parseEventTimeMs(text)).toBeUndefined();
     },
   );
+
+  it('accepts exactly what the RFC 3339 grammar accepts, on texts one edit away from valid ones', () => {
+    // The grammar as a regular expression: the parser must agree with it on every text, and with Date on the value.
+    const grammar = /^(\d{4})-(\d{2})-(\d{2})[Tt]([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.(\d+))?(?:[Zz]|([+-])([01]\d|2[0-3]):([0-5]\d))$/;
+    const seeds = ['2024-02-29T23:59:59.999Z', '2024-03-10T02:30:00-08:00', '2023-12-31T23:00:00.5+05:45', '2024-06-30T12:00:00.123456789z'];
+    const alphabet = ['0', '1', '2', '3', '5', '6', '9', '-', '+', ':', '.', 'T', 't', 'Z', 'z', ' ', 'x'];
+    let checked = 0;
+    for (const seed of seeds) {
+      const variants = [seed, seed.slice(0, -1), `${seed}0`];
+      for (let at = 0; at < seed.length; at++) {
+        variants.push(seed.slice(0, at) + seed.slice(at + 1));
+        for (const char of alphabet) variants.push(seed.slice(0, at) + char + seed.slice(at + 1));
+      }
+      for (const text of variants) {
+        const parsed = parseEventTimeMs(text);
+        const match = grammar.exec(text);
+        if (match === null) {
+          expect(parsed, text).toBeUndefined();
+          continue;
+        }
+        const luxon = DateTime.fromISO(text.toUpperCase(), { setZone: true });
+        const expected = luxon.isValid && luxon.year >= 1970 && luxon.toMillis() >= 0 ? Math.trunc(luxon.toMillis()) : undefined;
+        expect(parsed, text).toBe(expected);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+  });
 });
