@@ -127,7 +127,7 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
         const store = stores.get(plan) as MeterStore;
         if (windows.length > 1) windows.sort(storeOrder);
         for (const { key, windowStartMs } of windows) {
-          const value = store.fetch(key, windowStartMs);
+          const value = store.fetchFinal(key, windowStartMs);
           if (value !== undefined) emitWindow(plan, key, windowStartMs, value, true);
         }
       }

@@ -98,6 +98,11 @@ export class RecordCache<V> {
     return entry;
   }
 
+  /** The entry for `cacheKey`, not marked as used. */
+  peek(cacheKey: string): CacheEntry<V> | undefined {
+    return this.#entries.get(cacheKey);
+  }
+
   /** Caches a value read from the bytes store, unless a write got there first. */
   putClean(cacheKey: string, key: string, windowStartMs: number | undefined, value: V | undefined): void {
     if (this.#entries.has(cacheKey)) return;

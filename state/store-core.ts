@@ -113,10 +113,11 @@ export abstract class StoreCore<V> implements StateStore {
    * entry in write order. Steps 1–5 run when `flush` is called; the returned
    * promise settles when the batch is written. So a task can flush its stores
    * in order (a listener's output reaches downstream stores before they
-   * flush) and wait for all their batches at once. Until the batch is
-   * written, nothing is evicted: the cache still serves what LevelDB does
-   * not hold yet. Do not call other methods before it settles, but `flush`
-   * of other stores.
+   * flush) and wait for all their batches at once, or go on processing
+   * while they are written: until the batch is written, nothing is evicted,
+   * so reads, writes and scans find in the cache what LevelDB does not hold
+   * yet. Another `flush` of this store, `restore`, `close` and `destroy` must
+   * wait until it settles.
    */
   flush(meta?: ReadonlyMap<string, Buffer>): Promise<void> {
     if (this.cache.dirtyCount === 0) return meta !== undefined && meta.size > 0 ? this.bytes.write([], meta) : Promise.resolve();
@@ -156,6 +157,16 @@ export abstract class StoreCore<V> implements StateStore {
       this.cache.putClean(cacheKey, key, windowStartMs, value);
       if (this.cache.isOverCapacity) this.#evict();
     }
+    return value;
+  }
+
+  /** Point read through the cache that caches nothing and drops a clean entry: a last read (see `fetchFinal`). */
+  protected readLastTime(cacheKey: string): V | undefined {
+    const entry = this.cache.peek(cacheKey);
+    if (entry === undefined) return this.readBytes(Buffer.from(cacheKey, 'latin1'));
+    const value = entry.value;
+    // An entry of a batch still being written is clean but not in the bytes store yet: it stays.
+    if (!entry.dirty && this.#entriesInFlight.size === 0) this.cache.remove([entry]);
     return value;
   }
 

@@ -136,6 +136,13 @@ export interface WindowStore<V> extends ReadOnlyWindowStore<V> {
    * returns false.
    */
   put(key: string, windowStartMs: number, value: V | undefined, timestampMs?: number): boolean;
+  /**
+   * `fetch` for the last read of a window before it closes (its final
+   * record): what is read from the bytes store is not cached, and a clean
+   * cached entry is dropped, so closed windows leave room for open ones. A
+   * later read still finds the value, in the bytes store.
+   */
+  fetchFinal(key: string, windowStartMs: number): V | undefined;
 }
 
 /** What a task drives; processors never see it. */

@@ -54,6 +54,13 @@ export class LayeredWindowStore<V> extends StoreCore<V> implements WindowStore<V
     return this.readCached(cacheKey, key, windowStartMs);
   }
 
+  fetchFinal(key: string, windowStartMs: number): V | undefined {
+    if (this.#segments.isExpired(windowStartMs)) return undefined;
+    const cacheKey = this.#cacheKeyOf(key, windowStartMs);
+    if (!this.#segments.hasSegmentFor(windowStartMs)) return this.cache.get(cacheKey)?.value;
+    return this.readLastTime(cacheKey);
+  }
+
   /** Returns false (and stores nothing) when the window is already past retention. */
   put(key: string, windowStartMs: number, value: V | undefined, timestampMs: number = this.currentTimestampMs()): boolean {
     // Encoding first validates windowStartMs before it can move observed time.

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jsonSerde } from '../../schemas/index.js';
 import {
+  CacheBudget,
   LevelBytesStore,
   createWindowStore,
   type CacheFlushEntry,
@@ -111,6 +112,70 @@ describe.each(variants)('a window store $label', ({ persistent, caching }) => {
     await store.put('b', 1_500, 6);
     expect(brief(await collect(store.fetchRange('a', 0, 2_000)))).toEqual(['a@0=1', 'a@500=5']);
     expect(brief(await collect(store.all()))).toEqual(['a@0=1', 'a@500=5', 'b@1500=6']);
+  });
+});
+
+describe('the last read of a window (fetchFinal)', () => {
+  it('caches nothing it reads and drops a clean cached entry, but keeps a dirty one until it is written', async () => {
+    const budget = new CacheBudget(1 << 20);
+    const open = async () => {
+      const store = createWindowStore(spec({ caching: true, logging: false, cacheMaxEntries: 100 }), { stateDir, taskId: '0_0', currentTimestampMs: () => 0, cacheBudget: budget });
+      await store.open();
+      opened.push(store);
+      return store;
+    };
+    const store = await open();
+    store.put('a', 100, 1);
+    await store.flush();
+    expect(budget.usedBytes).toBeGreaterThan(0);
+    expect(store.fetchFinal('a', 100)).toBe(1);
+    expect(budget.usedBytes).toBe(0);
+    expect(store.fetch('a', 100)).toBe(1); // from LevelDB, cached again
+    expect(budget.usedBytes).toBeGreaterThan(0);
+
+    store.put('b', 200, 2); // dirty: the final reads it, the flush still writes it
+    const withDirty = budget.usedBytes;
+    expect(store.fetchFinal('b', 200)).toBe(2);
+    expect(budget.usedBytes).toBe(withDirty);
+    await store.flush();
+    await store.close();
+    opened.splice(opened.indexOf(store), 1);
+
+    const reopened = await open();
+    expect(budget.usedBytes).toBe(0);
+    expect(reopened.fetchFinal('b', 200)).toBe(2);
+    expect(reopened.fetchFinal('a', 100)).toBe(1);
+    expect(reopened.fetchFinal('c', 100)).toBeUndefined();
+    expect(budget.usedBytes).toBe(0);
+  });
+});
+
+describe.each([false, true])('a window store (caching %s) used while its flush is written', (caching) => {
+  it('reads what the flush is writing, takes new writes, and the next flush writes them', async () => {
+    const budget = new CacheBudget(1 << 20);
+    const open = async () => {
+      const store = createWindowStore(spec({ caching, logging: false, ...(caching ? { cacheMaxEntries: 100 } : {}) }), { stateDir, taskId: '0_0', currentTimestampMs: () => 0, cacheBudget: budget });
+      await store.open();
+      opened.push(store);
+      return store;
+    };
+    const store = await open();
+    for (let i = 0; i < 50; i++) store.put(`k${i}`, 100, i);
+    const written = store.flush(); // not awaited: processing goes on
+    expect(store.fetch('k7', 100)).toBe(7);
+    expect(brief(await collect(store.fetchAll(0, 1_000))).length).toBe(50);
+    store.put('k7', 100, 70);
+    store.put('new', 200, 1);
+    expect(store.fetch('k7', 100)).toBe(70);
+    await written;
+    expect(store.fetch('k8', 100)).toBe(8);
+    await store.flush();
+    await store.close();
+    opened.splice(opened.indexOf(store), 1);
+    const reopened = await open();
+    expect(reopened.fetch('k7', 100)).toBe(70);
+    expect(reopened.fetch('new', 200)).toBe(1);
+    expect(reopened.fetch('k49', 100)).toBe(49);
   });
 });
 

@@ -4,7 +4,8 @@
  * Exactly-once (one transaction per task and commit, begun with the first
  * chunk of output the task sends after the previous commit):
  *   1. flush the task's store caches: changelog records join its output,
- *      data goes to LevelDB (uncommitted until step 5);
+ *      data goes to LevelDB (uncommitted until step 5; the batches are
+ *      written in the background and waited for before step 5);
  *   2. record source positions and stream time in the progress store;
  *   3. send what is left of the output (full chunks went out while the task
  *      processed);
@@ -29,7 +30,7 @@ import { TaskMigratedError, type KafkaTask } from './kafka-task.js';
 export async function commitExactlyOnce(task: KafkaTask, groupId: string): Promise<void> {
   // Steps 1–2.
   await task.prepareCommit();
-  await finishExactlyOnce(task, groupId);
+  await finishExactlyOnce(task, groupId, Promise.resolve());
 }
 
 /**
@@ -51,35 +52,44 @@ export async function commitExactlyOnce(task: KafkaTask, groupId: string): Promi
  */
 export async function beginExactlyOnceSideBySide(tasks: readonly KafkaTask[], groupId: string): Promise<{ readonly finished: Promise<PromiseSettledResult<boolean>[]> }> {
   const results: PromiseSettledResult<boolean>[] = tasks.map(() => ({ status: 'fulfilled', value: false }));
-  const prepared: number[] = [];
+  const prepared: { readonly index: number; readonly written: Promise<void> }[] = [];
   for (const [index, task] of tasks.entries()) {
     if (!task.hasWork) continue;
     try {
-      await task.prepareCommit();
-      prepared.push(index);
+      // Flushed now; its LevelDB batches are written while the tasks go on processing. A failed
+      // write is handled where the commit waits for it (it aborts the transaction), not as unhandled.
+      const written = task.prepareCommit();
+      written.catch(() => undefined);
+      prepared.push({ index, written });
     } catch (reason) {
       results[index] = { status: 'rejected', reason };
     }
   }
-  const finishing = Promise.allSettled(prepared.map((index) => finishExactlyOnce(tasks[index] as KafkaTask, groupId)));
+  const finishing = Promise.allSettled(prepared.map(({ index, written }) => finishExactlyOnce(tasks[index] as KafkaTask, groupId, written)));
   const finished = finishing.then((settled) => {
     settled.forEach((outcome, k) => {
-      results[prepared[k] as number] = outcome.status === 'fulfilled' ? { status: 'fulfilled', value: true } : outcome;
+      results[(prepared[k] as (typeof prepared)[number]).index] = outcome.status === 'fulfilled' ? { status: 'fulfilled', value: true } : outcome;
     });
     return results;
   });
   return { finished };
 }
 
-/** Steps 3–5 of an exactly-once commit, after `prepareCommit()`. */
-async function finishExactlyOnce(task: KafkaTask, groupId: string): Promise<void> {
+/** Steps 3–5 of an exactly-once commit, after `prepareCommit()`; `written`: its LevelDB batches. */
+async function finishExactlyOnce(task: KafkaTask, groupId: string, written: Promise<void>): Promise<void> {
   const transaction = task.transaction;
   if (transaction === undefined) throw new Error(`task ${task.id.key} has no transactional producer`);
   const topics = task.offsetsToCommit();
   try {
-    // Steps 3–4: the transaction began with the first chunk (or begins now); then step 5.
-    await task.output.endWith(() => transaction.commit({ consumerGroupId: groupId, topics }));
+    // Steps 3–4: the transaction began with the first chunk (or begins now); then step 5, once
+    // the stores hold what the transaction commits (a failed write aborts it).
+    await task.output.endWith(async () => {
+      await written;
+      await transaction.commit({ consumerGroupId: groupId, topics });
+    });
   } catch (error) {
+    // A commit never ends with a batch still being written: the task may be closed next.
+    await written.catch(() => undefined);
     if (isFencingError(error)) throw new TaskMigratedError(task.id, error);
     await task.output.settle();
     await transaction.abort();

@@ -175,18 +175,21 @@ export class KafkaTask {
    * Commit steps 1–2: flush every store's cache (writes its changelog records
    * into this task's output and its data to LevelDB) and the repartition
    * batches (a flush may have forwarded more), then record the source
-   * positions and stream time in the progress store.
+   * positions and stream time in the progress store. All of that is done
+   * when this returns; the promise settles once the stores' LevelDB batches
+   * are written, which the caller may wait for later (an exactly-once commit
+   * waits for them in the background, before its transaction commits).
    */
-  async prepareCommit(): Promise<void> {
-    await this.stream.flush();
+  prepareCommit(): Promise<void> {
+    // Every flush forwards and logs now, synchronously; only the LevelDB batches are left to write.
+    const storesWritten = this.stream.flush();
     this.repartitions.flush();
-    for (const [topic, offset] of this.positions) {
-      await this.progress.put(topic, { offset, streamTimeMs: this.stream.streamTimeMs });
-    }
-    await this.progress.flush();
+    for (const [topic, offset] of this.positions) this.progress.put(topic, { offset, streamTimeMs: this.stream.streamTimeMs });
+    const progressWritten = this.progress.flush();
     this.processedSinceCommit = 0;
     // Output added from now on belongs to the next commit (an exactly-once task goes on processing).
     this.committingCounts = this.output.takeCounts();
+    return Promise.all([storesWritten, progressWritten]).then(() => undefined);
   }
 
   /** Consumer-group offsets to commit for this task, with stream time as metadata. */
