@@ -248,8 +248,16 @@ export class TaskManager {
 
   // --- commits ---
 
-  /** True when a commit interval has passed since the last commit round. */
+  /**
+   * True when a commit interval has passed since the last commit round began
+   * and that round has ended. Under exactly-once a round's transactions
+   * commit while the tasks process; one that takes longer than the interval
+   * (round trips to a busy broker) postpones the next round instead of
+   * stalling processing until it ends, so the next transaction is larger.
+   * A cache that needs a flush still commits at once (`commitAll` waits).
+   */
   commitDue(nowMs = this.options.config.wallClockMs()): boolean {
+    if (this.roundUnderWay !== undefined && !this.roundUnderWay.ended) return false;
     return nowMs - this.lastCommitMs >= this.options.config.commitIntervalMs;
   }
 
