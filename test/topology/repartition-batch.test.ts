@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../topology/internal/partitioner.js';
 import type { OutputRecord, RawRecord } from '../../topology/internal/stream-task.js';
-import { RepartitionBatcher, decodeRepartitionBatch, expandRepartitionBatch, maxRepartitionBatchBytes, repartitionBatchHeader } from '../../topology/kafka/repartition-batch.js';
+import { RepartitionBatcher, decodeRepartitionBatch, isRepartitionBatch, maxRepartitionBatchBytes, repartitionBatchHeader } from '../../topology/kafka/repartition-batch.js';
 
 const output = (topic: string, key: string | null, value: string | null, timestampMs: number, headers: Record<string, string> = {}): OutputRecord => ({
   topic,
@@ -62,7 +62,8 @@ describe('repartition records in batches', () => {
     expect(batcher.takes('r')).toBe(true);
     expect(batcher.takes('tally-meters')).toBe(false);
     const plain: RawRecord = { key: Buffer.from('k'), value: Buffer.from('v'), timestampMs: 5, headers: {}, partition: 0, offset: 3 };
-    expect(expandRepartitionBatch(plain)).toEqual([plain]);
+    expect(isRepartitionBatch(plain)).toBe(false);
+    expect(isRepartitionBatch({ ...plain, headers: { [repartitionBatchHeader]: '1' } })).toBe(true);
     expect(() => decodeRepartitionBatch({ ...plain, headers: { [repartitionBatchHeader]: '1' }, value: Buffer.from([7, 0, 0, 0, 0]) })).toThrow(/version 7/);
   });
 });

@@ -228,12 +228,13 @@ export class KafkaTask {
   }
 
   private collectOutput(record: OutputRecord): void {
+    // One object per record, `partition` always present (undefined: the partitioner chooses).
     this.output.add(record.topic, {
       key: record.key,
       value: record.value,
       timestamp: String(record.timestampMs),
       headers: record.headers as Record<string, string>,
-      ...(record.partition === undefined ? {} : { partition: record.partition }),
+      partition: record.partition as number,
     });
   }
 

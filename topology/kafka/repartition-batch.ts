@@ -115,9 +115,9 @@ export function decodeRepartitionBatch(batch: RawRecord): RawRecord[] {
 
 const noHeaders: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
-/** The records to process for one consumed record: a batch's contents, or the record itself. */
-export function expandRepartitionBatch(raw: RawRecord): readonly RawRecord[] {
-  return raw.headers[repartitionBatchHeader] === '1' ? decodeRepartitionBatch(raw) : [raw];
+/** True when a consumed record is a batch of repartition records (`decodeRepartitionBatch` gives them); otherwise it is processed as it is. */
+export function isRepartitionBatch(raw: RawRecord): boolean {
+  return raw.headers[repartitionBatchHeader] === '1';
 }
 
 /** Gathers one task's repartition records per (topic, partition) and emits them as batch records. */

@@ -11,7 +11,7 @@ import type { ResolvedAppConfig } from './app-config.js';
 import { debug, toRawRecord } from './kafka-io.js';
 import type { KafkaTask } from './kafka-task.js';
 import { ProcessingSlices, yieldToEventLoop } from './processing-slices.js';
-import { expandRepartitionBatch } from './repartition-batch.js';
+import { decodeRepartitionBatch, isRepartitionBatch } from './repartition-batch.js';
 import type { TaskManager } from './task-manager.js';
 
 /** How many records of a batch pass between two checks that kafkajs still wants it processed. */
@@ -91,11 +91,18 @@ export class TaskExecutor {
       const message = messages[index] as KafkaMessage;
       const offset = Number(message.offset);
       if (position === undefined || offset >= position) {
-        const records = expandRepartitionBatch(toRawRecord(message, batch.partition));
-        for (const raw of records) stream.process(logical, raw);
+        const raw = toRawRecord(message, batch.partition);
+        let count = 1;
+        if (isRepartitionBatch(raw)) {
+          const records = decodeRepartitionBatch(raw);
+          for (const record of records) stream.process(logical, record);
+          count = records.length;
+        } else {
+          stream.process(logical, raw);
+        }
         task.processed(batch.topic, offset);
-        processed += records.length;
-        this.slices.processed(records.length);
+        processed += count;
+        this.slices.processed(count);
       }
       handled = message.offset;
       // A cache that outgrew its capacity asks for an early commit: dirty entries leave only by a flush.
