@@ -70,6 +70,7 @@ export class BinaryWriter {
   }
 
   string(value: string): void {
+    if (typeof value !== 'string') throw new NotEncodable(`${typeof value} where a string belongs`);
     const units = value.length;
     if (units < oneByteLengthUnits) {
       this.#ensure(1 + units * 3);
