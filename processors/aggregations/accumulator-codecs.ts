@@ -4,7 +4,7 @@
  * stay exact; counts, times and offsets are varints.
  */
 import type { AggregationName } from '../../schemas/config-types.js';
-import { NotEncodable, type BinaryReader, type BinaryWriter } from '../../schemas/index.js';
+import type { BinaryReader, BinaryWriter } from '../../schemas/index.js';
 import type { AvgAcc } from './avg.js';
 import type { CountAcc } from './count.js';
 import type { LatestAcc } from './latest.js';
@@ -69,18 +69,10 @@ const latestCodec: AccumulatorCodec<LatestAcc> = {
   },
 };
 
-/** UNIQUE_COUNT: the number of values, then each (kept in their sorted order). */
+/** UNIQUE_COUNT: the values, kept in their sorted order. */
 const uniqueCountCodec: AccumulatorCodec<UniqueCountAcc> = {
-  write: (writer, acc) => {
-    if (!Array.isArray(acc)) throw new NotEncodable('a UNIQUE_COUNT accumulator that is not an array');
-    writer.unsigned(acc.length);
-    for (const value of acc) writer.string(value);
-  },
-  read: (reader) => {
-    const values = new Array<string>(reader.unsigned());
-    for (let index = 0; index < values.length; index++) values[index] = reader.string();
-    return values;
-  },
+  write: (writer, acc) => writer.stringList(acc),
+  read: (reader) => reader.stringList(),
 };
 
 const byAggregation: Readonly<Record<AggregationName, AccumulatorCodec<unknown>>> = {

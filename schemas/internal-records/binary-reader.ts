@@ -47,6 +47,22 @@ export class BinaryReader {
     return length === 0 ? '' : this.#bytes.toString('utf8', start, end);
   }
 
+  /** See {@link BinaryWriter.stringList}. */
+  stringList(): string[] {
+    const values = new Array<string>(this.unsigned());
+    const lengths = new Array<number>(values.length);
+    for (let index = 0; index < values.length; index++) lengths[index] = this.unsigned();
+    const joined = this.string();
+    let at = 0;
+    for (let index = 0; index < values.length; index++) {
+      const end = at + (lengths[index] as number);
+      values[index] = joined.slice(at, end);
+      at = end;
+    }
+    if (at !== joined.length) throw new StateStoreError('internal-record-invalid', `a binary internal record lists strings of ${at} UTF-16 units in all, but holds ${joined.length}: it is corrupt`);
+    return values;
+  }
+
   /** Throws unless every byte was read: a body with bytes left over is not what its version says. */
   end(): void {
     if (this.#at !== this.#bytes.length) {

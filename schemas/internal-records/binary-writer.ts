@@ -87,6 +87,21 @@ export class BinaryWriter {
     this.#at += this.#buffer.write(value, this.#at, bytes, 'utf8');
   }
 
+  /**
+   * Strings as their count, each one's length in UTF-16 units, then their
+   * concatenation as one string: one UTF-8 conversion for the whole list
+   * instead of one per string (a UNIQUE_COUNT set may hold thousands).
+   */
+  stringList(values: readonly string[]): void {
+    if (!Array.isArray(values)) throw new NotEncodable(`${typeof values} where a list of strings belongs`);
+    this.unsigned(values.length);
+    for (const value of values) {
+      if (typeof value !== 'string') throw new NotEncodable(`${typeof value} in a list of strings`);
+      this.unsigned(value.length);
+    }
+    this.string(values.join(''));
+  }
+
   /** ASCII by hand (cheaper than a native call for short strings), anything else through Buffer. */
   #shortString(value: string, start: number): number {
     const buffer = this.#buffer;

@@ -23,6 +23,8 @@ const cases: readonly (readonly [AggregationName, string, MeterWindowValue])[] =
   ['LATEST', 'a time before 1970', { acc: { value: '-1', timeMs: -86_400_000, offset: 0, id: '' }, count: 1 }],
   ['UNIQUE_COUNT', 'empty', { acc: [], count: 0 }],
   ['UNIQUE_COUNT', 'unicode values', { acc: ['', '1', 'a|b', 'ñandú', '🙂'], count: 9 }],
+  ['UNIQUE_COUNT', 'the two halves of one emoji as two values', { acc: ['\ud83d', '\ude42'], count: 2 }],
+  ['UNIQUE_COUNT', '2000 values', { acc: Array.from({ length: 2000 }, (_, i) => `user-${String(i).padStart(5, '0')}`), count: 5000 }],
 ];
 
 describe('meter window values in the binary form', () => {
@@ -47,6 +49,14 @@ describe('meter window values in the binary form', () => {
       const binary = meterWindowValueSerde(aggregation, 'binary').serialize(value).length;
       expect(binary, `${aggregation} ${name}`).toBeLessThan(JSON.stringify(value).length);
     }
+  });
+
+  it('writes a set holding a lone surrogate as JSON (UTF-8 cannot hold it), and reads it back', () => {
+    const serde = meterWindowValueSerde('UNIQUE_COUNT', 'binary');
+    const value = { acc: ['a', '\ud800'], count: 2 };
+    const bytes = serde.serialize(value);
+    expect(isBinaryRecord(bytes)).toBe(false);
+    expect(serde.deserialize(bytes)).toEqual(value);
   });
 
   it('keeps a sum exact through many round trips (no doubles on the way)', () => {
