@@ -9,11 +9,13 @@
  *
  * --commit-every N flushes every N input events (1 000 ≈ a 100 ms commit
  * interval at 10 000 events/s); --keyed-by-subject skips the repartition;
- * --rating adds customers and plans; --profile DIR writes a CPU profile.
+ * --rating adds customers and plans; --profile DIR writes a CPU profile;
+ * --internal-record-format json writes store values, changelogs and
+ * repartition topics as JSON (default binary), for comparing the two.
  */
 import { parseArgs } from 'node:util';
 import { buildMeteringTopology, customerTableRecords } from '../processors/index.js';
-import { parseConfig } from '../schemas/index.js';
+import { internalRecordFormats, parseConfig, type InternalRecordFormat } from '../schemas/index.js';
 import { TopologyTestDriver } from '../topology/index.js';
 import { startCpuProfile, summarizeProfile } from './cpu-profile.js';
 import { benchConfig, benchMessages, type BenchEventOptions } from './metering-events.js';
@@ -27,6 +29,7 @@ const { values: args } = parseArgs({
     'keyed-by-subject': { type: 'boolean', default: false },
     rating: { type: 'boolean', default: false },
     profile: { type: 'string' },
+    'internal-record-format': { type: 'string', default: 'binary' },
   },
 });
 
@@ -40,7 +43,9 @@ const input: BenchEventOptions = {
   keyBySubject: args['keyed-by-subject'],
 };
 console.log(`$ ${['node', ...process.argv.slice(1)].join(' ')}`);
-const config = parseConfig(
+const internalRecordFormat = args['internal-record-format'] as InternalRecordFormat;
+if (!internalRecordFormats.includes(internalRecordFormat)) throw new Error(`--internal-record-format ${internalRecordFormat}: use one of ${internalRecordFormats.join(', ')}`);
+const parsedConfig = parseConfig(
   JSON.stringify(
     benchConfig({
       appId: 'core',
@@ -55,16 +60,22 @@ const config = parseConfig(
   ),
   'bench tally.yaml',
 );
+const config = { ...parsedConfig, app: { ...parsedConfig.app, internalRecordFormat } };
 const topology = buildMeteringTopology(config, { wallClockMs: () => nowMs });
 const records = new Map<string, number>();
+const bytes = new Map<string, number>();
 const driver = await TopologyTestDriver.create(topology, {
   initialWallClockMs: nowMs,
   commitEveryRecords: Number(args['commit-every']),
   retainRecords: false,
-  onRecord: (r) => records.set(r.topic, (records.get(r.topic) ?? 0) + 1),
+  onRecord: (r) => {
+    records.set(r.topic, (records.get(r.topic) ?? 0) + 1);
+    bytes.set(r.topic, (bytes.get(r.topic) ?? 0) + (r.key?.length ?? 0) + (r.value?.length ?? 0));
+  },
 });
 if (args.rating) for (const { key, value } of customerTableRecords(config)) await driver.pipeRaw(config.topics.customers, Buffer.from(key), Buffer.from(JSON.stringify(value)));
 records.clear();
+bytes.clear();
 
 const batches: { key: Buffer | null; value: Buffer | null }[][] = [];
 for (let i = 0; i < input.events; i += 10_000) {
@@ -82,8 +93,9 @@ await driver.close();
 
 const perEvent = [...records].map(([topic, n]) => `${topic} ${(n / input.events).toFixed(2)}`).join(', ');
 console.log(`records written per event: ${perEvent}`);
+console.log(`key + value bytes written per event: ${[...bytes].map(([topic, n]) => `${topic} ${(n / input.events).toFixed(0)}`).join(', ')}`);
 console.log(
-  `${args.rating ? 'metering + rating' : 'metering'}, ${input.keyBySubject ? 'keyed by subject' : 'with repartition'}, ${input.subjects} subjects, flush every ${args['commit-every']} events: ` +
+  `${args.rating ? 'metering + rating' : 'metering'}, ${input.keyBySubject ? 'keyed by subject' : 'with repartition'}, ${input.subjects} subjects, flush every ${args['commit-every']} events, internal records ${internalRecordFormat}: ` +
     `${Math.round(input.events / seconds).toLocaleString('en-US')} events/s, ${((cpu.user + cpu.system) / input.events).toFixed(1)} µs CPU per event`,
 );
 if (profile !== undefined) console.log(summarizeProfile(profile));

@@ -16,7 +16,8 @@
  * once, so the store logs them in batch records (`logBatches`), a few per
  * commit instead of one per event.
  */
-import { jsonSerde } from '../schemas/serde.js';
+import type { InternalRecordFormat } from '../schemas/config-types.js';
+import { integerCodec, internalRecordSerde } from '../schemas/index.js';
 import type { StoreSpec, WindowStore } from '../state/index.js';
 import type { ProcessorContext, ProcessorSupplier } from '../topology/index.js';
 import type { IngestedEvent } from './ingest/ingested-event.js';
@@ -31,7 +32,9 @@ export function dedupeBucketMs(dedupeRetentionMs: number): number {
   return Math.max(1, Math.ceil(dedupeRetentionMs / 2));
 }
 
-export function dedupeStoreSpec(dedupeRetentionMs: number): StoreSpec<DedupeEntry> {
+const dedupeEntryCodec = integerCodec('dedupe entry');
+
+export function dedupeStoreSpec(dedupeRetentionMs: number, format: InternalRecordFormat = 'binary'): StoreSpec<DedupeEntry> {
   const bucketMs = dedupeBucketMs(dedupeRetentionMs);
   return {
     name: dedupeStoreName,
@@ -39,7 +42,7 @@ export function dedupeStoreSpec(dedupeRetentionMs: number): StoreSpec<DedupeEntr
     persistent: true,
     caching: false,
     logging: true,
-    valueSerde: jsonSerde<DedupeEntry>(),
+    valueSerde: internalRecordSerde(dedupeEntryCodec, format),
     retentionMs: dedupeRetentionMs + bucketMs,
     segmentIntervalMs: bucketMs,
     windowSizeMs: bucketMs,

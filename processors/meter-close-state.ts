@@ -3,7 +3,8 @@
  * key-value store so it survives restarts and rebalances (docs/metering.md, "Windows, lateness and emission"): finals
  * are emitted once per window, never again after a restart, and never lost.
  */
-import { jsonSerde } from '../schemas/serde.js';
+import type { InternalRecordFormat } from '../schemas/config-types.js';
+import { integerFieldsCodec, internalRecordSerde } from '../schemas/index.js';
 import type { KeyValueStore, StoreSpec } from '../state/index.js';
 
 export const meterCloseStateStoreName = 'meter-close-state';
@@ -19,8 +20,10 @@ export const initialCloseState: MeterCloseState = { closedBeforeStartMs: 0, clos
 
 const stateKey = 'close';
 
-export function meterCloseStateStoreSpec(): StoreSpec<MeterCloseState> {
-  return { name: meterCloseStateStoreName, kind: 'keyValue', persistent: true, caching: true, logging: true, valueSerde: jsonSerde<MeterCloseState>() };
+const closeStateCodec = integerFieldsCodec<MeterCloseState, keyof MeterCloseState>('meter close state', ['closedBeforeStartMs', 'closedAtMs']);
+
+export function meterCloseStateStoreSpec(format: InternalRecordFormat = 'binary'): StoreSpec<MeterCloseState> {
+  return { name: meterCloseStateStoreName, kind: 'keyValue', persistent: true, caching: true, logging: true, valueSerde: internalRecordSerde(closeStateCodec, format) };
 }
 
 export function loadCloseState(store: KeyValueStore<MeterCloseState>): MeterCloseState {

@@ -41,6 +41,7 @@
  */
 import { ConfigError } from '../schemas/errors.js';
 import { bufferSerde, jsonSerde, stringSerde } from '../schemas/serde.js';
+import { internalRecordFormatOf } from '../schemas/index.js';
 import type { TallyConfig } from '../schemas/config-types.js';
 import type { StoreSpec } from '../state/index.js';
 import { TopologyBuilder, type TimestampExtractor, type Topology } from '../topology/index.js';
@@ -50,9 +51,11 @@ import { classifyEvent, type IngestSettings } from './ingest/classify-event.js';
 import type { EventDecoder } from './ingest/event-decoder.js';
 import { createIngestDecoder } from './ingest/ingest-decoder.js';
 import { ingestProcessor } from './ingest/ingest-processor.js';
-import { ingestedEventSerde, rawEventValueSerde, type RawEventValue } from './ingest/ingested-event.js';
+import { rawEventValueSerde, type RawEventValue } from './ingest/ingested-event.js';
+import { ingestedEventSerdeFor } from './ingest/ingested-event-serde.js';
 import { meterAggregateProcessor } from './meter-aggregate.js';
 import { meterCloseStateStoreSpec } from './meter-close-state.js';
+import { meterWindowValueSerde } from './meter-window-serde.js';
 import { compileMeterPlans, type MeterPlan } from './meter-plan.js';
 import { createMeteringCounters, type MeteringCounters } from './metering-counters.js';
 import { addEntitlementNodes, entitlementMeters } from './entitlements/index.js';
@@ -105,7 +108,7 @@ function meterStoreSpec(plan: MeterPlan, config: TallyConfig): StoreSpec<MeterWi
     persistent: true,
     caching: true,
     logging: true,
-    valueSerde: jsonSerde<MeterWindowValue>(),
+    valueSerde: meterWindowValueSerde(plan.aggregationName, internalRecordFormatOf(config.app)),
     retentionMs: config.windows.retentionMs,
     windowSizeMs: config.windows.sizeMs,
     segmentIntervalMs: meterSegmentIntervalMs(config),
@@ -172,6 +175,7 @@ export function buildMeteringTopology(config: TallyConfig, options: MeteringTopo
   let dedupeParent: string = nodes.ingest;
   if (!keyedBySubject) {
     builder.addInternalTopic(eventsBySubjectTopic);
+    const ingestedEventSerde = ingestedEventSerdeFor(internalRecordFormatOf(config.app));
     builder.addSink(nodes.repartitionSink, eventsBySubjectTopic, [nodes.ingest], { keySerde: stringSerde, valueSerde: ingestedEventSerde });
     // Default extractor: the record timestamp, which the ingest set to the (valid) event time.
     builder.addSource(nodes.repartitionSource, [eventsBySubjectTopic], { keySerde: stringSerde, valueSerde: ingestedEventSerde, deadLetterTopic: config.topics.deadLetter });
@@ -180,14 +184,14 @@ export function buildMeteringTopology(config: TallyConfig, options: MeteringTopo
 
   // Dedupe, then one windowed aggregate over every meter.
   builder.addProcessor(nodes.dedupe, dedupeProcessor({ dedupeRetentionMs: config.ingest.dedupeRetentionMs, counters }), [dedupeParent]);
-  builder.addStateStore(dedupeStoreSpec(config.ingest.dedupeRetentionMs), nodes.dedupe);
+  builder.addStateStore(dedupeStoreSpec(config.ingest.dedupeRetentionMs, internalRecordFormatOf(config.app)), nodes.dedupe);
   const windowing = { sizeMs: config.windows.sizeMs, allowedLatenessMs: config.ingest.allowedLatenessMs };
   const rating = ratingEnabled(config) ? compileRatingPlans(config) : undefined;
   // Deltas of every meter: an entitlement added on the customers topic may count any of them.
   const deltas = rating === undefined ? {} : { deltas: { child: ratingNodes.join, meters: new Set(config.meters.map((meter) => meter.slug)) } };
   builder.addProcessor(nodes.aggregate, meterAggregateProcessor({ plans, windowing, metersChild: nodes.metersSink, lateChild: nodes.lateSink, counters, segmentIntervalMs: meterSegmentIntervalMs(config), ...deltas }), [nodes.dedupe]);
   for (const plan of plans.all) builder.addStateStore(meterStoreSpec(plan, config), nodes.aggregate);
-  builder.addStateStore(meterCloseStateStoreSpec(), nodes.aggregate);
+  builder.addStateStore(meterCloseStateStoreSpec(internalRecordFormatOf(config.app)), nodes.aggregate);
   // The aggregate forwards meter records as their JSON text.
   builder.addSink(nodes.metersSink, config.topics.meters, [nodes.aggregate], { keySerde: stringSerde, valueSerde: stringSerde });
   builder.addSink(nodes.lateSink, config.topics.late, [nodes.aggregate], { keySerde: stringSerde, valueSerde: jsonSerde() });

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatDurationMs } from './duration.js';
-import { aggregations, processingGuarantees, serviceLimitDefaults, type AggregationName } from './config-types.js';
+import { aggregations, internalRecordFormats, processingGuarantees, serviceLimitDefaults, type AggregationName } from './config-types.js';
 import { customersField, plansField } from './config-schema-rating.js';
 import { checkConfigRules } from './config-rules.js';
 import { record, list, map, type ConfigNode, type FieldSpec, type ParseContext, type Presence } from './internal/config-dsl.js';
@@ -51,6 +51,14 @@ const app = record('app', {
       'Bytes the record caches of every store of this instance may hold together (estimated; Kafka Streams\' statestore.cache.max.bytes). ' +
       'Larger coalesces more updates per commit and serves more reads from memory; 0 turns coalescing across records off. ' +
       'The default, 16 MiB, is as fast as 64 MiB on the metering benchmark and keeps the process about 200 MB smaller (see docs/performance.md).',
+  },
+  internalRecordFormat: {
+    node: oneOf(internalRecordFormats),
+    default: 'binary',
+    description:
+      'How internal records (store values, changelog and repartition topics) are written: binary (compact, cheaper to encode and decode) or json. ' +
+      'Both are always read. Use json for the first bounce of a rolling upgrade from a version that reads only JSON, then switch to binary. ' +
+      'The public topics are JSON either way.',
   },
   shutdownTimeout: {
     node: duration(),

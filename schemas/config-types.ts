@@ -10,6 +10,10 @@ export type AggregationName = (typeof aggregations)[number];
 export const processingGuarantees = ['exactly_once', 'at_least_once'] as const;
 export type ProcessingGuarantee = (typeof processingGuarantees)[number];
 
+/** How internal records (store values, changelogs, repartition topics) are written; both are always read. */
+export const internalRecordFormats = ['binary', 'json'] as const;
+export type InternalRecordFormat = (typeof internalRecordFormats)[number];
+
 export const chargeModels = ['per_unit', 'graduated', 'volume', 'package', 'time_of_day'] as const;
 export type ChargeModel = (typeof chargeModels)[number];
 
@@ -20,6 +24,12 @@ export interface AppConfig {
   readonly commitIntervalMs: number;
   /** Bytes all record caches of the instance may hold together (estimated). */
   readonly cacheMaxBytes: number;
+  /**
+   * How store values, changelogs and repartition topics are written: `binary`
+   * (compact) or `json` (what versions before the binary form read). Both are
+   * always read. Set by parseConfig; absent in a config built in code means `binary`.
+   */
+  readonly internalRecordFormat?: InternalRecordFormat;
   /**
    * Longest time from SIGTERM or a pipeline failure to the exit of `tally run`.
    * Always set by parseConfig; a config built in code may leave it out ({@link serviceLimitDefaults}).

@@ -14,10 +14,13 @@
  *   `customer|billingPeriodStart` (see invoice-ledger.ts).
  */
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
-import { jsonSerde } from '../../schemas/serde.js';
+import type { InternalRecordFormat } from '../../schemas/config-types.js';
+import { internalRecordSerde, type BinaryCodec } from '../../schemas/index.js';
+import { jsonSerde, type Serde } from '../../schemas/serde.js';
 import type { KeyValueStore, StoreSpec } from '../../state/index.js';
 import type { ChargeUsage } from './charge-usage.js';
 import type { InvoiceState } from './invoice-ledger.js';
+import { openDetailCodec, periodTermsCodec, ratingCloseStateCodec } from './rating-store-codecs.js';
 
 export const ratingStoreNames = {
   details: 'rating-details',
@@ -53,17 +56,18 @@ export interface RatingCloseState {
 
 const closeStateKey = 'close';
 
-function kv<V>(name: string): StoreSpec<V> {
-  return { name, kind: 'keyValue', persistent: true, caching: true, logging: true, valueSerde: jsonSerde<V>() };
+function kv<V>(name: string, valueSerde: Serde<V>): StoreSpec<V> {
+  return { name, kind: 'keyValue', persistent: true, caching: true, logging: true, valueSerde };
 }
 
-export function ratingStoreSpecs(): StoreSpec[] {
+export function ratingStoreSpecs(format: InternalRecordFormat = 'binary'): StoreSpec[] {
+  const internal = <V>(codec: BinaryCodec<V>): Serde<V> => internalRecordSerde(codec, format);
   return [
-    kv<DetailState>(ratingStoreNames.details),
-    kv<PeriodTerms>(ratingStoreNames.periods),
-    kv<string>(ratingStoreNames.openDetails),
-    kv<RatingCloseState>(ratingStoreNames.closeState),
-    kv<InvoiceState>(ratingStoreNames.invoices),
+    kv<DetailState>(ratingStoreNames.details, jsonSerde()),
+    kv<PeriodTerms>(ratingStoreNames.periods, internal(periodTermsCodec)),
+    kv<string>(ratingStoreNames.openDetails, internal(openDetailCodec)),
+    kv<RatingCloseState>(ratingStoreNames.closeState, internal(ratingCloseStateCodec)),
+    kv<InvoiceState>(ratingStoreNames.invoices, jsonSerde()),
   ] as StoreSpec[];
 }
 

@@ -24,6 +24,8 @@ import type { TallyConfig } from '../../schemas/config-types.js';
 import type { BillingDetailRecord } from '../../schemas/billing-detail.js';
 import type { InvoiceRecord } from '../../schemas/invoice.js';
 import { jsonSerde, stringSerde } from '../../schemas/serde.js';
+import { internalRecordFormatOf } from '../../schemas/index.js';
+import { usageByCustomerSerde } from './usage-by-customer-serde.js';
 import type { TopologyBuilder } from '../../topology/index.js';
 import type { MeteringCounters } from '../metering-counters.js';
 import { customersStoreSpec, customersTableProcessor, rawCustomerValueSerde, type RawCustomerValue } from './customers-table.js';
@@ -31,7 +33,7 @@ import type { RatingCounters } from './rating-counters.js';
 import { ratingProcessor } from './rating-processor.js';
 import type { RatingPlans } from './rating-plans.js';
 import { ratingStoreSpecs } from './rating-stores.js';
-import { usageByCustomerTimestamp, type UsageByCustomer } from './usage-by-customer.js';
+import { usageByCustomerTimestamp } from './usage-by-customer.js';
 import { usageJoinProcessor } from './usage-join.js';
 
 /** Node names: stable, because store and topic names derive from them. */
@@ -89,11 +91,12 @@ export function addRatingNodes(builder: TopologyBuilder, wiring: RatingWiring): 
   builder.connectStore(nodes.join, customersStoreSpec().name);
   builder.addSink(nodes.unratedSink, config.topics.deadLetter, [nodes.join], deadLetter);
   builder.addInternalTopic(usageByCustomerTopic);
-  builder.addSink(nodes.repartitionSink, usageByCustomerTopic, [nodes.join, nodes.customersTable], { keySerde: stringSerde, valueSerde: jsonSerde<UsageByCustomer>() });
+  const format = internalRecordFormatOf(config.app);
+  builder.addSink(nodes.repartitionSink, usageByCustomerTopic, [nodes.join, nodes.customersTable], { keySerde: stringSerde, valueSerde: usageByCustomerSerde(format) });
   // A delta's timestamp (its window's last instant) is rating's stream time; a terms change has none.
   builder.addSource(nodes.repartitionSource, [usageByCustomerTopic], {
     keySerde: stringSerde,
-    valueSerde: jsonSerde<UsageByCustomer>(),
+    valueSerde: usageByCustomerSerde(format),
     timestampExtractor: usageByCustomerTimestamp,
     deadLetterTopic: config.topics.deadLetter,
   });
@@ -108,7 +111,7 @@ export function addRatingNodes(builder: TopologyBuilder, wiring: RatingWiring): 
     metersTopic: config.topics.meters,
   };
   builder.addProcessor(nodes.rate, ratingProcessor({ ...rateOptions, ratingCounters, meteringCounters }), [nodes.repartitionSource]);
-  for (const spec of ratingStoreSpecs()) builder.addStateStore(spec, nodes.rate);
+  for (const spec of ratingStoreSpecs(format)) builder.addStateStore(spec, nodes.rate);
   builder.addSink(nodes.billingSink, config.topics.billing, [nodes.rate], { keySerde: stringSerde, valueSerde: jsonSerde<BillingDetailRecord>() });
   builder.addSink(nodes.invoicesSink, config.topics.invoices, [nodes.rate], { keySerde: stringSerde, valueSerde: jsonSerde<InvoiceRecord>() });
   builder.addSink(nodes.ratingDeadLetterSink, config.topics.deadLetter, [nodes.rate], deadLetter);

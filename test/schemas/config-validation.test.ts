@@ -113,12 +113,17 @@ describe('unknown keys', () => {
 
   it('list the allowed keys when nothing is close', () => {
     expect(problemsAfter((config) => (config['app'] = { colour: 'blue' }))).toEqual([
-      'app.colour: unknown key; allowed here: id, stateDir, processingGuarantee, commitIntervalMs, cacheMaxBytes, shutdownTimeout',
+      'app.colour: unknown key; allowed here: id, stateDir, processingGuarantee, commitIntervalMs, cacheMaxBytes, internalRecordFormat, shutdownTimeout',
     ]);
   });
 });
 
 describe('sections with defaults', () => {
+  it('name the internal record formats when app.internalRecordFormat is not one, with the closest', () => {
+    expect(problemsAfter((config) => void (config['app'] = { internalRecordFormat: 'binry' }))).toEqual(['app.internalRecordFormat: unknown "binry"; use one of binary, json (did you mean binary?)']);
+    expect(problemsAfter((config) => void (config['app'] = { internalRecordFormat: true }))).toEqual(['app.internalRecordFormat: must be one of binary, json; got a boolean']);
+  });
+
   it('check types and ranges with the fix', () => {
     expect(
       problemsAfter((config) => {
