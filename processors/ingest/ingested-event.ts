@@ -2,9 +2,10 @@
  * What flows from the ingest to dedupe and the meter aggregate: the
  * validated event plus its input offset (LATEST's tie-break, which a
  * repartition topic's own offsets would lose). On the repartition topic it is
- * JSON, keyed by subject, with the event time as the record timestamp.
+ * an internal record (ingested-event-serde.ts), keyed by subject, with the
+ * event time as the record timestamp.
  */
-import { jsonSerde, type Serde } from '../../schemas/serde.js';
+import type { Serde } from '../../schemas/serde.js';
 import type { UsageEvent } from '../../schemas/records.js';
 import type { IngestOutcome } from './classify-event.js';
 
@@ -14,7 +15,6 @@ export interface IngestedEvent {
   readonly offset: number;
 }
 
-export const ingestedEventSerde: Serde<IngestedEvent> = jsonSerde<IngestedEvent>();
 
 /**
  * An input record value before the ingest has looked at it. When the input is
