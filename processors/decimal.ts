@@ -47,6 +47,10 @@ export type NumericParse = { readonly ok: true; readonly value: string } | { rea
 const smallInteger = /^-?\d{1,15}$/;
 /** A canonical integer of at most 15 digits as an input string: no leading zero, no "-0". */
 const smallCanonicalInteger = /^(0|-?[1-9]\d{0,14})$/;
+/** A plain decimal of at most 15 digits in all ("12.5", "-0.25"), not yet known to be canonical. */
+const smallPlainDecimal = /^-?(?=[\d.]{1,16}$)\d+(?:\.\d+)?$/;
+/** A canonical plain decimal with a fraction: no leading zero (but "0."), no trailing zero, not "-0". */
+const smallCanonicalDecimal = /^-?(?:0|[1-9]\d*)\.\d*[1-9]$/;
 
 /** Canonical string of a decimal: plain notation, no trailing zeros, zero is "0". */
 export function canonicalDecimal(value: Decimal): string {
@@ -84,10 +88,13 @@ export function parseNumericValue(raw: unknown): NumericParse {
     // Fast path: a safe integer's decimal string is already canonical (and -0 prints "0").
     if (Number.isSafeInteger(raw)) return { ok: true, value: String(raw) };
     if (!Number.isFinite(raw)) return { ok: false, problem: `is ${describe(raw)}, not a finite number` };
-    return checkedCanonical(String(raw), raw);
+    // A double's shortest form in plain notation ("0.25", "-12.5") has no trailing zeros: it is canonical.
+    const text = String(raw);
+    if (smallPlainDecimal.test(text)) return { ok: true, value: text };
+    return checkedCanonical(text, raw);
   }
   if (typeof raw === 'string') {
-    if (smallCanonicalInteger.test(raw)) return { ok: true, value: raw };
+    if (smallCanonicalInteger.test(raw) || (smallCanonicalDecimal.test(raw) && smallPlainDecimal.test(raw))) return { ok: true, value: raw };
     if (!jsonNumberPattern.test(raw)) return { ok: false, problem: `is ${describe(raw)}, not a number (write it as a JSON number, e.g. "12", "-0.5" or "1e3")` };
     return checkedCanonical(raw, raw);
   }
@@ -105,8 +112,56 @@ export function compareDecimals(left: string, right: string): number {
 export function addDecimals(left: string, right: string): string {
   // Fast path: integers of at most 15 digits add exactly as doubles (the sum stays below 2^53).
   if (smallInteger.test(left) && smallInteger.test(right)) return String(Number(left) + Number(right));
+  const scaled = addScaled(left, right);
+  if (scaled !== undefined) return scaled;
   if (left === '0') return canonicalDecimal(new Decimal(right));
   return canonicalDecimal(new Decimal(left).plus(right));
+}
+
+/**
+ * The sum of two plain decimals of at most 15 digits each once written with
+ * the same number of fraction digits, as scaled integers: exact in doubles
+ * (both below 10^15, the sum below 2^53). Undefined when either needs more.
+ */
+function addScaled(left: string, right: string): string | undefined {
+  if (!smallPlainDecimal.test(left) || !smallPlainDecimal.test(right)) return undefined;
+  const leftPoint = left.indexOf('.');
+  const rightPoint = right.indexOf('.');
+  const leftScale = leftPoint < 0 ? 0 : left.length - leftPoint - 1;
+  const rightScale = rightPoint < 0 ? 0 : right.length - rightPoint - 1;
+  const scale = Math.max(leftScale, rightScale);
+  const leftDigits = digitCount(left, leftPoint) + scale - leftScale;
+  const rightDigits = digitCount(right, rightPoint) + scale - rightScale;
+  if (leftDigits > 15 || rightDigits > 15) return undefined;
+  const sum = scaledInteger(left, leftPoint, scale - leftScale) + scaledInteger(right, rightPoint, scale - rightScale);
+  return formatScaled(sum, scale);
+}
+
+/** Digits of a plain decimal (sign and point left out). */
+function digitCount(text: string, point: number): number {
+  return text.length - (text.charCodeAt(0) === 0x2d ? 1 : 0) - (point < 0 ? 0 : 1);
+}
+
+/** `text` without its point, times 10^`pad`, as a number (exact below 10^15). */
+function scaledInteger(text: string, point: number, pad: number): number {
+  const digits = point < 0 ? text : text.slice(0, point) + text.slice(point + 1);
+  return Number(digits) * (powersOfTen[pad] as number);
+}
+
+const powersOfTen = Array.from({ length: 16 }, (_, power) => 10 ** power);
+
+/** `value / 10^scale` in canonical form: plain, no trailing zeros, no "-0". */
+function formatScaled(value: number, scale: number): string {
+  if (value === 0) return '0';
+  if (scale === 0) return String(value);
+  const negative = value < 0;
+  let digits = String(negative ? -value : value);
+  if (digits.length <= scale) digits = '0'.repeat(scale - digits.length + 1) + digits;
+  let end = digits.length;
+  const point = digits.length - scale;
+  while (end > point && digits.charCodeAt(end - 1) === 0x30) end--;
+  const text = end === point ? digits.slice(0, point) : `${digits.slice(0, point)}.${digits.slice(point, end)}`;
+  return negative ? `-${text}` : text;
 }
 
 /** `dividend / divisor`, rounded half-even to {@link quotientSignificantDigits} significant digits, canonical. */

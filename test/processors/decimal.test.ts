@@ -72,6 +72,31 @@ describe('decimal arithmetic', () => {
     expect(addDecimals('1.5', '-1.5')).toBe('0');
   });
 
+  it('adds like decimal.js on the scaled-integer fast path and around its limits', () => {
+    // A deterministic spread of canonical operands: small and 15-digit values, fractions up to 15 places, signs.
+    let seed = 7;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const operand = (): string => {
+      const digits = 1 + Math.floor(next() * 16);
+      const scale = Math.floor(next() * (digits + 1));
+      let text = '';
+      for (let i = 0; i < digits; i++) text += String(Math.floor(next() * 10));
+      const value = new Decimal(text).dividedBy(new Decimal(10).pow(scale)).times(next() < 0.3 ? -1 : 1);
+      return canonicalDecimal(value);
+    };
+    const cases: [string, string][] = [['0', '12.25'], ['-0.25', '0.1'], ['999999999999999', '0.5'], ['99999999999999.9', '0.1'], ['0.000000000000001', '-0.000000000000001'], ['123.4', '-123.40001']];
+    for (let i = 0; i < 20_000; i++) cases.push([operand(), operand()]);
+    for (const [left, right] of cases) {
+      expect(addDecimals(left, right), `${left} + ${right}`).toBe(canonicalDecimal(new Decimal(left).plus(right)));
+    }
+  });
+
+  it('reads fractional JSON numbers and canonical numeric strings as decimal.js does', () => {
+    for (const raw of [0.25, -12.5, 1234567.891, 0.1 + 0.2, 1e-7, 123456789012.5, '0.05', '-12.25', '99999999999999.9', '0.50', '1.0']) {
+      expect(parseNumericValue(raw), String(raw)).toEqual({ ok: true, value: canonicalDecimal(new Decimal(String(raw))) });
+    }
+  });
+
   it('compares by value, not by text', () => {
     expect(compareDecimals('10', '9')).toBeGreaterThan(0);
     expect(compareDecimals('-1', '0.5')).toBeLessThan(0);
