@@ -183,13 +183,21 @@ export class KafkaTask {
   prepareCommit(): Promise<void> {
     // Every flush forwards and logs now, synchronously; only the LevelDB batches are left to write.
     const storesWritten = this.stream.flush();
-    this.repartitions.flush();
-    for (const [topic, offset] of this.positions) this.progress.put(topic, { offset, streamTimeMs: this.stream.streamTimeMs });
-    const progressWritten = this.progress.flush();
-    this.processedSinceCommit = 0;
-    // Output added from now on belongs to the next commit (an exactly-once task goes on processing).
-    this.committingCounts = this.output.takeCounts();
-    return Promise.all([storesWritten, progressWritten]).then(() => undefined);
+    try {
+      this.repartitions.flush();
+      for (const [topic, offset] of this.positions) this.progress.put(topic, { offset, streamTimeMs: this.stream.streamTimeMs });
+      const progressWritten = this.progress.flush();
+      this.processedSinceCommit = 0;
+      // Output added from now on belongs to the next commit (an exactly-once task goes on processing).
+      this.committingCounts = this.output.takeCounts();
+      return Promise.all([storesWritten, progressWritten]).then(() => undefined);
+    } catch (error) {
+      // Fails only once the batches already begun are written: a close must never meet one in flight.
+      const fail = (): never => {
+        throw error;
+      };
+      return storesWritten.then(fail, fail);
+    }
   }
 
   /** Consumer-group offsets to commit for this task, with stream time as metadata. */
