@@ -17,7 +17,8 @@ import type { Admin, Batch, Consumer } from 'kafkajs';
 import { TaskId } from '../task-id.js';
 import type { Topology } from '../topology.js';
 import type { ResolvedAppConfig } from './app-config.js';
-import { beginCommitRound, commitAtLeastOnce, commitExactlyOnce, type CommitRound } from './commit.js';
+import { beginCommitRound, commitAtLeastOnce, commitExactlyOnce } from './commit.js';
+import { CommitSchedule } from './commit-schedule.js';
 import { isBrokerUnreachable, isKafkaError } from './kafka-errors.js';
 import { debug, withRetries } from './kafka-io.js';
 import { TaskMigratedError, type KafkaTask } from './kafka-task.js';
@@ -50,12 +51,12 @@ export class TaskManager {
   private rejoinPending = false;
   /** Assigned tasks whose build met an unreachable broker, by TaskId key: built again every tick. */
   private readonly pendingBuilds = new Map<string, TaskId>();
-  private lastCommitMs = 0;
-  /** The last commit round while it is under way (exactly-once: the tasks process meanwhile). */
-  private roundUnderWay: { readonly finished: Promise<CommitRound>; readonly startedMs: number; ended: boolean } | undefined;
+  /** When the next commit round is due, and the round under way (exactly-once: the tasks process meanwhile). */
+  private readonly commits: CommitSchedule;
 
   constructor(private readonly options: TaskManagerOptions) {
     this.eos = options.config.processingGuarantee === 'exactly_once';
+    this.commits = new CommitSchedule(options.config.commitIntervalMs);
     this.partitions = new TaskPartitions(options.consumer, options.plan, options.topology);
   }
 
@@ -248,17 +249,9 @@ export class TaskManager {
 
   // --- commits ---
 
-  /**
-   * True when a commit interval has passed since the last commit round began
-   * and that round has ended. Under exactly-once a round's transactions
-   * commit while the tasks process; one that takes longer than the interval
-   * (round trips to a busy broker) postpones the next round instead of
-   * stalling processing until it ends, so the next transaction is larger.
-   * A cache that needs a flush still commits at once (`commitAll` waits).
-   */
+  /** True when the next commit round is due (see CommitSchedule: not while the last one is under way). */
   commitDue(nowMs = this.options.config.wallClockMs()): boolean {
-    if (this.roundUnderWay !== undefined && !this.roundUnderWay.ended) return false;
-    return nowMs - this.lastCommitMs >= this.options.config.commitIntervalMs;
+    return this.commits.isDue(nowMs);
   }
 
   /**
@@ -296,28 +289,26 @@ export class TaskManager {
   async commitAll(): Promise<void> {
     const { config, consumer } = this.options;
     await this.finishCommits();
-    this.lastCommitMs = config.wallClockMs();
+    const beganMs = config.wallClockMs();
     const startedMs = performance.now();
     const running = this.all.filter((task) => task.state === 'running');
     if (debug) for (const task of running) if (task.hasWork) config.logger.info(`debug commit ${task.id.key} positions=${JSON.stringify([...task.positions])}`);
     const round = await beginCommitRound(running, { exactlyOnce: this.eos, groupId: config.applicationId, consumer, committedTask: (task) => this.reportProduced(task) });
-    const underWay = { finished: round.finished, startedMs, ended: false };
-    void round.finished.then(() => (underWay.ended = true));
-    this.roundUnderWay = underWay;
+    this.commits.began(beganMs, { finished: round.finished, startedMs });
     if (!this.eos) await this.finishCommits();
   }
 
   /** True when the last commit round has ended and what it found is still to be handled (`finishCommits`). */
   get commitsToFinish(): boolean {
-    return this.roundUnderWay?.ended === true;
+    return this.commits.ended;
   }
 
   /** Waits for the commit round under way, if any, and handles what it found (see commitAll). */
   async finishCommits(): Promise<void> {
-    const underWay = this.roundUnderWay;
+    const underWay = this.commits.underWay;
     if (underWay === undefined) return;
     const round = await underWay.finished;
-    this.roundUnderWay = undefined;
+    this.commits.handled();
     const { config } = this.options;
     let failure: unknown;
     for (const { task, error } of round.failed) {
