@@ -5,11 +5,11 @@
  */
 import type { AggregationName, InternalRecordFormat } from '../schemas/config-types.js';
 import { internalRecordSerde, type BinaryCodec, type Serde } from '../schemas/index.js';
-import { accumulatorCodecFor } from './aggregations/accumulator-codecs.js';
+import { aggregationFor } from './aggregations/index.js';
 import type { MeterWindowValue } from './aggregations/aggregation.js';
 
 function meterWindowCodec(aggregation: AggregationName): BinaryCodec<MeterWindowValue> {
-  const accumulator = accumulatorCodecFor(aggregation);
+  const accumulator = aggregationFor(aggregation).codec;
   return {
     name: `meter window (${aggregation})`,
     version: 1,

@@ -6,6 +6,7 @@
  * `merge` return new ones.
  */
 import type { AggregationName } from '../../schemas/config-types.js';
+import type { BinaryReader, BinaryWriter } from '../../schemas/index.js';
 
 /** One event's contribution to a meter. */
 export interface MeterInput {
@@ -29,6 +30,14 @@ export interface Aggregation<Acc> {
   merge(left: Acc, right: Acc): Acc;
   /** The meter value as an exact decimal string ("0" for an empty accumulator where that is meaningful). */
   result(acc: Acc): string;
+  /** The accumulator's layout in binary internal records (store values, changelogs, rating's usage). */
+  readonly codec: AccumulatorCodec<Acc>;
+}
+
+/** Writes and reads one aggregation's accumulator in a binary internal record (see schemas/internal-records/). */
+export interface AccumulatorCodec<Acc> {
+  write(writer: BinaryWriter, acc: Acc): void;
+  read(reader: BinaryReader): Acc;
 }
 
 /** What a meter's window store holds per (subject, group, window). */

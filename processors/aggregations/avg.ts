@@ -20,4 +20,14 @@ export const avgAggregation: Aggregation<AvgAcc> = {
   merge: (left, right) => ({ sum: addDecimals(left.sum, right.sum), count: left.count + right.count }),
   /** "0" for an empty accumulator (no window or row exists without an event). */
   result: (acc) => (acc.count === 0 ? '0' : divideDecimals(acc.sum, acc.count)),
+  codec: {
+    write: (writer, acc) => {
+      writer.string(acc.sum);
+      writer.unsigned(acc.count);
+    },
+    read: (reader) => {
+      const sum = reader.string();
+      return { sum, count: reader.unsigned() };
+    },
+  },
 };

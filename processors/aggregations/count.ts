@@ -9,4 +9,5 @@ export const countAggregation: Aggregation<CountAcc> = {
   add: (acc) => acc + 1,
   merge: (left, right) => left + right,
   result: (acc) => String(acc),
+  codec: { write: (writer, acc) => writer.unsigned(acc), read: (reader) => reader.unsigned() },
 };

@@ -4,6 +4,7 @@
  * total, so the answer does not depend on arrival order, and merge simply
  * keeps the greater of the two.
  */
+import { absent, present } from './accumulator-codecs.js';
 import type { Aggregation, MeterInput } from './aggregation.js';
 
 export interface LatestEntry {
@@ -40,4 +41,22 @@ export const latestAggregation: Aggregation<LatestAcc> = {
   merge: later,
   /** "0" for an empty accumulator (no window or row exists without an event). */
   result: (acc) => (acc === null ? '0' : acc.value),
+  /** A presence byte, then value, time, offset and id. */
+  codec: {
+    write: (writer, acc) => {
+      if (acc === null) return writer.byte(absent);
+      writer.byte(present);
+      writer.string(acc.value);
+      writer.signed(acc.timeMs);
+      writer.signed(acc.offset);
+      writer.string(acc.id);
+    },
+    read: (reader) => {
+      if (reader.byte() === absent) return null;
+      const value = reader.string();
+      const timeMs = reader.signed();
+      const offset = reader.signed();
+      return { value, timeMs, offset, id: reader.string() };
+    },
+  },
 };

@@ -1,5 +1,6 @@
 /** MAX: the largest value. The accumulator is its canonical string, or null before any value. */
 import { compareDecimals } from '../decimal.js';
+import { optionalDecimalCodec } from './accumulator-codecs.js';
 import type { Aggregation } from './aggregation.js';
 
 export type MaxAcc = string | null;
@@ -17,4 +18,5 @@ export const maxAggregation: Aggregation<MaxAcc> = {
   merge: larger,
   /** "0" for an empty accumulator (no window or row exists without an event). */
   result: (acc) => acc ?? '0',
+  codec: optionalDecimalCodec,
 };

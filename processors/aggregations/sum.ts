@@ -1,5 +1,6 @@
 /** SUM: the exact decimal sum of the values. The accumulator is the canonical sum string. */
 import { addDecimals } from '../decimal.js';
+import { decimalCodec } from './accumulator-codecs.js';
 import type { Aggregation } from './aggregation.js';
 
 export type SumAcc = string;
@@ -10,4 +11,5 @@ export const sumAggregation: Aggregation<SumAcc> = {
   add: (acc, input) => addDecimals(acc, input.value as string),
   merge: (left, right) => addDecimals(left, right),
   result: (acc) => acc,
+  codec: decimalCodec,
 };

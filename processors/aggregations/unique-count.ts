@@ -65,4 +65,6 @@ export const uniqueCountAggregation: Aggregation<UniqueCountAcc> = {
   },
   merge: union,
   result: (acc) => String(acc.length),
+  /** The values, kept in their sorted order. */
+  codec: { write: (writer, acc) => writer.stringList(acc), read: (reader) => reader.stringList() },
 };

@@ -7,7 +7,7 @@
  */
 import type { AggregationName, InternalRecordFormat } from '../../schemas/config-types.js';
 import { internalRecordSerde, type BinaryCodec, type BinaryReader, type BinaryWriter, type Serde } from '../../schemas/index.js';
-import { accumulatorCodecFor } from '../aggregations/accumulator-codecs.js';
+import { aggregationFor } from '../aggregations/index.js';
 import type { UsageChange } from './meter-delta.js';
 import { isTermsChange, type CustomerTerms, type CustomerUsage, type UsageByCustomer } from './usage-by-customer.js';
 
@@ -22,12 +22,12 @@ function writeChange(writer: BinaryWriter, aggregation: AggregationName, change:
     writer.string(change.add);
   } else {
     writer.byte(mergeChange);
-    accumulatorCodecFor(aggregation).write(writer, change.merge);
+    aggregationFor(aggregation).codec.write(writer, change.merge);
   }
 }
 
 function readChange(reader: BinaryReader, aggregation: AggregationName): UsageChange {
-  return reader.byte() === addChange ? { add: reader.string() } : { merge: accumulatorCodecFor(aggregation).read(reader) };
+  return reader.byte() === addChange ? { add: reader.string() } : { merge: aggregationFor(aggregation).codec.read(reader) };
 }
 
 function writeUsage(writer: BinaryWriter, usage: CustomerUsage): void {
