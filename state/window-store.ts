@@ -46,19 +46,21 @@ export class LayeredWindowStore<V> extends StoreCore<V> implements WindowStore<V
   }
 
   fetch(key: string, windowStartMs: number): V | undefined {
+    return this.#fetch(key, windowStartMs, false);
+  }
+
+  fetchFinal(key: string, windowStartMs: number): V | undefined {
+    return this.#fetch(key, windowStartMs, true);
+  }
+
+  /** `lastTime`: the read caches nothing and drops a clean entry (see `fetchFinal`). */
+  #fetch(key: string, windowStartMs: number, lastTime: boolean): V | undefined {
     const cacheKey = this.#cacheKeyOf(key, windowStartMs);
     if (this.#segments.isExpired(windowStartMs)) return undefined;
     // Nothing was ever written to that segment: only the cache can hold the window, and a miss is
     // not cached (dedupe probes every live bucket for every event; most have no segment yet).
     if (!this.#segments.hasSegmentFor(windowStartMs)) return this.cache.get(cacheKey)?.value;
-    return this.readCached(cacheKey, key, windowStartMs);
-  }
-
-  fetchFinal(key: string, windowStartMs: number): V | undefined {
-    if (this.#segments.isExpired(windowStartMs)) return undefined;
-    const cacheKey = this.#cacheKeyOf(key, windowStartMs);
-    if (!this.#segments.hasSegmentFor(windowStartMs)) return this.cache.get(cacheKey)?.value;
-    return this.readLastTime(cacheKey);
+    return lastTime ? this.readLastTime(cacheKey) : this.readCached(cacheKey, key, windowStartMs);
   }
 
   /** Returns false (and stores nothing) when the window is already past retention. */
