@@ -48,18 +48,20 @@ export function compileMeterPlans(meters: readonly MeterConfig[]): MeterPlans {
 }
 
 function compileMeterPlan(meter: MeterConfig): MeterPlan {
-  const sorted: Record<string, true> = {};
-  for (const name of Object.keys(meter.groupBy).sort()) sorted[name] = true;
+  const groupBy = Object.keys(meter.groupBy)
+    .sort()
+    .map((name) => [name, compileJsonPath(meter.groupBy[name] as string)] as const);
+  // The canonical JSON's order is an object's: the sorted names, integer-like ones first.
+  const inObjectOrder: Record<string, CompiledJsonPath> = {};
+  for (const [name, path] of groupBy) inObjectOrder[name] = path;
   return {
     slug: meter.slug,
     aggregationName: meter.aggregation,
     aggregation: aggregationFor(meter.aggregation),
     storeName: meterStoreName(meter.slug),
     valuePath: meter.valueProperty === undefined || meter.aggregation === 'COUNT' ? undefined : compileJsonPath(meter.valueProperty),
-    groupBy: Object.keys(meter.groupBy)
-      .sort()
-      .map((name) => [name, compileJsonPath(meter.groupBy[name] as string)] as const),
-    groupByJson: Object.keys(sorted).map((name, index) => [`${index === 0 ? '{' : ','}${JSON.stringify(name)}:`, compileJsonPath(meter.groupBy[name] as string)] as const),
+    groupBy,
+    groupByJson: Object.entries(inObjectOrder).map(([name, path], index) => [`${index === 0 ? '{' : ','}${JSON.stringify(name)}:`, path] as const),
   };
 }
 
