@@ -12,6 +12,9 @@
  *
  *   npm run bench:entitlements -- --rate 2000 --seconds 20 --clients 4
  *
+ * The usage stream is produced from a worker thread of its own, as an
+ * application beside the service would produce it.
+ *
  * Options: --subjects (2000; ten per customer), --partitions (4),
  * --clients-in-worker (the clients run in a worker thread, with an event
  * loop of their own, as real callers would: what is left is the service's).
@@ -21,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import kafkajs from 'kafkajs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { customerTableRecords } from '../processors/index.js';
 import { parseConfig, type TallyConfig } from '../schemas/index.js';
@@ -54,24 +58,48 @@ function entitlementConfig(broker: BenchBroker, stateDir: string): TallyConfig {
   return parseConfig(JSON.stringify({ ...document, customers: withEntitlements, http: { host: '127.0.0.1', port: 0, tokens: [token] } }), 'bench tally.yaml');
 }
 
+interface LoadTask {
+  readonly role: 'load';
+  readonly brokers: string[];
+  readonly topic: string;
+  readonly rate: number;
+  readonly subjects: number;
+}
+
 /** Sends usage at `rate` events/s (stamped now) until `stop` says so; returns how many were sent. */
-async function feedLoad(broker: BenchBroker, config: TallyConfig, stop: () => boolean): Promise<number> {
-  const producer = broker.kafka.producer({ idempotent: true });
+async function feedLoad(task: LoadTask, stop: () => boolean): Promise<number> {
+  const kafka = new kafkajs.Kafka({ clientId: 'bench-load', brokers: task.brokers, logLevel: kafkajs.logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true });
   await producer.connect();
   let sent = 0;
   try {
     for (let tick = Date.now(); !stop(); tick += 100) {
-      const batch = Array.from({ length: Math.max(1, Math.round(rate / 10)) }, () => {
-        const event = benchEvent(sent++, { subjects, fromMs: Date.now() - 1_000, spanMs: 1 });
+      const batch = Array.from({ length: Math.max(1, Math.round(task.rate / 10)) }, () => {
+        const event = benchEvent(sent++, { subjects: task.subjects, fromMs: Date.now() - 1_000, spanMs: 1 });
         return { key: event.id, value: JSON.stringify(event) };
       });
-      await producer.send({ topic: config.topics.events, messages: batch });
+      await producer.send({ topic: task.topic, messages: batch });
       await sleep(Math.max(0, tick + 100 - Date.now()));
     }
   } finally {
     await producer.disconnect();
   }
   return sent;
+}
+
+/** Runs the usage stream in a worker thread until `stop()` resolves it; resolves with how many events were sent. */
+function loadInWorker(task: LoadTask): { stop(): Promise<number> } {
+  const worker = new Worker(new URL(import.meta.url), { workerData: task });
+  const sent = new Promise<number>((resolve, reject) => {
+    worker.once('message', (count: number) => resolve(count));
+    worker.once('error', reject);
+  });
+  return {
+    stop: () => {
+      worker.postMessage('stop');
+      return sent;
+    },
+  };
 }
 
 /** One client: random customers, one request at a time, until `untilMs`. */
@@ -93,7 +121,7 @@ async function main(): Promise<void> {
   console.log(machineLine());
   const broker = await connectBroker();
   const stateDir = await mkdtemp(join(tmpdir(), 'tally-bench-entitlements-'));
-  let stopLoad = false;
+  let load: { stop(): Promise<number> } | undefined;
   try {
     const config = entitlementConfig(broker, stateDir);
     await ensureTopics(config, { create: true, partitions: Number(args.partitions) });
@@ -104,7 +132,7 @@ async function main(): Promise<void> {
     const service = await startService(config, { logger: { info: () => undefined, warn: (m) => console.error(m), error: (m) => console.error(m) } });
     try {
       await service.ready;
-      const load = feedLoad(broker, config, () => stopLoad);
+      load = loadInWorker({ role: 'load', brokers: broker.brokers, topic: config.topics.events, rate, subjects });
       await sleep(Number(args['warmup-seconds']) * 1_000);
       const latenciesMs: number[] = [];
       const failures: string[] = [];
@@ -118,7 +146,7 @@ async function main(): Promise<void> {
       const startedMs = Date.now();
       const untilMs = startedMs + Number(args.seconds) * 1_000;
       if (args['clients-in-worker']) {
-        const answer = await clientsInWorker({ serviceUrl: service.url, untilMs, clients: Number(args.clients) });
+        const answer = await clientsInWorker({ role: 'clients', serviceUrl: service.url, untilMs, clients: Number(args.clients) });
         latenciesMs.push(...answer.latenciesMs);
         failures.push(...answer.failures);
       } else {
@@ -127,8 +155,8 @@ async function main(): Promise<void> {
       const elapsedS = (Date.now() - startedMs) / 1_000;
       loopDelay.disable();
       gcPauses.disconnect();
-      stopLoad = true;
-      const sent = await load;
+      const sent = await load.stop();
+      load = undefined;
       const sorted = [...latenciesMs].sort((a, b) => a - b);
       printTable(
         ['load events/s', 'clients', 'requests', 'requests/s', 'p50 ms', 'p99 ms', 'max ms', 'not 200', 'loop delay p99 ms', 'loop delay max ms', 'gc max ms'],
@@ -154,13 +182,14 @@ async function main(): Promise<void> {
       await service.close();
     }
   } finally {
-    stopLoad = true;
+    await load?.stop();
     await broker.stop();
     await rm(stateDir, { recursive: true, force: true });
   }
 }
 
 interface ClientsTask {
+  readonly role: 'clients';
   readonly serviceUrl: string;
   readonly untilMs: number;
   readonly clients: number;
@@ -180,8 +209,13 @@ function clientsInWorker(task: ClientsTask): Promise<ClientsAnswer> {
   });
 }
 
-async function workerMain(): Promise<void> {
-  const task = workerData as ClientsTask;
+async function loadWorkerMain(task: LoadTask): Promise<void> {
+  let stopped = false;
+  parentPort?.once('message', () => (stopped = true));
+  parentPort?.postMessage(await feedLoad(task, () => stopped));
+}
+
+async function clientsWorkerMain(task: ClientsTask): Promise<void> {
   const latenciesMs: number[] = [];
   const failures: string[] = [];
   await Promise.all(Array.from({ length: task.clients }, () => queryClient(task.serviceUrl, task.untilMs, latenciesMs, failures)));
@@ -189,4 +223,7 @@ async function workerMain(): Promise<void> {
 }
 
 if (isMainThread) await main();
-else await workerMain();
+else {
+  const task = workerData as LoadTask | ClientsTask;
+  await (task.role === 'load' ? loadWorkerMain(task) : clientsWorkerMain(task));
+}

@@ -26,6 +26,7 @@
 import type { Consumer } from 'kafkajs';
 import { isFencingError } from './kafka-errors.js';
 import { TaskMigratedError, type KafkaTask } from './kafka-task.js';
+import { yieldToEventLoop } from './processing-slices.js';
 
 export async function commitExactlyOnce(task: KafkaTask, groupId: string): Promise<void> {
   // Steps 1–2.
@@ -34,14 +35,17 @@ export async function commitExactlyOnce(task: KafkaTask, groupId: string): Promi
 }
 
 /**
- * Exactly-once commits of several tasks, begun: steps 1–2 for each task with
- * work, one after another (a flush may forward into another task's
- * repartition output), here; steps 3–5 of every task side by side in the
- * background, in the returned promise, which never rejects. The tasks may
- * process more meanwhile: each task's commit has its place in its output's
- * line (TaskOutput.endWith), so what it produces from now on goes out after
- * the commit, in its next transaction. Before a task's stores are flushed
- * again, that promise must have settled (the next round awaits it).
+ * Exactly-once commits of several tasks, begun: for each task with work, one
+ * after another, steps 1–2 here and steps 3–5 put in its output's line at
+ * once (so that nothing it produces later joins this transaction); steps
+ * 3–5 of every task then run side by side in the background, in the
+ * returned promise, which never rejects. Between two tasks the event loop
+ * gets a turn: a task's flush (its downstream processing included) holds the
+ * loop for a few ms, and HTTP reads need not wait for all of them. The tasks
+ * may process more meanwhile: each task's commit has its place in its
+ * output's line (TaskOutput.endWith), so what it produces from now on goes
+ * out after the commit, in its next transaction. Before a task's stores are
+ * flushed again, that promise must have settled (the next round awaits it).
  *
  * Each task's transaction was open while it processed (its output goes out
  * as it is produced), so a crash can leave aborted transactions of several
@@ -52,27 +56,30 @@ export async function commitExactlyOnce(task: KafkaTask, groupId: string): Promi
  */
 export async function beginExactlyOnceSideBySide(tasks: readonly KafkaTask[], groupId: string): Promise<{ readonly finished: Promise<PromiseSettledResult<boolean>[]> }> {
   const results: PromiseSettledResult<boolean>[] = tasks.map(() => ({ status: 'fulfilled', value: false }));
-  const prepared: { readonly index: number; readonly written: Promise<void> }[] = [];
+  const finishing: Promise<void>[] = [];
+  let flushed = false;
   for (const [index, task] of tasks.entries()) {
     if (!task.hasWork) continue;
+    if (flushed) await yieldToEventLoop();
+    flushed = true;
+    let written: Promise<void>;
     try {
       // Flushed now; its LevelDB batches are written while the tasks go on processing. A failed
       // write is handled where the commit waits for it (it aborts the transaction), not as unhandled.
-      const written = task.prepareCommit();
+      written = task.prepareCommit();
       written.catch(() => undefined);
-      prepared.push({ index, written });
     } catch (reason) {
       results[index] = { status: 'rejected', reason };
+      continue;
     }
+    finishing.push(
+      finishExactlyOnce(task, groupId, written).then(
+        () => void (results[index] = { status: 'fulfilled', value: true }),
+        (reason: unknown) => void (results[index] = { status: 'rejected', reason }),
+      ),
+    );
   }
-  const finishing = Promise.allSettled(prepared.map(({ index, written }) => finishExactlyOnce(tasks[index] as KafkaTask, groupId, written)));
-  const finished = finishing.then((settled) => {
-    settled.forEach((outcome, k) => {
-      results[(prepared[k] as (typeof prepared)[number]).index] = outcome.status === 'fulfilled' ? { status: 'fulfilled', value: true } : outcome;
-    });
-    return results;
-  });
-  return { finished };
+  return { finished: Promise.all(finishing).then(() => results) };
 }
 
 /** Steps 3–5 of an exactly-once commit, after `prepareCommit()`; `written`: its LevelDB batches. */
