@@ -4,7 +4,7 @@
  */
 export { buildMeteringTopology, eventsBySubjectTopic, meteringNodes, type MeteringTopologyOptions } from './metering-topology.js';
 export { createMeteringCounters, totalDeadLetters, type MeteringCounters } from './metering-counters.js';
-export { meterWallClockCloseIntervalMs } from './meter-aggregate.js';
+export { finalsPerWallClockStep, meterWallClockCloseIntervalMs } from './meter-aggregate.js';
 export { compileMeterPlans, type MeterPlans } from './meter-plan.js';
 export { meterCloseStateStoreName, type MeterCloseState } from './meter-close-state.js';
 export { dedupeKey, dedupeStoreName } from './dedupe.js';

@@ -47,6 +47,9 @@ const maxParsedKeys = 65_536;
 /** How often (ms) the wall-clock punctuator checks for windows an idle partition left open. */
 export const meterWallClockCloseIntervalMs = 1_000;
 
+/** About how many finals the wall-clock punctuator emits before it checks that the task's output has room. */
+export const finalsPerWallClockStep = 4_096;
+
 export interface MeterAggregateOptions {
   readonly plans: MeterPlans;
   readonly windowing: MeterWindowing;
@@ -119,10 +122,16 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
       return windowStartMs < closeState.closedBeforeStartMs || !isOpenByStreamTime(windowStartMs, context.streamTimeMs, windowing);
     }
 
-    /** Emits the final record of every window that `timeMs` closes and moves the durable bound. */
-    function closeWindows(timeMs: number): void {
-      const boundMs = closedStartBoundMs(timeMs, windowing);
-      if (boundMs <= closeState.closedBeforeStartMs) return;
+    /**
+     * Emits the final record of the windows that `timeMs` closes and moves
+     * the durable bound past them: all of them, or, given `maxFinals`, whole
+     * window starts in order until about that many finals went out. Returns
+     * true when every window `timeMs` closes is closed.
+     */
+    function closeWindows(timeMs: number, maxFinals = Number.POSITIVE_INFINITY): boolean {
+      const closingBeforeMs = closedStartBoundMs(timeMs, windowing);
+      if (closingBeforeMs <= closeState.closedBeforeStartMs) return true;
+      const boundMs = openWindows.stepBound(closingBeforeMs, maxFinals);
       for (const [plan, windows] of openWindows.takeBefore(boundMs, stores.keys())) {
         const store = stores.get(plan) as MeterStore;
         if (windows.length > 1) windows.sort(storeOrder);
@@ -133,6 +142,21 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
       }
       closeState = { closedBeforeStartMs: boundMs, closedAtMs: timeMs };
       saveCloseState(closeStore, closeState, timeMs);
+      return boundMs === closingBeforeMs;
+    }
+
+    /**
+     * The wall clock closes what an idle partition left open — after a
+     * backlog of old input, every window at once. It closes them in steps of
+     * `finalsPerWallClockStep` while the task's output has room and leaves
+     * the rest to its next firing, so the finals never wait in memory all
+     * together. Records processed in between see the bound where the last
+     * step left it: a window not yet finalized still counts them, and its
+     * final, later, includes them.
+     */
+    function closeWindowsByWallClock(timeMs: number): void {
+      let closed = false;
+      while (!closed && context.outputHasRoom()) closed = closeWindows(timeMs, finalsPerWallClockStep);
     }
 
     /** After restoration: every window at or after the close bound is open. */
@@ -169,8 +193,8 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
         closeState = loadCloseState(closeStore);
         await indexOpenWindows();
         // Interval 1 ms: runs after every record that advances stream time.
-        ctx.schedule(1, 'stream-time', closeWindows);
-        ctx.schedule(meterWallClockCloseIntervalMs, 'wall-clock', closeWindows);
+        ctx.schedule(1, 'stream-time', (timeMs) => void closeWindows(timeMs));
+        ctx.schedule(meterWallClockCloseIntervalMs, 'wall-clock', closeWindowsByWallClock);
       },
 
       process(record) {

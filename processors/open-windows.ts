@@ -44,6 +44,22 @@ export class OpenWindowIndex<P> {
   }
 
   /**
+   * A bound at most `boundMs` that takes whole window starts, in order, until
+   * they hold at least `maxWindows` windows (always at least the first start
+   * before `boundMs`): `takeBefore` of it closes a bounded step of a large
+   * close. `boundMs` itself when the starts before it hold no more.
+   */
+  stepBound(boundMs: number, maxWindows: number): number {
+    let windows = 0;
+    for (const start of this.#starts) {
+      if (start >= boundMs) return boundMs;
+      if (windows >= maxWindows) return start;
+      for (const keys of (this.#byStart.get(start) as Map<P, Set<string>>).values()) windows += keys.size;
+    }
+    return boundMs;
+  }
+
+  /**
    * Removes and returns every window that starts before `boundMs`, grouped
    * by plan in `planOrder`, each group by window start, then key in insertion
    * order. The caller orders them further if it needs to.

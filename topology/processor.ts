@@ -49,6 +49,15 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown> {
    * punctuators fire on the wall clock.
    */
   schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator): Cancellable;
+  /**
+   * True while the task's output has room: what it sent and the broker has
+   * not yet acknowledged is within the runtime's bound (always in the test
+   * driver). A wall-clock punctuator with much to emit emits it in steps
+   * while this holds and leaves the rest to its next firing, so the records
+   * never wait in memory all together (Kafka Streams' producer blocks on a
+   * full `buffer.memory` for the same reason).
+   */
+  outputHasRoom(): boolean;
 }
 
 export interface Processor<KIn = unknown, VIn = unknown, KOut = unknown, VOut = unknown> {

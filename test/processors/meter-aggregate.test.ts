@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MeterConfig } from '../../schemas/config-types.js';
 import type { MeterRecord } from '../../schemas/records.js';
-import { meterStoreKey, meterStoreName, type MeterWindowValue } from '../../processors/index.js';
+import { finalsPerWallClockStep, meterStoreKey, meterStoreName, type MeterWindowValue } from '../../processors/index.js';
 import { MeteringHarness, cloudEvent, iso, meteringConfig, minuteMs, t0 } from './metering-harness.js';
 
 let harness: MeteringHarness | undefined;
@@ -140,6 +140,28 @@ describe('meter aggregate: emission', () => {
     await harness.pipe(request(t0 + 2_000));
     // closedAt: the close horizon when the event was judged (the wall clock of the last close).
     expect(harness.late()).toEqual([expect.objectContaining({ windowStart: iso(t0), closedAt: iso(t0 + 6 * minuteMs + 10_000) })]);
+    expect(harness.meters()).toEqual([]);
+  });
+
+  it('closes more windows than one wall-clock step holds in steps, each window once, and the bound moves past all of them', async () => {
+    // Ten minutes of lateness: stream time closes none of the windows, the wall clock all of them.
+    harness = await MeteringHarness.start(meteringConfig({ allowedLatenessMs: 10 * minuteMs }), { wallClockMs0: t0 + 3 * minuteMs });
+    const subjects = Math.ceil(finalsPerWallClockStep * 0.75);
+    const starts = [t0, t0 + minuteMs, t0 + 2 * minuteMs];
+    // Each window start holds fewer windows than a step, two of them more: the close takes two steps.
+    await harness.pipeAll(starts.flatMap((start) => Array.from({ length: subjects }, (_, i) => request(start + 1, { subject: `s-${i}`, id: `e-${start}-${i}` }))));
+    expect(harness.meters().some((m) => m.final)).toBe(false);
+    await harness.driver.advanceWallClockTime(20 * minuteMs);
+    const finals = harness.meters().filter((m) => m.final);
+    expect(finals).toHaveLength(starts.length * subjects);
+    expect(new Set(finals.map((m) => `${m.subject}|${m.windowStart}`)).size).toBe(starts.length * subjects);
+    expect(finals.every((m) => m.value === '1')).toBe(true);
+    // Two steps: the first takes whole starts until it holds a step's worth (the first two), the second the last start.
+    const lastStart = finals.map((m) => m.windowStart === iso(t0 + 2 * minuteMs));
+    expect(lastStart.indexOf(true)).toBe(2 * subjects);
+    expect(lastStart.lastIndexOf(false)).toBe(2 * subjects - 1);
+    await harness.pipe(request(t0 + 2 * minuteMs + 5, { subject: 's-0', id: 'late-one' }));
+    expect(harness.late()).toEqual([expect.objectContaining({ windowStart: iso(t0 + 2 * minuteMs), subject: 's-0' })]);
     expect(harness.meters()).toEqual([]);
   });
 

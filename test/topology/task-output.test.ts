@@ -151,4 +151,24 @@ describe("a task's output on its way to the broker", () => {
     await expect(output.drain()).rejects.toThrow('transaction fenced');
     expect(sent).toEqual(['a:k0']);
   });
+  it('counts the bytes it sent and the broker has not acknowledged, down as chunks are acknowledged, failed or skipped', async () => {
+    const pending: { resolve: () => void; reject: (error: Error) => void }[] = [];
+    const send = () => new Promise<void>((resolve, reject) => pending.push({ resolve, reject }));
+    // Each chunk: two records of 10 value + 2 key bytes + 64 overhead = 152 bytes.
+    const output = new TaskOutput(send, { sendWhileProcessing: true, maxRecordsPerTopic: 2, maxChunkBytes: 1_000_000 });
+    for (let i = 0; i < 7; i++) output.add('a', message(i));
+    const settle = () => new Promise((r) => setImmediate(r));
+    await settle();
+    // Three full chunks sent, one after another; the seventh record is still gathered.
+    expect(pending).toHaveLength(1);
+    expect(output.unacknowledgedBytes).toBe(3 * 152);
+    pending.shift()?.resolve();
+    await settle();
+    expect(output.unacknowledgedBytes).toBe(2 * 152);
+    pending.shift()?.reject(new Error('broker down'));
+    await settle();
+    // The failure skips the third chunk: nothing is left waiting for an acknowledgement.
+    expect(output.unacknowledgedBytes).toBe(0);
+    await expect(output.drain()).rejects.toThrow('broker down');
+  });
 });

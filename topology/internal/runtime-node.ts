@@ -20,6 +20,7 @@ export interface TaskServices {
   readonly streamTimePunctuations: PunctuationQueue;
   readonly wallClockPunctuations: PunctuationQueue;
   send(record: OutputRecord): void;
+  outputHasRoom(): boolean;
   resolveTopic(logicalTopic: string): string;
   partitionCount(physicalTopic: string): number;
   getStore(nodeName: string, storeName: string): TaskStore;
@@ -154,6 +155,10 @@ export class RuntimeNode implements ProcessorContext {
       return this.task.streamTimePunctuations.schedule(intervalMs, Math.max(this.task.streamTimeMs, -1), synchronous);
     }
     return this.task.wallClockPunctuations.schedule(intervalMs, this.task.wallClockMs, punctuator);
+  }
+
+  outputHasRoom(): boolean {
+    return this.task.outputHasRoom();
   }
 
   private sendToSink(sink: SinkNodeDef, record: StreamRecord<unknown, unknown>): void {

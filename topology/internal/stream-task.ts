@@ -37,6 +37,8 @@ export interface OutputRecord {
 
 export interface RecordCollector {
   send(record: OutputRecord): void;
+  /** True while the output has room (ProcessorContext.outputHasRoom); absent: always. */
+  hasRoom?(): boolean;
 }
 
 export type TaskStore = (KeyValueStore<unknown> | WindowStore<unknown>) & StateStore;
@@ -206,6 +208,11 @@ export class StreamTask implements TaskServices {
       if (!clean) store.discardCache();
       await store.close();
     }
+  }
+
+  /** See ProcessorContext.outputHasRoom. */
+  outputHasRoom(): boolean {
+    return this.options.collector.hasRoom?.() ?? true;
   }
 
   send(record: OutputRecord): void {

@@ -27,6 +27,9 @@ export interface SourceProgress {
 /** Meta key of the local checkpoint: the next changelog offset the store holds everything before. */
 export const checkpointMetaKey = 'checkpoint';
 
+/** Bytes of output a task may have sent and not yet seen acknowledged while its output has room (ProcessorContext.outputHasRoom). */
+const maxUnacknowledgedOutputBytes = 4 * 1024 * 1024;
+
 export interface KafkaTaskOptions {
   readonly applicationId: string;
   readonly topology: Topology;
@@ -119,7 +122,7 @@ export class KafkaTask {
       subtopology: options.subtopology,
       partition: options.partition,
       stores,
-      collector: { send },
+      collector: { send, hasRoom: () => this.output.unacknowledgedBytes <= maxUnacknowledgedOutputBytes },
       resolveTopic: options.resolveTopic,
       partitionCount: (topic) => {
         const count = options.sinkPartitions.get(topic);

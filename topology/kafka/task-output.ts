@@ -33,6 +33,9 @@ export interface TaskOutputOptions {
   readonly maxChunkBytes?: number;
 }
 
+/** A chunk of output with its size as `add` estimated it. */
+type Chunk = TopicMessages[] & { readonly bytes: number };
+
 /** Bytes a record adds to a produce request besides its key and value (an estimate). */
 const recordOverheadBytes = 64;
 
@@ -43,10 +46,11 @@ export class TaskOutput {
   private chunkBytes = 0;
   private chunkMaxTopicRecords = 0;
   /** Full chunks waiting for the commit (when not sending while processing). */
-  private held: TopicMessages[][] = [];
+  private held: Chunk[] = [];
   /** The last send in the chain; rejects when any send failed (later ones are then skipped). */
   private sending: Promise<void> = Promise.resolve();
   private sendFailure: { error: unknown } | undefined;
+  #unacknowledgedBytes = 0;
   /** Records per topic since the last `takeCounts()` (what a successful commit made durable). */
   private counts = new Map<string, number>();
   private total = 0;
@@ -57,6 +61,11 @@ export class TaskOutput {
   ) {
     this.maxRecordsPerTopic = options.maxRecordsPerTopic ?? 256;
     this.maxChunkBytes = options.maxChunkBytes ?? 512 * 1024;
+  }
+
+  /** Bytes (as `add` estimates them) of the chunks sent and not yet acknowledged, failed or skipped after a failure. */
+  get unacknowledgedBytes(): number {
+    return this.#unacknowledgedBytes;
   }
 
   /** Records added since the last commit (sent, in flight or still gathered). */
@@ -123,26 +132,31 @@ export class TaskOutput {
     this.total = 0;
   }
 
-  private takeChunk(): TopicMessages[] {
-    const chunk = [...this.chunk].map(([topic, messages]) => ({ topic, messages }));
+  private takeChunk(): Chunk {
+    const chunk: Chunk = Object.assign([...this.chunk].map(([topic, messages]) => ({ topic, messages })), { bytes: this.chunkBytes });
     this.chunk = new Map();
     this.chunkBytes = 0;
     this.chunkMaxTopicRecords = 0;
     return chunk;
   }
 
-  private dispatch(chunk: TopicMessages[]): void {
-    this.chain(() => this.sendChunk(chunk));
+  private dispatch(chunk: Chunk): void {
+    this.#unacknowledgedBytes += chunk.bytes;
+    this.chain(
+      () => this.sendChunk(chunk),
+      () => void (this.#unacknowledgedBytes -= chunk.bytes),
+    );
   }
 
-  /** Runs `step` after everything chained before it; a failure skips every later step. */
-  private chain(step: () => Promise<void>): void {
+  /** Runs `step` after everything chained before it, then `settled`; a failure skips every later step (not its `settled`). */
+  private chain(step: () => Promise<void>, settled?: () => void): void {
     this.sending = this.sending.then(() =>
       step().catch((error: unknown) => {
         this.sendFailure ??= { error };
         throw error;
       }),
     );
+    if (settled !== undefined) this.sending = this.sending.finally(settled);
     // Failures are reported by drain(); never as an unhandled rejection.
     this.sending.catch(() => undefined);
   }
