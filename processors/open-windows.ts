@@ -5,6 +5,12 @@
  * read, like an update. The stores stay the truth: the index is rebuilt from
  * them when the task starts (`add` for every window at or after the close
  * bound), and only ever names windows the stores hold.
+ *
+ * It holds each store key once, with the starts of its open windows: a
+ * subject with usage in sixty windows of an hour costs one key and sixty
+ * numbers, not sixty copies of its key (every event brings a fresh copy, and
+ * an index by start kept one per window: most of a task's live heap on a
+ * backlog of old input, where no window closes before the input ends).
  */
 export interface OpenWindow<P> {
   readonly plan: P;
@@ -13,11 +19,18 @@ export interface OpenWindow<P> {
 }
 
 export class OpenWindowIndex<P> {
-  /** Window start → plan → store keys. */
-  readonly #byStart = new Map<number, Map<P, Set<string>>>();
-  /** The starts in `#byStart`, ascending. */
+  /**
+   * Plan → store key → the starts of its open windows: one start as a plain
+   * number (most keys of a meter grouped by a property have one or two open
+   * windows, and an array of one costs ~180 bytes), more as an ascending array.
+   */
+  readonly #byPlan = new Map<P, Map<string, number | number[]>>();
+  /** Window start → how many open windows (of every plan) start there. */
+  readonly #windowsByStart = new Map<number, number>();
+  /** The starts in `#windowsByStart`, ascending. */
   #starts: number[] = [];
 
+  /** How many distinct window starts are open. */
   get size(): number {
     return this.#starts.length;
   }
@@ -27,20 +40,25 @@ export class OpenWindowIndex<P> {
    * window not yet closed, that says whether the store holds it.
    */
   add(plan: P, key: string, windowStartMs: number): boolean {
-    let byPlan = this.#byStart.get(windowStartMs);
-    if (byPlan === undefined) {
-      byPlan = new Map();
-      this.#byStart.set(windowStartMs, byPlan);
-      this.#insertStart(windowStartMs);
+    let byKey = this.#byPlan.get(plan);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.#byPlan.set(plan, byKey);
     }
-    let keys = byPlan.get(plan);
-    if (keys === undefined) {
-      keys = new Set();
-      byPlan.set(plan, keys);
+    const starts = byKey.get(key);
+    if (starts === undefined) byKey.set(key, windowStartMs);
+    else if (typeof starts === 'number') {
+      if (starts === windowStartMs) return false;
+      byKey.set(key, starts < windowStartMs ? [starts, windowStartMs] : [windowStartMs, starts]);
+    } else if (!insertSorted(starts, windowStartMs)) return false;
+    const windows = this.#windowsByStart.get(windowStartMs);
+    if (windows === undefined) {
+      this.#windowsByStart.set(windowStartMs, 1);
+      insertSorted(this.#starts, windowStartMs);
+    } else {
+      this.#windowsByStart.set(windowStartMs, windows + 1);
     }
-    const size = keys.size;
-    keys.add(key);
-    return keys.size !== size;
+    return true;
   }
 
   /**
@@ -54,49 +72,66 @@ export class OpenWindowIndex<P> {
     for (const start of this.#starts) {
       if (start >= boundMs) return boundMs;
       if (windows >= maxWindows) return start;
-      for (const keys of (this.#byStart.get(start) as Map<P, Set<string>>).values()) windows += keys.size;
+      windows += this.#windowsByStart.get(start) as number;
     }
     return boundMs;
   }
 
   /**
    * Removes and returns every window that starts before `boundMs`, grouped
-   * by plan in `planOrder`, each group by window start, then key in insertion
-   * order. The caller orders them further if it needs to.
+   * by plan in `planOrder`; within a plan in no particular order (the caller
+   * orders them as it needs).
    */
   takeBefore(boundMs: number, planOrder: Iterable<P>): Map<P, OpenWindow<P>[]> {
     const taken = new Map<P, OpenWindow<P>[]>();
     let count = 0;
     while (count < this.#starts.length && (this.#starts[count] as number) < boundMs) count++;
     if (count === 0) return taken;
-    const closing = this.#starts.slice(0, count);
+    for (const start of this.#starts.slice(0, count)) this.#windowsByStart.delete(start);
     this.#starts = this.#starts.slice(count);
     for (const plan of planOrder) {
+      const byKey = this.#byPlan.get(plan);
+      if (byKey === undefined) continue;
       const windows: OpenWindow<P>[] = [];
-      for (const windowStartMs of closing) {
-        const keys = this.#byStart.get(windowStartMs)?.get(plan);
-        if (keys !== undefined) for (const key of keys) windows.push({ plan, key, windowStartMs });
+      // Deleting the entry being visited is safe: a Map's iteration goes on with the next one.
+      for (const [key, starts] of byKey) {
+        if (typeof starts === 'number') {
+          if (starts >= boundMs) continue;
+          windows.push({ plan, key, windowStartMs: starts });
+          byKey.delete(key);
+          continue;
+        }
+        let closing = 0;
+        while (closing < starts.length && (starts[closing] as number) < boundMs) windows.push({ plan, key, windowStartMs: starts[closing++] as number });
+        if (closing === starts.length) byKey.delete(key);
+        else if (closing > 0) starts.splice(0, closing);
       }
       if (windows.length > 0) taken.set(plan, windows);
     }
-    for (const windowStartMs of closing) this.#byStart.delete(windowStartMs);
     return taken;
   }
+}
 
-  /** Binary insertion: new starts are nearly always the newest, so this is mostly a push. */
-  #insertStart(windowStartMs: number): void {
-    const starts = this.#starts;
-    if (starts.length === 0 || (starts[starts.length - 1] as number) < windowStartMs) {
-      starts.push(windowStartMs);
-      return;
-    }
-    let low = 0;
-    let high = starts.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if ((starts[middle] as number) < windowStartMs) low = middle + 1;
-      else high = middle;
-    }
-    starts.splice(low, 0, windowStartMs);
+/**
+ * Inserts `value` into the ascending `values` unless it is there; returns
+ * whether it was inserted. New starts are nearly always the newest, so this
+ * is mostly a push.
+ */
+function insertSorted(values: number[], value: number): boolean {
+  const last = values[values.length - 1];
+  if (last === undefined || last < value) {
+    values.push(value);
+    return true;
   }
+  if (last === value) return false;
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((values[middle] as number) < value) low = middle + 1;
+    else high = middle;
+  }
+  if (values[low] === value) return false;
+  values.splice(low, 0, value);
+  return true;
 }

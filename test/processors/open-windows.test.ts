@@ -10,6 +10,37 @@ function indexWith(counts: readonly number[]): OpenWindowIndex<string> {
   return index;
 }
 
+describe('the open-window index', () => {
+  it('says whether a window is new, for starts in any order, per plan and key', () => {
+    const index = new OpenWindowIndex<string>();
+    expect(index.add('a', 'k', 120)).toBe(true);
+    expect(index.add('a', 'k', 120)).toBe(false);
+    expect(index.add('a', 'k', 0)).toBe(true);
+    expect(index.add('a', 'k', 60)).toBe(true);
+    expect(index.add('a', 'k', 60)).toBe(false);
+    expect(index.add('a', 'k', 0)).toBe(false);
+    expect(index.add('b', 'k', 60)).toBe(true);
+    expect(index.add('a', 'other', 60)).toBe(true);
+    expect(index.size).toBe(3);
+  });
+
+  it('takes the windows before a bound once, grouped by plan in the order given, and keeps the later ones', () => {
+    const index = new OpenWindowIndex<string>();
+    for (const [plan, key, start] of [['a', 'x', 60], ['a', 'x', 0], ['b', 'y', 0], ['a', 'z', 120], ['b', 'x', 60]] as const) index.add(plan, key, start);
+    const taken = index.takeBefore(61, ['b', 'a', 'c']);
+    expect([...taken.keys()]).toEqual(['b', 'a']);
+    const names = (windows: readonly { key: string; windowStartMs: number }[] | undefined) => (windows ?? []).map((w) => `${w.key}@${w.windowStartMs}`).sort();
+    expect(names(taken.get('a'))).toEqual(['x@0', 'x@60']);
+    expect(names(taken.get('b'))).toEqual(['x@60', 'y@0']);
+    expect(index.size).toBe(1);
+    expect(index.takeBefore(61, ['a', 'b']).size).toBe(0);
+    // A closed window's key is gone from the index: the same window again is new (the caller's close bound makes it late).
+    expect(index.add('a', 'x', 60)).toBe(true);
+    expect(names(index.takeBefore(1_000, ['a', 'b']).get('a'))).toEqual(['x@60', 'z@120']);
+    expect(index.size).toBe(0);
+  });
+});
+
 describe('the open-window index: a bounded step of a large close', () => {
   it('takes whole window starts in order until they hold the step', () => {
     const index = indexWith([3, 3, 3, 3]);
