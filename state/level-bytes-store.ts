@@ -1,7 +1,7 @@
 /**
  * The LevelDB bytes store (classic-level). Data and metadata share one
  * database under different first bytes, so a write and its checkpoint land in
- * one atomic `db.batch`.
+ * one atomic batch.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -39,7 +39,6 @@ export function levelDatabaseStats(): { readonly open: number; readonly configur
 const scanBatchSize = 1000;
 
 type Db = ClassicLevel<Buffer, Buffer>;
-type BatchOperation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 interface Closable {
   close(): Promise<void>;
 }
@@ -92,19 +91,21 @@ export class LevelBytesStore implements BytesStore {
   }
 
   async write(writes: readonly BytesWrite[], meta?: ReadonlyMap<string, Buffer>): Promise<void> {
-    const db = this.#openDb();
-    const operations: BatchOperation[] = [];
-    for (const { key, value } of writes) {
-      operations.push(
-        value === null
-          ? { type: 'del', key: prefixed(dataPrefix, key) }
-          : { type: 'put', key: prefixed(dataPrefix, key), value },
-      );
+    if (writes.length === 0 && (meta === undefined || meta.size === 0)) return;
+    // A chained batch: each operation goes straight into LevelDB's write batch, where an array
+    // batch has every operation cloned and read back on the main thread (2x its CPU there).
+    const batch = this.#openDb().batch();
+    try {
+      for (const { key, value } of writes) {
+        if (value === null) batch.del(prefixed(dataPrefix, key));
+        else batch.put(prefixed(dataPrefix, key), value);
+      }
+      if (meta !== undefined) for (const [name, value] of meta) batch.put(metaKey(name), value);
+    } catch (error) {
+      await batch.close();
+      throw error;
     }
-    if (meta !== undefined) {
-      for (const [name, value] of meta) operations.push({ type: 'put', key: metaKey(name), value });
-    }
-    if (operations.length > 0) await db.batch(operations);
+    await batch.write();
   }
 
   async readMeta(name: string): Promise<Buffer | undefined> {
