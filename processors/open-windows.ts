@@ -50,7 +50,11 @@ export class OpenWindowIndex<P> {
     else if (typeof starts === 'number') {
       if (starts === windowStartMs) return false;
       byKey.set(key, starts < windowStartMs ? [starts, windowStartMs] : [windowStartMs, starts]);
-    } else if (!insertSorted(starts, windowStartMs)) return false;
+    } else {
+      const grown = withStart(starts, windowStartMs);
+      if (grown === undefined) return false;
+      if (grown !== starts) byKey.set(key, grown);
+    }
     const windows = this.#windowsByStart.get(windowStartMs);
     if (windows === undefined) {
       this.#windowsByStart.set(windowStartMs, 1);
@@ -110,6 +114,26 @@ export class OpenWindowIndex<P> {
     }
     return taken;
   }
+}
+
+/** Up to this many starts a key's array is kept at its exact size (V8 grows an array by 1.5× + 16 slots on a push). */
+const exactStarts = 16;
+
+/**
+ * `starts` (ascending) with `value` added: a new array of the exact size
+ * while it is small, else `starts` itself, grown; undefined when `value` is
+ * there already.
+ */
+function withStart(starts: number[], value: number): number[] | undefined {
+  if (starts.length >= exactStarts) return insertSorted(starts, value) ? starts : undefined;
+  let at = starts.length;
+  while (at > 0 && (starts[at - 1] as number) > value) at--;
+  if (at > 0 && starts[at - 1] === value) return undefined;
+  const grown = new Array<number>(starts.length + 1);
+  for (let index = 0; index < at; index++) grown[index] = starts[index] as number;
+  grown[at] = value;
+  for (let index = at; index < starts.length; index++) grown[index + 1] = starts[index] as number;
+  return grown;
 }
 
 /**

@@ -24,6 +24,17 @@ describe('the open-window index', () => {
     expect(index.size).toBe(3);
   });
 
+  it('keeps many starts of one key in order, each once, whatever order they come in', () => {
+    const index = new OpenWindowIndex<string>();
+    const starts = Array.from({ length: 40 }, (_, i) => ((i * 17) % 40) * 60);
+    for (const start of starts) expect(index.add('a', 'k', start)).toBe(true);
+    for (const start of starts) expect(index.add('a', 'k', start)).toBe(false);
+    const taken = index.takeBefore(20 * 60, ['a']).get('a') ?? [];
+    expect(taken.map((w) => w.windowStartMs)).toEqual(Array.from({ length: 20 }, (_, i) => i * 60));
+    expect(index.add('a', 'k', 30 * 60)).toBe(false);
+    expect((index.takeBefore(40 * 60, ['a']).get('a') ?? []).map((w) => w.windowStartMs)).toEqual(Array.from({ length: 20 }, (_, i) => (20 + i) * 60));
+  });
+
   it('takes the windows before a bound once, grouped by plan in the order given, and keeps the later ones', () => {
     const index = new OpenWindowIndex<string>();
     for (const [plan, key, start] of [['a', 'x', 60], ['a', 'x', 0], ['b', 'y', 0], ['a', 'z', 120], ['b', 'x', 60]] as const) index.add(plan, key, start);
