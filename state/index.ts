@@ -15,6 +15,7 @@ export {
   type WindowStateStore,
 } from './store-factory.js';
 export { readOnlyKeyValueStore, readOnlyWindowStore } from './read-only.js';
+export { decodeKey } from './key-codec.js';
 export { defaultCacheMaxEntries } from './record-cache.js';
 export { CacheBudget, defaultCacheMaxBytes } from './cache-budget.js';
 export { LevelBytesStore, levelDatabaseStats } from './level-bytes-store.js';

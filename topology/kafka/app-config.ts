@@ -6,6 +6,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { ConfigError } from '../../schemas/index.js';
 import { defaultCacheMaxBytes } from '../../state/index.js';
 import type { AppObserver } from './app-observer.js';
+import type { CommittedStoreFeed } from './committed-store-feed.js';
 
 export const processingGuarantees = ['exactly_once', 'at_least_once'] as const;
 export type ProcessingGuarantee = (typeof processingGuarantees)[number];
@@ -50,9 +51,11 @@ export interface KafkaAppConfig {
    * group in the assignor's metadata so others can find a store's owner.
    */
   readonly applicationServer?: string;
+  /** Told the committed contents of some stores as they change, for a read replica kept elsewhere (committed-store-feed.ts). */
+  readonly committedStoreFeed?: CommittedStoreFeed;
 }
 
-type OptionalKeys = 'ssl' | 'sasl' | 'clientId' | 'observer' | 'applicationServer';
+type OptionalKeys = 'ssl' | 'sasl' | 'clientId' | 'observer' | 'applicationServer' | 'committedStoreFeed';
 export type ResolvedAppConfig = Required<Omit<KafkaAppConfig, OptionalKeys>> & Pick<KafkaAppConfig, OptionalKeys>;
 
 const consoleLogger: AppLogger = {

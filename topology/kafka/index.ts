@@ -6,3 +6,4 @@ export type { AppLogger, KafkaAppConfig, ProcessingGuarantee } from './app-confi
 export { withRetries } from './kafka-io.js';
 export { assignTasks, decodeGroupMember, type GroupMemberView } from './task-assignor.js';
 export type { AppObserver, AppSnapshot, TaskSnapshot, SourceSnapshot, StoreSnapshot, LocalStore } from './app-observer.js';
+export type { CommittedStoreFeed, FedWrite } from './committed-store-feed.js';

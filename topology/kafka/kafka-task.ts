@@ -4,13 +4,14 @@
  * progress record, and (under exactly-once) its own transactional producer.
  */
 import type { Producer } from 'kafkajs';
-import { TallyError, TopologyError, jsonSerde } from '../../schemas/index.js';
+import { TallyError, TopologyError, jsonSerde, type Serde } from '../../schemas/index.js';
 import { createKeyValueStore, type CacheBudget, type KeyValueStore, type StateStore } from '../../state/index.js';
 import { StreamTask, type OutputRecord, type TaskStore } from '../internal/stream-task.js';
 import { createTaskStores } from '../internal/task-stores.js';
 import { changelogTopicName } from '../internal/topic-names.js';
 import { TaskId } from '../task-id.js';
 import type { Subtopology, Topology } from '../topology.js';
+import { TaskFeedWrites } from './committed-store-feed.js';
 import { RepartitionBatcher } from './repartition-batch.js';
 import { TaskOutput } from './task-output.js';
 import { TaskReads } from './task-reads.js';
@@ -53,6 +54,8 @@ export interface KafkaTaskOptions {
   readonly onProcessingFailure: (taskId: TaskId, message: string) => void;
   /** The instance's cache budget, shared by every task. */
   readonly cacheBudget: CacheBudget;
+  /** Stores whose committed writes are told to a committed-store feed (see committed-store-feed.ts). */
+  readonly fedStores?: ReadonlySet<string>;
 }
 
 export class KafkaTask {
@@ -89,6 +92,10 @@ export class KafkaTask {
   readonly lifecycle: TaskLifecycle;
   /** Interactive reads of its stores in flight, and the work they must not overlap (task-reads.ts). */
   readonly reads = new TaskReads();
+  /** Writes of its fed stores, per commit (committed-store-feed.ts). */
+  readonly feedWrites: TaskFeedWrites;
+  /** True from the feed's `taskStarted` of this task to its `taskStopped` (the task manager sets it). */
+  fedAsRunning = false;
 
   constructor(options: KafkaTaskOptions) {
     this.partition = options.partition;
@@ -138,7 +145,16 @@ export class KafkaTask {
     }
     changelogs.set(progressStoreName(options.subtopology.id), { topic: progressChangelogTopic(options.applicationId, options.subtopology.id), store: this.progress });
     this.changelogs = changelogs;
+    const fedTopics = new Map<string, { store: string; serde: Serde<unknown> }>();
+    for (const spec of options.subtopology.stores) {
+      if (spec.logging && spec.kind === 'keyValue' && options.fedStores?.has(spec.name) === true) fedTopics.set(changelogTopicName(options.applicationId, spec.name), { store: spec.name, serde: spec.valueSerde });
+    }
+    this.feedWrites = new TaskFeedWrites(fedTopics);
+    this.feeds = this.feedWrites.feeds;
   }
+
+  /** True when the task holds a store of the committed-store feed. */
+  readonly feeds: boolean;
 
   get state(): TaskState {
     return this.lifecycle.state;
@@ -193,6 +209,7 @@ export class KafkaTask {
       this.processedSinceCommit = 0;
       // Output added from now on belongs to the next commit (an exactly-once task goes on processing).
       this.committingCounts = this.output.takeCounts();
+      if (this.feeds) this.feedWrites.beginCommit();
       return Promise.all([storesWritten, progressWritten]).then(() => undefined);
     } catch (error) {
       // Fails only once the batches already begun are written: a close must never meet one in flight.
@@ -230,10 +247,12 @@ export class KafkaTask {
     if (!clean) {
       this.repartitions.discard();
       this.output.discard();
+      this.feedWrites.discard();
     }
   }
 
   private collect(record: OutputRecord): void {
+    if (this.feeds) this.feedWrites.note(record.topic, record.key, record.value);
     if (this.repartitions.takes(record.topic)) this.repartitions.add(record);
     else this.collectOutput(record);
   }

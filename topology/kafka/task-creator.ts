@@ -62,6 +62,7 @@ export class TaskCreator {
       repartitions: plan.repartitions,
       sinkPartitions: plan.sinkPartitions,
       cacheBudget: this.options.cacheBudget,
+      fedStores: new Set(config.committedStoreFeed?.storeNames ?? []),
       onProcessingFailure: (taskId, message) => {
         config.logger.warn(message);
         config.observer?.processingFailed?.(taskId.key, message);

@@ -14,11 +14,13 @@
  * Everything here runs inside the app's serial queue, one job at a time.
  */
 import type { Admin, Batch, Consumer } from 'kafkajs';
+import type { ReadOnlyKeyValueStore } from '../../state/index.js';
 import { TaskId } from '../task-id.js';
 import type { Topology } from '../topology.js';
 import type { ResolvedAppConfig } from './app-config.js';
 import { beginCommitRound, commitAtLeastOnce, commitExactlyOnce } from './commit.js';
 import { CommitSchedule } from './commit-schedule.js';
+import type { FedWrite } from './committed-store-feed.js';
 import { isBrokerUnreachable, isKafkaError } from './kafka-errors.js';
 import { debug, withRetries } from './kafka-io.js';
 import { TaskMigratedError, type KafkaTask } from './kafka-task.js';
@@ -230,6 +232,7 @@ export class TaskManager {
     const tableEnds = await this.partitions.startSources(task, await task.recoveredProgress(), admin);
     await task.stream.initProcessors();
     if (this.eos) await task.invalidateCheckpoints();
+    await this.feedStarted(task);
     const bootstrapping = this.bootstrap.start(task.id, tableEnds, task.positions);
     task.lifecycle.moveTo('running');
     this.partitions.resumeSources(task, bootstrapping);
@@ -338,9 +341,33 @@ export class TaskManager {
     if (round.committed > 0) config.observer?.committed?.(round.committed, performance.now() - underWay.startedMs);
   }
 
-  /** After a task's successful commit: tells the observer what it made durable. */
+  /** After a task's successful commit: tells the observer what it made durable, and the committed-store feed its writes. */
   private reportProduced(task: KafkaTask): void {
     for (const [topic, count] of task.takeProducedCounts()) this.options.config.observer?.recordsProduced?.(topic, count);
+    if (!task.feeds) return;
+    const writes = task.feedWrites.takeCommitted();
+    if (task.fedAsRunning && writes.length > 0) this.options.config.committedStoreFeed?.committed(task.id.key, writes);
+  }
+
+  /** Tells the committed-store feed everything the task's fed stores hold as it starts running (restored: committed). */
+  private async feedStarted(task: KafkaTask): Promise<void> {
+    const feed = this.options.config.committedStoreFeed;
+    if (feed === undefined || !task.feeds) return;
+    const contents: FedWrite[] = [];
+    for (const store of feed.storeNames) {
+      const held = task.stream.stores.get(store) as unknown as ReadOnlyKeyValueStore<unknown> | undefined;
+      if (held === undefined) continue;
+      for await (const { key, value } of held.all()) contents.push({ store, key, value });
+    }
+    feed.taskStarted(task.id.key, contents);
+    task.fedAsRunning = true;
+  }
+
+  /** The task stops running here: the feed is told before its last commit (see committed-store-feed.ts). */
+  private feedStopped(task: KafkaTask): void {
+    if (!task.fedAsRunning) return;
+    task.fedAsRunning = false;
+    this.options.config.committedStoreFeed?.taskStopped(task.id.key);
   }
 
   // --- closing ---
@@ -369,6 +396,7 @@ export class TaskManager {
     this.restorer.drop(task.id);
     this.bootstrap.drop(task.id);
     task.lifecycle.moveTo('suspended');
+    this.feedStopped(task);
     let committed = false;
     if (clean && !restoring) {
       try {
