@@ -19,6 +19,7 @@ export default defineConfig({
       'test/cli/read-lines.test.ts',
       'test/faults/reference.test.ts',
       'test/service/memory-report.test.ts',
+      'test/service/entitlement-replica.test.ts',
     ],
     testTimeout: 30_000,
     pool: 'forks',

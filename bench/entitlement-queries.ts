@@ -17,9 +17,14 @@
  *
  * Options: --subjects (2000; ten per customer), --partitions (4),
  * --clients-in-worker (the clients run in a worker thread, with an event
- * loop of their own, as real callers would: what is left is the service's).
+ * loop of their own, as real callers would: what is left is the service's),
+ * --request-rate (requests/s per client on a schedule; default 0: back to
+ * back). Paced, each answer is also measured from its scheduled time ("p99
+ * from schedule"), so a stall counts in full for every request it held back
+ * (no coordinated omission) — the client's own timer lateness included.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -42,9 +47,11 @@ const { values: args } = parseArgs({
     subjects: { type: 'string', default: '2000' },
     partitions: { type: 'string', default: '4' },
     'clients-in-worker': { type: 'boolean', default: false },
+    'request-rate': { type: 'string', default: '0' },
   },
 });
 const rate = Number(args.rate);
+const requestRate = Number(args['request-rate']);
 const subjects = Number(args.subjects);
 const customers = Math.ceil(subjects / subjectsPerCustomer);
 const token = 'bench-token';
@@ -102,16 +109,37 @@ function loadInWorker(task: LoadTask): { stop(): Promise<number> } {
   };
 }
 
-/** One client: random customers, one request at a time, until `untilMs`. */
-async function queryClient(serviceUrl: string, untilMs: number, latenciesMs: number[], failures: string[]): Promise<void> {
+/** One client: random customers, one request at a time, until `untilMs`: on a schedule of `requestRate` per second, or back to back (0). */
+async function queryClient(serviceUrl: string, untilMs: number, requestRate: number, measured: Measured): Promise<void> {
+  // One kept-alive connection per client, through node:http: fetch costs the client several times the CPU, on the same two cores.
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const intervalMs = requestRate > 0 ? 1_000 / requestRate : 0;
+  let scheduled = performance.now() + Math.random() * intervalMs;
   while (Date.now() < untilMs) {
+    if (intervalMs > 0) await sleep(scheduled - performance.now());
     const id = `account-${Math.floor(Math.random() * customers)}`;
-    const started = performance.now();
-    const answer = await fetch(`${serviceUrl}/v1/customers/${id}/entitlements/${entitlement.key}`, { headers: { authorization: `Bearer ${token}` } });
-    const body = await answer.text();
-    latenciesMs.push(performance.now() - started);
-    if (answer.status !== 200) failures.push(`${id}: ${answer.status} ${body.slice(0, 200)}`);
+    const sentMs = performance.now();
+    const answer = await get(agent, `${serviceUrl}/v1/customers/${id}/entitlements/${entitlement.key}`);
+    const answeredMs = performance.now();
+    measured.fromSendMs.push(answeredMs - sentMs);
+    if (intervalMs > 0) measured.fromScheduleMs.push(answeredMs - scheduled);
+    if (answer.status !== 200) measured.failures.push(`${id}: ${answer.status} ${answer.body.slice(0, 200)}`);
+    scheduled += intervalMs;
   }
+  agent.destroy();
+}
+
+function get(agent: Agent, url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { agent, headers: { authorization: `Bearer ${token}` } }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
 }
 
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -134,8 +162,7 @@ async function main(): Promise<void> {
       await service.ready;
       load = loadInWorker({ role: 'load', brokers: broker.brokers, topic: config.topics.events, rate, subjects });
       await sleep(Number(args['warmup-seconds']) * 1_000);
-      const latenciesMs: number[] = [];
-      const failures: string[] = [];
+      const measured: Measured = { fromSendMs: [], fromScheduleMs: [], failures: [] };
       const loopDelay = monitorEventLoopDelay({ resolution: 1 });
       loopDelay.enable();
       let gcMaxMs = 0;
@@ -146,20 +173,23 @@ async function main(): Promise<void> {
       const startedMs = Date.now();
       const untilMs = startedMs + Number(args.seconds) * 1_000;
       if (args['clients-in-worker']) {
-        const answer = await clientsInWorker({ role: 'clients', serviceUrl: service.url, untilMs, clients: Number(args.clients) });
-        latenciesMs.push(...answer.latenciesMs);
-        failures.push(...answer.failures);
+        const answer = await clientsInWorker({ role: 'clients', serviceUrl: service.url, untilMs, clients: Number(args.clients), requestRate });
+        measured.fromSendMs.push(...answer.fromSendMs);
+        measured.fromScheduleMs.push(...answer.fromScheduleMs);
+        measured.failures.push(...answer.failures);
       } else {
-        await Promise.all(Array.from({ length: Number(args.clients) }, () => queryClient(service.url, untilMs, latenciesMs, failures)));
+        await Promise.all(Array.from({ length: Number(args.clients) }, () => queryClient(service.url, untilMs, requestRate, measured)));
       }
       const elapsedS = (Date.now() - startedMs) / 1_000;
       loopDelay.disable();
       gcPauses.disconnect();
       const sent = await load.stop();
       load = undefined;
-      const sorted = [...latenciesMs].sort((a, b) => a - b);
+      const sorted = [...measured.fromSendMs].sort((a, b) => a - b);
+      const fromSchedule = [...measured.fromScheduleMs].sort((a, b) => a - b);
+      const { failures } = measured;
       printTable(
-        ['load events/s', 'clients', 'requests', 'requests/s', 'p50 ms', 'p99 ms', 'max ms', 'not 200', 'loop delay p99 ms', 'loop delay max ms', 'gc max ms'],
+        ['load events/s', 'clients', 'requests', 'requests/s', 'p50 ms', 'p99 ms', 'max ms', 'p99 from schedule ms', 'not 200', 'loop delay p99 ms', 'loop delay max ms', 'gc max ms'],
         [
           [
             fmt(sent / (elapsedS + Number(args['warmup-seconds']))),
@@ -169,6 +199,7 @@ async function main(): Promise<void> {
             percentile(sorted, 50).toFixed(2),
             percentile(sorted, 99).toFixed(2),
             (sorted.at(-1) ?? NaN).toFixed(2),
+            fromSchedule.length === 0 ? '-' : percentile(fromSchedule, 99).toFixed(2),
             String(failures.length),
             (loopDelay.percentile(99) / 1e6).toFixed(2),
             (loopDelay.max / 1e6).toFixed(2),
@@ -193,12 +224,17 @@ interface ClientsTask {
   readonly serviceUrl: string;
   readonly untilMs: number;
   readonly clients: number;
+  readonly requestRate: number;
 }
 
-interface ClientsAnswer {
-  readonly latenciesMs: number[];
+/** Per answer: ms from sending the request, and (paced clients) from its scheduled time; what was not 200. */
+interface Measured {
+  readonly fromSendMs: number[];
+  readonly fromScheduleMs: number[];
   readonly failures: string[];
 }
+
+type ClientsAnswer = Measured;
 
 /** Runs the clients in a worker thread of this script until `untilMs`; resolves with what they measured. */
 function clientsInWorker(task: ClientsTask): Promise<ClientsAnswer> {
@@ -216,10 +252,9 @@ async function loadWorkerMain(task: LoadTask): Promise<void> {
 }
 
 async function clientsWorkerMain(task: ClientsTask): Promise<void> {
-  const latenciesMs: number[] = [];
-  const failures: string[] = [];
-  await Promise.all(Array.from({ length: task.clients }, () => queryClient(task.serviceUrl, task.untilMs, latenciesMs, failures)));
-  parentPort?.postMessage({ latenciesMs, failures } satisfies ClientsAnswer);
+  const measured: Measured = { fromSendMs: [], fromScheduleMs: [], failures: [] };
+  await Promise.all(Array.from({ length: task.clients }, () => queryClient(task.serviceUrl, task.untilMs, task.requestRate, measured)));
+  parentPort?.postMessage(measured satisfies ClientsAnswer);
 }
 
 if (isMainThread) await main();

@@ -12,6 +12,7 @@ export { aggregationFor, needsNumericValue, type Aggregation, type MeterInput, t
 export { canonicalGroupBy, meterRecordKey, meterStoreKey, meterStoreName, parseMeterStoreKey } from './meter-keys.js';
 export { jsonEventDecoder, defaultMaxEventBytes, type EventDecoder, type DecodedValue } from './ingest/event-decoder.js';
 export { parseNumericValue, canonicalDecimal, decimalPrecisionDigits, quotientSignificantDigits } from './decimal.js';
+export { compareCodePoints } from './code-point-order.js';
 export {
   billingPeriodAt,
   changeCustomerPlan,

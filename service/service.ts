@@ -14,21 +14,22 @@
  * HTTP server, pipeline, the Kafka clients.
  */
 import { hostname } from 'node:os';
-import { createMeteringCounters, createRatingCounters } from '../processors/index.js';
+import { createMeteringCounters, createRatingCounters, entitlementStoreNames, ratingEnabled } from '../processors/index.js';
 import { parseDurationMs, redactConfig, serviceLimitDefaults, type TallyConfig } from '../schemas/index.js';
 import type { AppLogger, KafkaApp } from '../topology/kafka/index.js';
 import { createServiceMetrics } from './metrics/index.js';
 import { ensureTopics } from './topics/index.js';
 import { seedCustomers } from './customer-seeding.js';
 import { connectEventProducer } from './event-producer.js';
-import { createHttpServer, type HttpLimits } from './http/http-server.js';
+import { startHttpFront } from './http/http-front.js';
+import type { HttpLimits } from './http/http-server.js';
 import { defaultMaxBodyBytes } from './http/read-body.js';
 import { kafkaClient } from './kafka-connection.js';
 import { createKafkaProbe } from './kafka-probe.js';
 import { notStarted, type StoreReadContext } from './queries/store-reads.js';
 import { eventsRoute } from './routes/events-route.js';
 import { healthRoutes } from './routes/health-routes.js';
-import { entitlementRoutes } from './routes/entitlement-routes.js';
+import { entitlementFront, entitlementRoutes } from './routes/entitlement-routes.js';
 import { invoiceRoutes } from './routes/invoice-routes.js';
 import { queryRoutes } from './routes/query-routes.js';
 import { openMeterRoutes } from './openmeter/openmeter-routes.js';
@@ -124,7 +125,7 @@ export async function startService(config: TallyConfig, options: ServiceOptions 
       peerToken: config.http.tokens[0],
     };
     const eventsOptions = { config, producer, wallClockMs, observeIngestApi: (accepted: number, rejected: ReadonlyMap<string, number>) => metrics.observeIngestApi(accepted, rejected) };
-    const server = createHttpServer({
+    const server = startHttpFront({
       routes: [
         ...healthRoutes(() => app, metrics.registry, () => failureReason, kafkaProbe),
         eventsRoute(eventsOptions),
@@ -138,6 +139,8 @@ export async function startService(config: TallyConfig, options: ServiceOptions 
       limits: httpLimits(config),
       logger,
       observe: (method, route, status, seconds) => metrics.observeHttpRequest(method, route, status, seconds),
+      // The front's replica tells the current period by the system clock: a service on another clock (tests) reads entitlements here.
+      ...(options.wallClockMs === undefined && ratingEnabled(config) ? { entitlements: entitlementFront(config, () => context.app.storeTaskIds(entitlementStoreNames.usage).length) } : {}),
     });
     const bound = await server.listen(host, options.httpPort ?? config.http.port);
     // In-flight requests get a few seconds; most of the budget is the pipeline's final commit.
@@ -157,6 +160,7 @@ export async function startService(config: TallyConfig, options: ServiceOptions 
       observer: metrics.observer,
       applicationServer: selfServer,
       onApp: (created) => (app = created),
+      ...(server.feed === undefined ? {} : { committedStoreFeed: server.feed }),
     });
     // Closed after the HTTP server (no more queries into its stores), before the clients.
     opened.splice(opened.indexOf(httpStep), 0, { name: 'the pipeline', close: () => started.close() });

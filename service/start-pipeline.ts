@@ -5,7 +5,7 @@
 import { buildMeteringTopology, type MeteringCounters, type RatingCounters } from '../processors/index.js';
 import { createIngestDecoder } from '../processors/ingest/index.js';
 import type { TallyConfig } from '../schemas/index.js';
-import { createApp, type AppLogger, type AppObserver, type KafkaApp } from '../topology/kafka/index.js';
+import { createApp, type AppLogger, type AppObserver, type CommittedStoreFeed, type KafkaApp } from '../topology/kafka/index.js';
 import { kafkaConnection } from './kafka-connection.js';
 
 export interface PipelineOptions {
@@ -19,6 +19,8 @@ export interface PipelineOptions {
   readonly sessionTimeoutMs?: number | undefined;
   readonly heartbeatIntervalMs?: number | undefined;
   readonly rebalanceTimeoutMs?: number | undefined;
+  /** Told the committed contents of some stores (the HTTP front's replica). */
+  readonly committedStoreFeed?: CommittedStoreFeed;
   /** Told about each app created (a retry creates a new one). */
   readonly onApp: (app: KafkaApp) => void;
 }
@@ -41,6 +43,7 @@ export async function startPipeline(config: TallyConfig, options: PipelineOption
     ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
     ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
     ...(options.rebalanceTimeoutMs === undefined ? {} : { rebalanceTimeoutMs: options.rebalanceTimeoutMs }),
+    ...(options.committedStoreFeed === undefined ? {} : { committedStoreFeed: options.committedStoreFeed }),
   };
   const create = (): KafkaApp =>
     createApp(topology, {

@@ -116,7 +116,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   };
 }
 
-function errorAnswer(error: unknown, logger: AppLogger, what: string): RouteResponse {
+/** The answer to a failed request: an HttpError as it says; anything else logged, and 500. */
+export function errorAnswer(error: unknown, logger: AppLogger, what: string): RouteResponse {
   if (error instanceof HttpError) return { status: error.status, json: errorBody(error.code, error.message, error.details), headers: error.headers };
   // Messages of our own errors are written for users; anything else is a bug, logged, not shown.
   logger.error(`${what} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -9,10 +9,15 @@ import type { Route } from '../http/router.js';
 import { readLocalForCustomer, type CustomerStoreRead } from '../queries/customer-store-reads.js';
 import type { StoreReadContext } from '../queries/store-reads.js';
 
+/** The route's pattern: the read's internal path with an `{id}` parameter. */
+export function internalCustomerPattern<V, T>(read: CustomerStoreRead<V, T>): string {
+  return read.internalPath('{id}').replace(encodeURIComponent('{id}'), '{id}');
+}
+
 export function internalCustomerRoute<V, T>(context: StoreReadContext, read: CustomerStoreRead<V, T>): Route {
   return {
     method: 'GET',
-    pattern: read.internalPath('{id}').replace(encodeURIComponent('{id}'), '{id}'),
+    pattern: internalCustomerPattern(read),
     async handle(request) {
       const tasks = request.url.searchParams.getAll('task');
       if (tasks.length === 0 || !tasks.every((t) => TaskId.isValid(t))) throw new HttpError(400, 'invalid-tasks', 'give task=<subtopology>_<partition> one or more times');

@@ -2,13 +2,16 @@
  * `GET /v1/customers/{id}/entitlements[/{key}]` on two instances of one app
  * on the run's real broker: auth, the current period's standing, one
  * entitlement by key, an unknown customer or key (404 with a clear message),
- * and a customer whose partition the other instance holds (forwarded).
+ * a customer whose partition the other instance holds (forwarded), and the
+ * owner's answer from its HTTP front's committed replica while the
+ * processing thread is blocked.
  */
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entitlementStoreNames } from '../../processors/index.js';
 import { TaskId, partitionForKey } from '../../topology/index.js';
 import { produce } from '../kafka/kafka-helpers.js';
-import { minuteAgo, runServicePair, usageEvent, type RunningService, type ServicePair, untilAnswer } from './service-fixtures.js';
+import { minuteAgo, runServicePair, testTokens, usageEvent, type RunningService, type ServicePair, untilAnswer } from './service-fixtures.js';
 
 const entitlement = { key: 'tokens-monthly', meter: 'tokens', limit: '100', alerts: [100] };
 const customers = Array.from({ length: 8 }, (_, i) => ({ id: `cust-${i}`, subjects: [`user-${i}`], entitlements: [entitlement] }));
@@ -66,8 +69,10 @@ describe('GET /v1/customers/{id}/entitlements', () => {
     const one = await asked.api.get(`/v1/customers/${id}/entitlements/tokens-monthly`);
     expect([one.status, one.body]).toEqual([200, answer.body.entitlements[0]]);
     // The owner reads the declared entitlements' keys itself (no scan): the same answer.
+    // Its HTTP front answers from committed state: the same once the owner's commit is in (one commit interval).
     const owner = asked === a ? b : a;
-    expect((await owner.api.get(`/v1/customers/${id}/entitlements`)).body).toEqual(answer.body);
+    const fromOwner = await untilAnswer(`the entitlements of ${id} from its owner`, () => owner.api.get(`/v1/customers/${id}/entitlements`), (x) => x.body?.entitlements?.[0]?.usage === String(usedBy(index)));
+    expect(fromOwner.body).toEqual(answer.body);
   });
 
   it('answers a configured customer with no usage yet with its full allowance, revision 0', async () => {
@@ -92,5 +97,45 @@ describe('GET /v1/customers/{id}/entitlements', () => {
       const answer = await untilAnswer('newco’s entitlements', () => asked.api.get('/v1/customers/newco/entitlements/tokens-monthly'), (x) => x.status === 200);
       expect(answer.body).toMatchObject({ customerId: 'newco', entitlement: 'tokens-monthly', limit: '250', usage: '0', remaining: '250', hasAccess: true, revision: 0 });
     }
+  });
+
+  it("is answered by the owner's HTTP front from committed state while the processing thread is blocked; a read forwarded to the owner waits for it", async () => {
+    const [owner, other, index] = customerHeldBy(a) >= 0 ? [a, b, customerHeldBy(a)] : [b, a, customerHeldBy(b)];
+    const id = `cust-${index}`;
+    const expected = await untilAnswer(`the entitlements of ${id}`, () => owner.api.get(`/v1/customers/${id}/entitlements`), (x) => x.body?.entitlements?.[0]?.usage === String(usedBy(index)));
+    const blockMs = 1_500;
+    // The calls come from a thread of their own: this thread, which runs the pipelines, is about to stop.
+    const calls = [`${owner.service.url}/v1/customers/${id}/entitlements`, `${owner.service.url}/v1/customers/${id}/entitlements/tokens-monthly`, `${other.service.url}/v1/customers/${id}/entitlements`];
+    // The client says it is ready, waits for the go this thread gives as it stops, then calls.
+    const go = new Int32Array(new SharedArrayBuffer(4));
+    const client = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       parentPort.postMessage('ready');
+       Atomics.wait(workerData.go, 0, 0);
+       const started = Date.now();
+       Promise.all(workerData.calls.map(async (url) => {
+         const answer = await fetch(url, { headers: { authorization: 'Bearer ' + workerData.token } });
+         return { status: answer.status, body: await answer.json(), ms: Date.now() - started };
+       })).then((answers) => parentPort.postMessage(answers));`,
+      { eval: true, workerData: { token: testTokens[0], calls, go } },
+    );
+    const messages: unknown[] = [];
+    const failed = new Promise<never>((_, reject) => client.once('error', reject));
+    const next = (): Promise<unknown> => Promise.race([failed, new Promise((resolve) => client.once('message', resolve))]);
+    expect(await next()).toBe('ready');
+    const answers = next();
+    Atomics.store(go, 0, 1);
+    Atomics.notify(go, 0);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, blockMs);
+    messages.push(await answers);
+    const [all, one, forwarded] = messages[0] as { status: number; body: any; ms: number }[];
+    await client.terminate();
+    expect([all?.status, all?.body]).toEqual([200, expected.body]);
+    expect([one?.status, one?.body]).toEqual([200, expected.body.entitlements[0]]);
+    expect(all?.ms).toBeLessThan(blockMs);
+    expect(one?.ms).toBeLessThan(blockMs);
+    // Asked of the other instance, the read goes through its processing thread (this one) to the owner: answered only after the block.
+    expect([forwarded?.status, forwarded?.body]).toEqual([200, expected.body]);
+    expect(forwarded?.ms).toBeGreaterThanOrEqual(blockMs);
   });
 });
