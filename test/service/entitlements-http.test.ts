@@ -119,7 +119,6 @@ describe('GET /v1/customers/{id}/entitlements', () => {
        })).then((answers) => parentPort.postMessage(answers));`,
       { eval: true, workerData: { token: testTokens[0], calls, go } },
     );
-    const messages: unknown[] = [];
     const failed = new Promise<never>((_, reject) => client.once('error', reject));
     const next = (): Promise<unknown> => Promise.race([failed, new Promise((resolve) => client.once('message', resolve))]);
     expect(await next()).toBe('ready');
@@ -127,15 +126,15 @@ describe('GET /v1/customers/{id}/entitlements', () => {
     Atomics.store(go, 0, 1);
     Atomics.notify(go, 0);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, blockMs);
-    messages.push(await answers);
-    const [all, one, forwarded] = messages[0] as { status: number; body: any; ms: number }[];
+    const [all, one, forwarded] = (await answers) as { status: number; body: any; ms: number }[];
     await client.terminate();
     expect([all?.status, all?.body]).toEqual([200, expected.body]);
     expect([one?.status, one?.body]).toEqual([200, expected.body.entitlements[0]]);
-    expect(all?.ms).toBeLessThan(blockMs);
-    expect(one?.ms).toBeLessThan(blockMs);
+    // Answered well inside the block (the client starts a moment after this thread stops).
+    expect(all?.ms).toBeLessThan(blockMs / 3);
+    expect(one?.ms).toBeLessThan(blockMs / 3);
     // Asked of the other instance, the read goes through its processing thread (this one) to the owner: answered only after the block.
     expect([forwarded?.status, forwarded?.body]).toEqual([200, expected.body]);
-    expect(forwarded?.ms).toBeGreaterThanOrEqual(blockMs);
+    expect(forwarded?.ms).toBeGreaterThanOrEqual(blockMs - blockMs / 3);
   });
 });
