@@ -43,5 +43,15 @@ export {
   type RatingCounters,
   type RatingPlans,
 } from './rating/index.js';
-export { currentEntitlements, entitlementKey, entitlementStoreNames, entitlementTermsKey, type EntitlementsOfCustomer, type EntitlementState, type EntitlementTerms } from './entitlements/index.js';
+export {
+  currentEntitlements,
+  entitlementKey,
+  entitlementStoreNames,
+  entitlementTermsKey,
+  entitlementUsageView,
+  type EntitlementsOfCustomer,
+  type EntitlementState,
+  type EntitlementTerms,
+  type EntitlementUsageView,
+} from './entitlements/index.js';
 export * from './ingest/index.js';

@@ -28,10 +28,18 @@ export interface EntitlementsOfCustomer {
   readonly billingAnchor: string;
 }
 
+/** What a query reads of a stored state: its record, and the zone and anchor it was counted in. */
+export type EntitlementUsageView = Pick<EntitlementState, 'record' | 'timezone' | 'billingAnchor'>;
+
+/** The view of a state: a query never needs its usage (for UNIQUE_COUNT, every distinct value) nor its alerts. */
+export function entitlementUsageView(state: EntitlementState): EntitlementUsageView {
+  return { record: state.record, timezone: state.timezone, billingAnchor: state.billingAnchor };
+}
+
 /** The current record of every entitlement of `customerId`, sorted by key. `stored` are its states, any order. */
-export function currentEntitlements(customerId: string, stored: readonly EntitlementState[], configured: EntitlementsOfCustomer | undefined, nowMs: number): EntitlementRecord[] {
+export function currentEntitlements(customerId: string, stored: readonly EntitlementUsageView[], configured: EntitlementsOfCustomer | undefined, nowMs: number): EntitlementRecord[] {
   const declaredKeys = new Set((configured?.entitlements ?? []).map((entitlement) => entitlement.key));
-  const byKey = new Map<string, EntitlementState[]>();
+  const byKey = new Map<string, EntitlementUsageView[]>();
   for (const state of stored) {
     // A customer that declares entitlements has those: one it dropped is no longer answered.
     if (declaredKeys.size > 0 && !declaredKeys.has(state.record.entitlement)) continue;

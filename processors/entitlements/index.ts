@@ -6,4 +6,4 @@
 export { addEntitlementNodes, entitlementMeters, entitlementNodes } from './entitlement-topology.js';
 export { alertKey, entitlementKey, entitlementStoreNames, entitlementTermsKey, type EntitlementState, type EntitlementTerms } from './entitlement-stores.js';
 export { entitlementContent, thresholdsReached, type EntitlementStanding } from './entitlement-usage.js';
-export { currentEntitlements, type EntitlementsOfCustomer } from './current-entitlements.js';
+export { currentEntitlements, entitlementUsageView, type EntitlementsOfCustomer, type EntitlementUsageView } from './current-entitlements.js';

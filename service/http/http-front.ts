@@ -18,7 +18,7 @@ import { entitlementStoreNames } from '../../processors/index.js';
 import type { CommittedStoreFeed, FedWrite } from '../../topology/kafka/index.js';
 import type { ErrorBody } from '../api-errors.js';
 import type { DeclaredEntitlements } from '../queries/entitlement-answers.js';
-import type { ReplicaChange } from '../queries/entitlement-replica.js';
+import { replicaWrites, type ReplicaChange } from '../queries/entitlement-replica.js';
 import type { ForwardedError, ForwardedRequest, ForwardedResponse, FromFront, FrontSettings, ToFront } from './front-protocol.js';
 import { errorAnswer, type HttpServer, type HttpServerOptions } from './http-server.js';
 import type { RouteResponse } from './router.js';
@@ -95,8 +95,8 @@ export function startHttpFront(options: HttpServerOptions & { readonly entitleme
       ? undefined
       : {
           storeNames: [entitlementStoreNames.usage, entitlementStoreNames.terms],
-          taskStarted: (taskId: string, writes: readonly FedWrite[]) => replicate({ kind: 'started', taskId, taskCount: entitlements.taskCount(), writes }),
-          committed: (taskId: string, writes: readonly FedWrite[]) => replicate({ kind: 'committed', taskId, writes }),
+          taskStarted: (taskId: string, writes: readonly FedWrite[]) => replicate({ kind: 'started', taskId, taskCount: entitlements.taskCount(), writes: replicaWrites(writes) }),
+          committed: (taskId: string, writes: readonly FedWrite[]) => replicate({ kind: 'committed', taskId, writes: replicaWrites(writes) }),
           taskStopped: (taskId: string) => replicate({ kind: 'stopped', taskId }),
         };
 

@@ -6,7 +6,7 @@
  * customer's latest row on the customers topic declares (`entitlement-terms`,
  * same task), else those of the config.
  */
-import { entitlementStoreNames, entitlementTermsKey, ratingEnabled, type EntitlementState, type EntitlementTerms } from '../../processors/index.js';
+import { entitlementStoreNames, entitlementTermsKey, entitlementUsageView, ratingEnabled, type EntitlementState, type EntitlementTerms, type EntitlementUsageView } from '../../processors/index.js';
 import type { EntitlementRecord, TallyConfig } from '../../schemas/index.js';
 import { readForCustomer, type CustomerStoreRead } from './customer-store-reads.js';
 import { currentEntitlementKeys, entitlementsAnswer, oneEntitlement, ratingDisabled, type CustomerEntitlements } from './entitlement-answers.js';
@@ -14,11 +14,12 @@ import type { StoreReadContext } from './store-reads.js';
 
 export type { CustomerEntitlements } from './entitlement-answers.js';
 
-export const customerEntitlementsRead: CustomerStoreRead<EntitlementState, EntitlementState> = {
+/** The customer's states in `entitlement-usage`, as much of each as an answer reads (also what the internal route sends). */
+export const customerEntitlementsRead: CustomerStoreRead<EntitlementState, EntitlementUsageView> = {
   storeName: entitlementStoreNames.usage,
   internalPath: (customerId) => `/internal/v1/customers/${encodeURIComponent(customerId)}/entitlements`,
   internalField: 'states',
-  pick: (value, customerId) => (value.record.customerId === customerId ? value : undefined),
+  pick: (value, customerId) => (value.record.customerId === customerId ? entitlementUsageView(value) : undefined),
 };
 
 /** The customer's row in `entitlement-terms` (written when its row on the customers topic changed). */

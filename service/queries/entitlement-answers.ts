@@ -6,7 +6,7 @@
  * (entitlement-replica.ts). Both answer through these functions, so both
  * answer alike.
  */
-import { billingPeriodAt, currentEntitlements, entitlementKey, type EntitlementsOfCustomer, type EntitlementState } from '../../processors/index.js';
+import { billingPeriodAt, currentEntitlements, entitlementKey, type EntitlementsOfCustomer, type EntitlementUsageView } from '../../processors/index.js';
 import type { EntitlementRecord } from '../../schemas/index.js';
 import { HttpError } from '../api-errors.js';
 
@@ -32,7 +32,7 @@ export function currentEntitlementKeys(customerId: string, declared: DeclaredEnt
 }
 
 /** The answer from the customer's stored states (read by `currentEntitlementKeys`) and its declaration; 404 when neither knows it. */
-export function entitlementsAnswer(customerId: string, states: readonly EntitlementState[], declared: DeclaredEntitlements | undefined, nowMs: number): CustomerEntitlements {
+export function entitlementsAnswer(customerId: string, states: readonly EntitlementUsageView[], declared: DeclaredEntitlements | undefined, nowMs: number): CustomerEntitlements {
   if (states.length === 0 && declared === undefined) {
     throw new HttpError(
       404,

@@ -14,11 +14,28 @@
  * Answers are read-committed: usage of records processed since the task's
  * last commit (at most one commit interval) is not in them yet, and never
  * usage a transaction that aborts would take back.
+ *
+ * Memory: of each usage state it keeps what an answer reads (the record, zone
+ * and anchor; `replicaWrites` trims them before they cross threads), and of
+ * each customer's entitlement the two latest billing periods only — the
+ * current one and, while a late event can still land there, the one before.
+ * So it holds about two small records per customer and entitlement, however
+ * many months the store holds.
  */
-import { compareCodePoints, entitlementStoreNames, entitlementTermsKey, type EntitlementState, type EntitlementTerms } from '../../processors/index.js';
+import { compareCodePoints, entitlementStoreNames, entitlementTermsKey, entitlementUsageView, type EntitlementState, type EntitlementTerms, type EntitlementUsageView } from '../../processors/index.js';
 import { TaskId, partitionForKey } from '../../topology/index.js';
 import type { FedWrite } from '../../topology/kafka/index.js';
 import { currentEntitlementKeys, entitlementsAnswer, type CustomerEntitlements, type DeclaredEntitlements } from './entitlement-answers.js';
+
+/** Periods kept per customer and entitlement (see the memory note above). */
+const periodsKept = 2;
+
+/** The writes as the replica keeps them: usage states trimmed to what an answer reads. Run before they are sent to it. */
+export function replicaWrites(writes: readonly FedWrite[]): FedWrite[] {
+  return writes.map((write) =>
+    write.store === entitlementStoreNames.usage && write.value !== undefined ? { ...write, value: entitlementUsageView(write.value as EntitlementState) } : write,
+  );
+}
 
 /** What the pipeline tells the replica, in order (see CommittedStoreFeed). */
 export type ReplicaChange =
@@ -39,7 +56,12 @@ class ByCustomer<V> {
 
   /** The customer's values in key order, as a prefix scan of the store gives them. */
   ofCustomer(customerId: string): V[] {
-    return [...(this.#keysOf.get(customerId) ?? [])].sort(compareCodePoints).map((key) => this.#byKey.get(key) as V);
+    return this.entriesOf(customerId).map(([, value]) => value);
+  }
+
+  /** The customer's keys and values in key order. */
+  entriesOf(customerId: string): [string, V][] {
+    return [...(this.#keysOf.get(customerId) ?? [])].sort(compareCodePoints).map((key) => [key, this.#byKey.get(key) as V]);
   }
 
   write(key: string, value: V | undefined): void {
@@ -62,7 +84,7 @@ class ByCustomer<V> {
 }
 
 interface ReplicaTask {
-  readonly usage: ByCustomer<EntitlementState>;
+  readonly usage: ByCustomer<EntitlementUsageView>;
   readonly terms: ByCustomer<EntitlementTerms>;
 }
 
@@ -92,8 +114,11 @@ export class EntitlementReplica {
     // A commit told after its task stopped (or before it started) is not this replica's to hold.
     if (task === undefined) return;
     for (const write of change.writes) {
-      if (write.store === entitlementStoreNames.usage) task.usage.write(write.key, write.value as EntitlementState | undefined);
-      else if (write.store === entitlementStoreNames.terms) task.terms.write(write.key, write.value as EntitlementTerms | undefined);
+      if (write.store === entitlementStoreNames.usage) {
+        const value = write.value as EntitlementUsageView | undefined;
+        task.usage.write(write.key, value);
+        if (value !== undefined) dropOlderPeriods(task.usage, value.record);
+      } else if (write.store === entitlementStoreNames.terms) task.terms.write(write.key, write.value as EntitlementTerms | undefined);
     }
   }
 
@@ -112,7 +137,7 @@ export class EntitlementReplica {
     const states =
       keys === undefined
         ? task.usage.ofCustomer(customerId)
-        : keys.map((key) => task.usage.get(key)).filter((state): state is EntitlementState => state !== undefined && state.record.customerId === customerId);
+        : keys.map((key) => task.usage.get(key)).filter((state): state is EntitlementUsageView => state !== undefined && state.record.customerId === customerId);
     return entitlementsAnswer(customerId, states, declared, nowMs);
   }
 
@@ -121,7 +146,7 @@ export class EntitlementReplica {
    * (internal-customer-route.ts): the customer's usage states, or its terms
    * row, in `taskIds`; undefined unless every one of them is held here.
    */
-  statesIn(taskIds: readonly string[], customerId: string): EntitlementState[] | undefined {
+  statesIn(taskIds: readonly string[], customerId: string): EntitlementUsageView[] | undefined {
     const tasks = this.#held(taskIds);
     return tasks?.flatMap((task) => task.usage.ofCustomer(customerId));
   }
@@ -141,4 +166,13 @@ export class EntitlementReplica {
     if (layout === undefined) return undefined;
     return this.#tasks.get(new TaskId(layout.subtopology, partitionForKey(Buffer.from(customerId, 'utf8'), layout.taskCount)).key);
   }
+}
+
+/** Keeps the {@link periodsKept} latest periods of the customer's entitlement that `record` is of. */
+function dropOlderPeriods(usage: ByCustomer<EntitlementUsageView>, record: EntitlementUsageView['record']): void {
+  const periods = usage
+    .entriesOf(record.customerId)
+    .filter(([, state]) => state.record.entitlement === record.entitlement)
+    .sort(([, a], [, b]) => Date.parse(b.record.periodStart) - Date.parse(a.record.periodStart));
+  for (const [key] of periods.slice(periodsKept)) usage.write(key, undefined);
 }

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { currentEntitlements, entitlementKey, entitlementStoreNames, entitlementTermsKey, type EntitlementState, type EntitlementTerms } from '../../processors/index.js';
 import type { EntitlementConfig } from '../../schemas/index.js';
 import { TaskId, partitionForKey } from '../../topology/index.js';
-import { EntitlementReplica } from '../../service/queries/entitlement-replica.js';
+import { EntitlementReplica, replicaWrites } from '../../service/queries/entitlement-replica.js';
 
 const nowMs = Date.parse('2026-12-15T12:00:00Z');
 const periodStart = '2026-12-01T00:00:00.000Z';
@@ -105,5 +105,25 @@ describe('the entitlement replica', () => {
     const notHeld = new TaskId(3, (TaskId.parse(taskId).partition + 1) % taskCount).key;
     expect(r.statesIn([taskId, notHeld], 'acme')).toBeUndefined();
     expect(r.statesIn([], 'acme')).toBeUndefined();
+  });
+
+  it('keeps the two latest periods of each entitlement, and no usage values or alerts', () => {
+    const r = replica();
+    const taskId = taskOf('acme');
+    const months = ['2026-09', '2026-10', '2026-11', '2026-12'].map((m) => `${m}-01T00:00:00.000Z`);
+    const ends = [...months.slice(1), '2027-01-01T00:00:00.000Z'];
+    r.apply({ kind: 'started', taskId, taskCount, writes: [] });
+    // Written out of order, as late events may: the two latest stay, whichever came last.
+    for (const index of [2, 0, 3, 1]) {
+      const start = months[index] as string;
+      r.apply({ kind: 'committed', taskId, writes: replicaWrites([usageWrite('acme', state('acme', 10 + index, '100', start, ends[index]), start)]) });
+    }
+    const kept = r.statesIn([taskId], 'acme') ?? [];
+    expect(kept.map((s) => s.record.periodStart)).toEqual(months.slice(2));
+    expect(kept.every((s) => Object.keys(s).sort().join() === 'billingAnchor,record,timezone')).toBe(true);
+    expect(r.answer('acme', nowMs)?.entitlements[0]?.usage).toBe('13');
+    // Terms rows pass as they are.
+    const terms: EntitlementTerms = { customerId: 'acme', entitlements: [tokens], timezone: 'UTC', billingAnchor: '2024-01-01' };
+    expect(replicaWrites([termsWrite(terms)])).toEqual([termsWrite(terms)]);
   });
 });
