@@ -38,9 +38,18 @@ function lineOf(detail: BillingDetailRecord): InvoiceLine {
 
 /** Segment start (as an instant), then charge key. */
 function lineOrder(left: InvoiceLine, right: InvoiceLine): number {
-  const byStart = Date.parse(left.periodStart) - Date.parse(right.periodStart);
+  const byStart = left.periodStart === right.periodStart ? 0 : Date.parse(left.periodStart) - Date.parse(right.periodStart);
   if (byStart !== 0) return byStart;
   return left.charge < right.charge ? -1 : left.charge > right.charge ? 1 : 0;
+}
+
+const lineFields = ['charge', 'plan', 'periodStart', 'periodEnd', 'quantity', 'amount', 'status'] as const;
+const invoiceFields = ['invoiceId', 'customerId', 'periodStart', 'periodEnd', 'timezone', 'currency', 'total', 'status'] as const;
+
+/** True when the two invoices say the same but for their revision (compared field by field: this runs for every detail written). */
+function sameInvoiceContent(left: Omit<InvoiceRecord, 'revision'>, right: Omit<InvoiceRecord, 'revision'>): boolean {
+  if (invoiceFields.some((field) => left[field] !== right[field]) || left.lines.length !== right.lines.length) return false;
+  return left.lines.every((line, index) => lineFields.every((field) => line[field] === (right.lines[index] as InvoiceLine)[field]));
 }
 
 export class InvoiceLedger {
@@ -78,7 +87,7 @@ export class InvoiceLedger {
       total: sumLines(lines),
       status: lines.every((line) => line.status === 'final') ? ('final' as const) : ('draft' as const),
     };
-    if (previous !== undefined && JSON.stringify({ ...previous.invoice, revision: 0 }) === JSON.stringify({ ...content, revision: 0 })) return;
+    if (previous !== undefined && sameInvoiceContent(previous.invoice, content)) return;
     const invoice: InvoiceRecord = { ...content, revision: this.#revisions.next(key, previous?.invoice.revision) };
     this.#store.put(key, { invoice, lineKeys: ordered.map(([lineKey]) => lineKey), periodEndMs: Date.parse(detail.billingPeriodEnd) }, timestampMs);
   }
