@@ -29,7 +29,7 @@ export interface FrontSettings {
     readonly onePattern: string;
     readonly statesPattern: string;
     readonly termsPattern: string;
-    /** Config customers that declare entitlements (used when the customers topic has no row). */
+    /** The config's customers (zone, anchor, entitlements if any): what a customer without a row on the customers topic declares. */
     readonly configured: readonly (DeclaredEntitlements & { readonly id: string })[];
   };
 }

@@ -29,7 +29,7 @@ export interface EntitlementFrontOptions {
   readonly onePattern: string;
   readonly statesPattern: string;
   readonly termsPattern: string;
-  /** Config customers that declare entitlements. */
+  /** The config's customers (zone, anchor, entitlements if any): what a customer without a row on the customers topic declares. */
   readonly configured: readonly (DeclaredEntitlements & { readonly id: string })[];
   /** How many tasks the entitlement stores have (the partitions of their sub-topology); asked when a task starts. */
   readonly taskCount: () => number;
