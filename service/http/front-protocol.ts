@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ReplicaChange } from '../queries/entitlement-replica.js';
-import type { DeclaredEntitlements } from '../queries/entitlement-answers.js';
+import type { EntitlementsOfCustomer } from '../../processors/index.js';
 import type { HttpLimits } from './http-server.js';
 
 /** A route as the front knows it: where it is and whether it needs a token; the main thread handles it. */
@@ -12,6 +12,17 @@ export interface RouteShape {
   readonly method: 'GET' | 'POST';
   readonly pattern: string;
   readonly public?: boolean;
+}
+
+/** What the front needs to answer entitlement reads from its replica. */
+export interface FrontEntitlements {
+  /** Patterns of the two public entitlement routes, and of the internal reads other instances make of the tasks here. */
+  readonly allPattern: string;
+  readonly onePattern: string;
+  readonly statesPattern: string;
+  readonly termsPattern: string;
+  /** The config's customers (zone, anchor, entitlements if any): what a customer without a row on the customers topic declares. */
+  readonly configured: readonly (EntitlementsOfCustomer & { readonly id: string })[];
 }
 
 export interface FrontSettings {
@@ -23,15 +34,7 @@ export interface FrontSettings {
    * Entitlement reads answered in the front from its replica, with the
    * system clock; undefined: every request goes to the main thread.
    */
-  readonly entitlements?: {
-    /** Patterns of the two public entitlement routes, and of the internal reads other instances make of the tasks here. */
-    readonly allPattern: string;
-    readonly onePattern: string;
-    readonly statesPattern: string;
-    readonly termsPattern: string;
-    /** The config's customers (zone, anchor, entitlements if any): what a customer without a row on the customers topic declares. */
-    readonly configured: readonly (DeclaredEntitlements & { readonly id: string })[];
-  };
+  readonly entitlements?: FrontEntitlements;
 }
 
 /** A request the front hands to the main thread: the index of its route in `routes`, and what the route needs. */

@@ -17,20 +17,12 @@ import { Worker } from 'node:worker_threads';
 import { entitlementStoreNames } from '../../processors/index.js';
 import type { CommittedStoreFeed, FedWrite } from '../../topology/kafka/index.js';
 import type { ErrorBody } from '../api-errors.js';
-import type { DeclaredEntitlements } from '../queries/entitlement-answers.js';
 import { replicaWrites, type ReplicaChange } from '../queries/entitlement-replica.js';
-import type { ForwardedError, ForwardedRequest, ForwardedResponse, FromFront, FrontSettings, ToFront } from './front-protocol.js';
-import { errorAnswer, type HttpServer, type HttpServerOptions } from './http-server.js';
+import type { ForwardedError, ForwardedRequest, ForwardedResponse, FromFront, FrontEntitlements, FrontSettings, ToFront } from './front-protocol.js';
+import { errorAnswer, responseBody, type HttpServer, type HttpServerOptions } from './http-server.js';
 import type { RouteResponse } from './router.js';
 
-export interface EntitlementFrontOptions {
-  /** Patterns of the public entitlement routes (all, one by key) and of the internal ones (states, terms); all must be among the routes. */
-  readonly allPattern: string;
-  readonly onePattern: string;
-  readonly statesPattern: string;
-  readonly termsPattern: string;
-  /** The config's customers (zone, anchor, entitlements if any): what a customer without a row on the customers topic declares. */
-  readonly configured: readonly (DeclaredEntitlements & { readonly id: string })[];
+export interface EntitlementFrontOptions extends FrontEntitlements {
   /** How many tasks the entitlement stores have (the partitions of their sub-topology); asked when a task starts. */
   readonly taskCount: () => number;
 }
@@ -132,7 +124,7 @@ export function startHttpFront(options: HttpServerOptions & { readonly entitleme
 }
 
 /** What the front's thread is told about entitlements (data only: a function does not cross threads). */
-function frontEntitlements({ allPattern, onePattern, statesPattern, termsPattern, configured }: EntitlementFrontOptions): FrontSettings['entitlements'] {
+function frontEntitlements({ allPattern, onePattern, statesPattern, termsPattern, configured }: EntitlementFrontOptions): FrontEntitlements {
   return { allPattern, onePattern, statesPattern, termsPattern, configured };
 }
 
@@ -160,7 +152,6 @@ async function serveForwarded(routes: HttpServerOptions['routes'], request: Forw
 
 /** JSON bodies become text here: values such as Decimal serialize through their toJSON, which a copy to another thread would lose. */
 function asText(answer: RouteResponse): ForwardedResponse {
-  const text = answer.text ?? `${JSON.stringify(answer.json ?? null)}\n`;
-  const contentType = answer.contentType ?? (answer.text === undefined ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8');
-  return { status: answer.status, text, contentType, ...(answer.headers === undefined ? {} : { headers: answer.headers }) };
+  const { body, contentType } = responseBody(answer);
+  return { status: answer.status, text: body, contentType, ...(answer.headers === undefined ? {} : { headers: answer.headers }) };
 }

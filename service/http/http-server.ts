@@ -138,14 +138,19 @@ async function readRequestBody(request: IncomingMessage, maxBodyBytes: number): 
   return body;
 }
 
+/** The body an answer sends, and its content type: JSON unless the route gave text. */
+export function responseBody(answer: RouteResponse): { readonly body: string; readonly contentType: string } {
+  const body = answer.text ?? `${JSON.stringify(answer.json ?? null)}\n`;
+  return { body, contentType: answer.contentType ?? (answer.text === undefined ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8') };
+}
+
 function send(response: ServerResponse, answer: RouteResponse): void {
   if (answer.status === 204) {
     response.writeHead(204, { ...answer.headers, 'Cache-Control': 'no-store' });
     response.end();
     return;
   }
-  const body = answer.text ?? `${JSON.stringify(answer.json ?? null)}\n`;
-  const contentType = answer.contentType ?? (answer.text === undefined ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8');
+  const { body, contentType } = responseBody(answer);
   response.writeHead(answer.status, { ...answer.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
   // `Connection: close` means the request may not have been read to its end (a body over the
   // limit): once the answer is out, the connection goes, and what the client still sends with it.

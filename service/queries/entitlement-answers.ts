@@ -16,15 +16,12 @@ export interface CustomerEntitlements {
   readonly entitlements: readonly EntitlementRecord[];
 }
 
-/** What the customer says about its entitlements (its `entitlement-terms` row, else its config entry), as a query sees it. */
-export type DeclaredEntitlements = EntitlementsOfCustomer;
-
 export function ratingDisabled(): HttpError {
   return new HttpError(404, 'rating-disabled', 'no plans are configured, so no usage reaches entitlements: declare plans and customers in tally.yaml');
 }
 
 /** The `entitlement-usage` keys of the declared entitlements in the period holding `nowMs`; undefined when none are declared (read all of the customer's). */
-export function currentEntitlementKeys(customerId: string, declared: DeclaredEntitlements | undefined, nowMs: number): string[] | undefined {
+export function currentEntitlementKeys(customerId: string, declared: EntitlementsOfCustomer | undefined, nowMs: number): string[] | undefined {
   const entitlements = declared?.entitlements ?? [];
   if (declared === undefined || entitlements.length === 0) return undefined;
   const period = billingPeriodAt(nowMs, declared.timezone, declared.billingAnchor);
@@ -32,7 +29,7 @@ export function currentEntitlementKeys(customerId: string, declared: DeclaredEnt
 }
 
 /** The answer from the customer's stored states (read by `currentEntitlementKeys`) and its declaration; 404 when neither knows it. */
-export function entitlementsAnswer(customerId: string, states: readonly EntitlementUsageView[], declared: DeclaredEntitlements | undefined, nowMs: number): CustomerEntitlements {
+export function entitlementsAnswer(customerId: string, states: readonly EntitlementUsageView[], declared: EntitlementsOfCustomer | undefined, nowMs: number): CustomerEntitlements {
   if (states.length === 0 && declared === undefined) {
     throw new HttpError(
       404,

@@ -22,10 +22,10 @@
  * So it holds about two small records per customer and entitlement, however
  * many months the store holds.
  */
-import { compareCodePoints, entitlementStoreNames, entitlementTermsKey, entitlementUsageView, type EntitlementState, type EntitlementTerms, type EntitlementUsageView } from '../../processors/index.js';
+import { compareCodePoints, entitlementStoreNames, entitlementTermsKey, entitlementUsageView, type EntitlementsOfCustomer, type EntitlementState, type EntitlementTerms, type EntitlementUsageView } from '../../processors/index.js';
 import { TaskId, partitionForKey } from '../../topology/index.js';
 import type { FedWrite } from '../../topology/kafka/index.js';
-import { currentEntitlementKeys, entitlementsAnswer, type CustomerEntitlements, type DeclaredEntitlements } from './entitlement-answers.js';
+import { currentEntitlementKeys, entitlementsAnswer, type CustomerEntitlements } from './entitlement-answers.js';
 
 /** Periods kept per customer and entitlement (see the memory note above). */
 const periodsKept = 2;
@@ -94,7 +94,7 @@ export class EntitlementReplica {
   #layout: { readonly subtopology: number; readonly taskCount: number } | undefined;
 
   /** `configured`: the customer's entry in the config, if any (used when the customers topic has no row for it). */
-  constructor(private readonly configured: (customerId: string) => DeclaredEntitlements | undefined) {}
+  constructor(private readonly configured: (customerId: string) => EntitlementsOfCustomer | undefined) {}
 
   /** Task ids it holds now (tests, diagnostics). */
   get taskIds(): string[] {

@@ -45,16 +45,16 @@ export interface CommittedStoreFeed {
 export class TaskFeedWrites {
   /** Physical changelog topic → the fed store it logs, with its value serde. */
   readonly #topics: ReadonlyMap<string, { readonly store: string; readonly serde: Serde<unknown> }>;
+  /** True when the task holds a fed store. */
+  readonly feeds: boolean;
+  /** True from the feed's `taskStarted` of the task to its `taskStopped` (the task manager tells both). */
+  told = false;
   #pending: FedWrite[] = [];
   #committing: FedWrite[] = [];
 
   constructor(topics: ReadonlyMap<string, { readonly store: string; readonly serde: Serde<unknown> }>) {
     this.#topics = topics;
-  }
-
-  /** True when the task holds a fed store. */
-  get feeds(): boolean {
-    return this.#topics.size > 0;
+    this.feeds = topics.size > 0;
   }
 
   /** Notes a record the task sends, if it is a fed store's changelog record. */

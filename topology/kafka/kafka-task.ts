@@ -94,8 +94,6 @@ export class KafkaTask {
   readonly reads = new TaskReads();
   /** Writes of its fed stores, per commit (committed-store-feed.ts). */
   readonly feedWrites: TaskFeedWrites;
-  /** True from the feed's `taskStarted` of this task to its `taskStopped` (the task manager sets it). */
-  fedAsRunning = false;
 
   constructor(options: KafkaTaskOptions) {
     this.partition = options.partition;
@@ -150,11 +148,7 @@ export class KafkaTask {
       if (spec.logging && spec.kind === 'keyValue' && options.fedStores?.has(spec.name) === true) fedTopics.set(changelogTopicName(options.applicationId, spec.name), { store: spec.name, serde: spec.valueSerde });
     }
     this.feedWrites = new TaskFeedWrites(fedTopics);
-    this.feeds = this.feedWrites.feeds;
   }
-
-  /** True when the task holds a store of the committed-store feed. */
-  readonly feeds: boolean;
 
   get state(): TaskState {
     return this.lifecycle.state;
@@ -209,7 +203,7 @@ export class KafkaTask {
       this.processedSinceCommit = 0;
       // Output added from now on belongs to the next commit (an exactly-once task goes on processing).
       this.committingCounts = this.output.takeCounts();
-      if (this.feeds) this.feedWrites.beginCommit();
+      if (this.feedWrites.feeds) this.feedWrites.beginCommit();
       return Promise.all([storesWritten, progressWritten]).then(() => undefined);
     } catch (error) {
       // Fails only once the batches already begun are written: a close must never meet one in flight.
@@ -252,7 +246,7 @@ export class KafkaTask {
   }
 
   private collect(record: OutputRecord): void {
-    if (this.feeds) this.feedWrites.note(record.topic, record.key, record.value);
+    if (this.feedWrites.feeds) this.feedWrites.note(record.topic, record.key, record.value);
     if (this.repartitions.takes(record.topic)) this.repartitions.add(record);
     else this.collectOutput(record);
   }

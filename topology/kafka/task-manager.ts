@@ -344,15 +344,16 @@ export class TaskManager {
   /** After a task's successful commit: tells the observer what it made durable, and the committed-store feed its writes. */
   private reportProduced(task: KafkaTask): void {
     for (const [topic, count] of task.takeProducedCounts()) this.options.config.observer?.recordsProduced?.(topic, count);
-    if (!task.feeds) return;
-    const writes = task.feedWrites.takeCommitted();
-    if (task.fedAsRunning && writes.length > 0) this.options.config.committedStoreFeed?.committed(task.id.key, writes);
+    const fed = task.feedWrites;
+    if (!fed.feeds) return;
+    const writes = fed.takeCommitted();
+    if (fed.told && writes.length > 0) this.options.config.committedStoreFeed?.committed(task.id.key, writes);
   }
 
   /** Tells the committed-store feed everything the task's fed stores hold as it starts running (restored: committed). */
   private async feedStarted(task: KafkaTask): Promise<void> {
     const feed = this.options.config.committedStoreFeed;
-    if (feed === undefined || !task.feeds) return;
+    if (feed === undefined || !task.feedWrites.feeds) return;
     const contents: FedWrite[] = [];
     for (const store of feed.storeNames) {
       const held = task.stream.stores.get(store) as unknown as ReadOnlyKeyValueStore<unknown> | undefined;
@@ -360,13 +361,13 @@ export class TaskManager {
       for await (const { key, value } of held.all()) contents.push({ store, key, value });
     }
     feed.taskStarted(task.id.key, contents);
-    task.fedAsRunning = true;
+    task.feedWrites.told = true;
   }
 
   /** The task stops running here: the feed is told before its last commit (see committed-store-feed.ts). */
   private feedStopped(task: KafkaTask): void {
-    if (!task.fedAsRunning) return;
-    task.fedAsRunning = false;
+    if (!task.feedWrites.told) return;
+    task.feedWrites.told = false;
     this.options.config.committedStoreFeed?.taskStopped(task.id.key);
   }
 
