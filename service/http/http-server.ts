@@ -17,6 +17,7 @@ import type { AppLogger } from '../../topology/kafka/index.js';
 import { createBearerCheck } from './bearer-auth.js';
 import { errorBody, HttpError } from '../api-errors.js';
 import { checkJsonDepth } from './json-depth.js';
+import { closeAfterAnswer } from './lingering-close.js';
 import { readBody } from './read-body.js';
 import { problemPathPrefix, problemResponse } from './problem-json.js';
 import { parseRequestTarget } from './request-target.js';
@@ -91,7 +92,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       answer = errorAnswer(error, options.logger, `${method} ${routeLabel}`);
       if (pathname.startsWith(problemPathPrefix)) answer = asProblem(answer, pathname);
     }
-    send(response, answer);
+    send(request, response, answer);
     options.observe(method, routeLabel, answer.status, (performance.now() - startedMs) / 1000);
   }
 
@@ -144,7 +145,7 @@ export function responseBody(answer: RouteResponse): { readonly body: string; re
   return { body, contentType: answer.contentType ?? (answer.text === undefined ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8') };
 }
 
-function send(response: ServerResponse, answer: RouteResponse): void {
+function send(request: IncomingMessage, response: ServerResponse, answer: RouteResponse): void {
   if (answer.status === 204) {
     response.writeHead(204, { ...answer.headers, 'Cache-Control': 'no-store' });
     response.end();
@@ -153,8 +154,7 @@ function send(response: ServerResponse, answer: RouteResponse): void {
   const { body, contentType } = responseBody(answer);
   response.writeHead(answer.status, { ...answer.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
   // `Connection: close` means the request may not have been read to its end (a body over the
-  // limit): once the answer is out, the connection goes, and what the client still sends with it.
-  const socket = response.socket;
-  if (answer.headers?.['Connection'] === 'close') response.end(body, () => socket?.destroy());
-  else response.end(body);
+  // limit): the connection goes after the answer, closed so that the answer is not lost.
+  if (answer.headers?.['Connection'] === 'close') closeAfterAnswer(request, response);
+  response.end(body);
 }

@@ -3,7 +3,8 @@
  * over the limit is refused before a byte of the body is read, and a chunked
  * body stops being read at the first chunk past the limit. Either way the
  * answer is 413 with `Connection: close`; the server closes the connection
- * once the answer is sent (the unread rest of the body is never drained).
+ * once the answer is sent (lingering-close.ts: what the client still sends
+ * is dropped, for two seconds at most, so that it can read the answer).
  */
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../api-errors.js';
