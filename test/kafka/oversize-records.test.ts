@@ -41,8 +41,9 @@ describe('records near the input limit on topics with the default max.message.by
     const windowOf = (ms: number) => new Date(Math.floor(ms / minuteMs) * minuteMs).toISOString();
     const onTime = (id: string, atMs: number) => ({ key: subject, value: JSON.stringify({ specversion: '1.0', id, source: 'oversize', type: 'api.request', subject, time: new Date(atMs).toISOString(), data: { route: '/ok' } }) });
 
-    // Stream time first, so that an event three hours old is late.
-    const firstMs = nowMs - 10 * minuteMs;
+    // Stream time first, so that an event three hours old is late. The event after the big ones
+    // lands in the same one-minute window (a second later, from ten seconds into the minute).
+    const firstMs = Math.floor((nowMs - 10 * minuteMs) / minuteMs) * minuteMs + 10_000;
     await produce(topics.events, [onTime('first', firstMs)]);
     const firstKey = `api_requests|${subject}|{"route":"/ok"}|${windowOf(firstMs)}`;
     await eventually('the first event to be counted', () => publishedMeters(outputs.meters).get(firstKey)?.count === 1, () => running.logs.slice(-10).join('\n'), 30_000);
