@@ -34,10 +34,18 @@ export interface InternalBatch {
   readonly partition: number;
   readonly fetchedOffset: string;
   readonly messages: InternalMessage[];
+  readonly rawMessages: InternalMessage[];
+  readonly messagesWithinOffset: InternalMessage[];
   isEmpty(): boolean;
+  isEmptyIncludingFiltered(): boolean;
   isEmptyDueToFiltering(): boolean;
+  isEmptyControlRecord(): boolean;
+  isEmptyDueToLogCompactedMessages(): boolean;
   firstOffset(): string | null;
   lastOffset(): string;
+  messageCount(): number;
+  lastMessageOffset(): string | undefined;
+  messageReader(): { next(): InternalMessage | null };
 }
 
 interface Encoder {
@@ -52,7 +60,11 @@ const LongClass = require('kafkajs/src/utils/long') as { fromValue(v: number | s
 const Decoder = require('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => unknown;
 const encodeRecordBatch = (require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (options: Record<string, unknown>) => Promise<Encoder> }).RecordBatch;
 const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (options: { offsetDelta: number; key: Buffer | null; value: Buffer | null }) => Encoder;
-const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages') as (decoder: unknown) => Promise<InternalMessage[]>;
+/** A partition's record set as the patched fetch decoder returns it: one segment per record batch, records decoded when read. */
+export type RecordSegments = unknown[] & { readonly recordSegments: true; readonly lastBatchOffset: string | null };
+const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages') as (decoder: unknown) => Promise<RecordSegments>;
+/** Every record of a record set, decoded. */
+export const allRecords = (require('kafkajs/src/protocol/requests/fetch/v4/recordSegments') as { allRecords(segments: RecordSegments): InternalMessage[] }).allRecords;
 
 export const filterAbortedMessages = require('kafkajs/src/consumer/filterAbortedMessages') as (input: {
   messages: InternalMessage[];
@@ -81,6 +93,8 @@ export interface BatchSpec {
   readonly transactional: boolean;
   /** A transaction marker: one control record. */
   readonly marker?: 'commit' | 'abort';
+  /** GZIP-compressed records (kafkajs decodes those when it reads the fetch response). */
+  readonly compressed?: boolean;
   /** Records (key, value), each with its offset delta; none for a batch compaction emptied. */
   readonly records: readonly { readonly offsetDelta: number; readonly key: string; readonly value: string }[];
 }
@@ -103,15 +117,18 @@ export const marker = (offset: number, producerId: number, kind: 'commit' | 'abo
 export const emptied = (first: number, last: number, producerId: number): BatchSpec => ({ baseOffset: first, lastOffsetDelta: last - first, producerId, transactional: true, records: [] });
 
 const attributesPosition = 8 + 4 + 4 + 1 + 4; // base offset, length, leader epoch, magic, crc
+const gzip = (require('kafkajs/src/protocol/message/compression') as { Types: { GZIP: number } }).Types.GZIP;
 const controlFlag = 0x20;
 
-async function encodeBatch(spec: BatchSpec): Promise<Buffer> {
+/** One record batch, encoded byte for byte as a broker stores it. */
+export async function encodeBatch(spec: BatchSpec): Promise<Buffer> {
   const records =
     spec.marker === undefined
       ? spec.records.map((r) => encodeRecord({ offsetDelta: r.offsetDelta, key: Buffer.from(r.key), value: Buffer.from(r.value) }))
       : // Control record: key = version (0) + type (0 abort, 1 commit); value = version + coordinator epoch.
         [encodeRecord({ offsetDelta: 0, key: Buffer.from([0, 0, 0, spec.marker === 'abort' ? 0 : 1]), value: Buffer.from([0, 0, 0, 0, 0, 0]) })];
   const encoded = await encodeRecordBatch({
+    ...(spec.compressed === true ? { compression: gzip } : {}),
     firstOffset: LongClass.fromValue(spec.baseOffset),
     lastOffsetDelta: lastOffsetOf(spec) - spec.baseOffset,
     transactional: spec.transactional,
@@ -124,12 +141,23 @@ async function encodeBatch(spec: BatchSpec): Promise<Buffer> {
   return buffer;
 }
 
-/** Decodes `batches` as one partition's record set of a fetch response, with kafkajs's fetch decoder. */
-export async function decodeRecordSet(batches: readonly BatchSpec[]): Promise<InternalMessage[]> {
-  const body = Buffer.concat(await Promise.all(batches.map(encodeBatch)));
+/** `batches` as one partition's record set of a fetch response, decoded by kafkajs's fetch decoder into segments. */
+export async function decodeRecordSegments(batches: readonly BatchSpec[]): Promise<RecordSegments> {
+  return decodeEncodedBatches(await Promise.all(batches.map(encodeBatch)));
+}
+
+/** Encoded record batches as one partition's record set of a fetch response, decoded into segments. */
+export async function decodeEncodedBatches(encoded: readonly Buffer[]): Promise<RecordSegments> {
+  const body = Buffer.concat(encoded);
   const size = Buffer.alloc(4);
   size.writeInt32BE(body.length);
   return decodeMessages(new Decoder(Buffer.concat([size, body])));
+}
+
+/** Decodes `batches` as one partition's record set of a fetch response: every record. */
+export async function decodeRecordSet(batches: readonly BatchSpec[]): Promise<InternalMessage[]> {
+  const segments = await decodeRecordSegments(batches);
+  return Object.defineProperty(allRecords(segments), 'lastBatchOffset', { value: segments.lastBatchOffset });
 }
 
 /** A fetch response for one partition, as kafkajs's consumer turns it into a batch. */
@@ -142,7 +170,7 @@ export async function fetchedBatch(
     partition: 0,
     highWatermark: String(options.highWatermark),
     abortedTransactions: options.abortedTransactions ?? [],
-    messages: await decodeRecordSet(batches),
+    messages: (await decodeRecordSegments(batches)) as unknown as InternalMessage[],
   });
 }
 

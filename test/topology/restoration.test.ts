@@ -22,7 +22,9 @@ function batchOf(records: Record<number, string>, lastOffset: number): Batch {
     const [key, value] = kv.split('=') as [string, string];
     return { offset, key: Buffer.from(key), value: Buffer.from(value) };
   });
-  return { messages, lastOffset: () => String(lastOffset) } as unknown as Batch;
+  let index = 0;
+  const messageReader = () => ({ next: () => messages[index++] ?? null });
+  return { messageReader, lastOffset: () => String(lastOffset) } as unknown as Batch;
 }
 
 describe('changelog restoration', () => {

@@ -80,7 +80,8 @@ export class Restorer {
    */
   async apply(restore: ChangelogRestore, batch: Batch): Promise<boolean> {
     const writes: BytesWrite[] = [];
-    for (const message of batch.messages) {
+    const messages = batch.messageReader();
+    for (let message = messages.next(); message !== null; message = messages.next()) {
       const offset = Number(message.offset);
       if (offset < restore.position) continue;
       if (offset >= restore.endOffset) break;

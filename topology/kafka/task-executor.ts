@@ -6,7 +6,7 @@
  * (processing-slices.ts). Batches nobody may take now are paused and
  * fetched again later.
  */
-import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Batch, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { ResolvedAppConfig } from './app-config.js';
 import { debug, toRawRecord } from './kafka-io.js';
 import type { KafkaTask } from './kafka-task.js';
@@ -30,7 +30,7 @@ export class TaskExecutor {
     const { batch, resolveOffset, heartbeat } = payload;
     const partitions = this.manager.partitions;
     const restore = this.manager.restoreOf(batch.topic, batch.partition);
-    if (debug) this.config.logger.info(`debug batch ${batch.topic}-${batch.partition} ${batch.firstOffset()}..${batch.lastOffset()} n=${batch.messages.length}`);
+    if (debug) this.config.logger.info(`debug batch ${batch.topic}-${batch.partition} ${batch.firstOffset()}..${batch.lastOffset()} n=${batch.messageCount()}`);
     if (restore !== undefined) {
       const outcome = await this.manager.applyRestoreBatch(restore, batch, Number((batch as unknown as { fetchedOffset: string }).fetchedOffset));
       if (outcome === 'refused') return;
@@ -67,14 +67,9 @@ export class TaskExecutor {
     let processed = 0;
     // The last offset handled; resolved once, after the loop (a record kafkajs delivers again is skipped).
     let handled: string | undefined;
-    const messages = batch.messages;
-    // What the batch needs fetched (Avro writer schemas) is fetched before any of it is processed.
-    if (task.stream.hasPrepare(logical)) {
-      const preparing = task.stream.prepare(logical, messages.map((message) => message.value));
-      if (preparing !== undefined) await preparing;
-    }
+    const messages = await this.readerOf(task, logical, batch);
     const stream = task.stream;
-    for (let index = 0; index < messages.length; index++) {
+    for (let index = 0, message = messages.next(); message !== null; index++, message = messages.next()) {
       if (this.slices.turnDue(index === 0)) {
         // Between two records: a read that runs now sees whole records (task-reads.ts).
         const turnStartedMs = performance.now();
@@ -88,7 +83,6 @@ export class TaskExecutor {
         complete = false;
         break;
       }
-      const message = messages[index] as KafkaMessage;
       const offset = Number(message.offset);
       if (position === undefined || offset >= position) {
         const raw = toRawRecord(message, batch.partition);
@@ -125,6 +119,21 @@ export class TaskExecutor {
     task.noteEndOffset(batch.topic, Number(batch.highWatermark), this.manager.partitions.sourceTopicsOf(task.id).length);
     if (this.manager.owns(task)) this.manager.bootstrapAdvanced(task, batch.topic);
     await this.heartbeatOrCommit(heartbeat);
+  }
+
+  /**
+   * The batch's records one at a time, each decoded as it is reached (the patched kafkajs
+   * keeps a fetch's record batches as bytes until then, so that a fetch being processed
+   * does not hold every record of it as objects). What the batch needs fetched (Avro writer
+   * schemas) is fetched before any of it is processed: that reads every value first.
+   */
+  private async readerOf(task: KafkaTask, logical: string, batch: Batch): Promise<{ next(): KafkaMessage | null }> {
+    if (!task.stream.hasPrepare(logical)) return batch.messageReader();
+    const messages = batch.messages;
+    const preparing = task.stream.prepare(logical, messages.map((message) => message.value));
+    if (preparing !== undefined) await preparing;
+    let index = 0;
+    return { next: () => (index < messages.length ? (messages[index++] as KafkaMessage) : null) };
   }
 
   /**
