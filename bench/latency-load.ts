@@ -9,6 +9,14 @@
  * first record with count >= k; events of one window may be counted in
  * another order than sent, so this is an upper bound). Every event counts
  * once per meter it feeds.
+ *
+ * With a warm-up, the load first sends at the same rate for `warmupSeconds`
+ * and times only what it sends after: the figures are the pipeline's steady
+ * state at that rate, not its start (cold code and caches, the first
+ * transactions of each producer, and the backlog those leave behind). The
+ * warm-up's own latencies are reported apart (`startupP99Ms`), never mixed
+ * in. The worker posts `{ warm: true }` when the timed part begins, so the
+ * app's CPU and commits can be read over the same span.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import kafkajs, { type Consumer, type Producer } from 'kafkajs';
@@ -21,6 +29,8 @@ export interface LatencyLoadOptions {
   readonly metersTopic: string;
   readonly rate: number;
   readonly seconds: number;
+  /** Sent at `rate` before the timed `seconds`, and not timed. */
+  readonly warmupSeconds: number;
   readonly subjects: number;
   readonly keyedBySubject: boolean;
   /** Makes event ids unique across runs. */
@@ -31,13 +41,15 @@ export interface LatencyLoadOptions {
 
 export interface LatencyLoadResult {
   readonly sentPerSecond: number;
-  /** Latencies of every meter update seen, ms, sorted. */
+  /** Latencies of every meter update of the timed part seen, ms, sorted. */
   readonly latenciesMs: number[];
-  /** Latencies of the meter updates of events sent after the first 5-second slice (start-up, cold caches and JIT), ms, sorted. */
-  readonly warmLatenciesMs: number[];
-  /** p99 latency of the events sent in each 5-second slice of the run, ms. */
+  /** p99 latency of the events sent in each 5-second slice of the timed part, ms. */
   readonly p99BySliceMs: number[];
-  /** Meter updates expected and never seen. */
+  /** p99 latency of the warm-up's events (NaN without a warm-up), ms. */
+  readonly startupP99Ms: number;
+  /** p99 latency of the warm-up's events in each of its 5-second slices, ms. */
+  readonly startupP99BySliceMs: number[];
+  /** Meter updates expected (warm-up included) and never seen. */
   readonly missing: number;
 }
 
@@ -96,16 +108,32 @@ async function tailMeters(kafka: kafkajs.Kafka, topic: string, book: LatencyBook
   return consumer;
 }
 
-/** Sends `rate` events/s for `seconds`, a slice every 10 ms, each event stamped with its send time. */
-async function sendPaced(producer: Producer, options: LatencyLoadOptions, book: LatencyBook): Promise<number> {
-  const { rate, seconds, subjects } = options;
+/**
+ * Sends `rate` events/s for `warmupSeconds + seconds`, a slice every 10 ms,
+ * each event stamped with its send time; calls `timed()` when the timed part
+ * begins. Returns when the load and its timed part began, and the timed part's send rate.
+ */
+async function sendPaced(
+  producer: Producer,
+  options: LatencyLoadOptions,
+  book: LatencyBook,
+  timed: () => void,
+): Promise<{ startedMs: number; timedFromMs: number; sentPerSecond: number }> {
+  const { rate, seconds, warmupSeconds, subjects } = options;
   const startedMs = Date.now();
+  const warmup = rate * warmupSeconds;
+  const total = warmup + rate * seconds;
   let sent = 0;
-  const total = rate * seconds;
+  let timedFromMs = warmup === 0 ? startedMs : Number.POSITIVE_INFINITY;
+  if (warmup === 0) timed();
   while (sent < total) {
     const due = Math.min(total, Math.floor(((Date.now() - startedMs) * rate) / 1000));
     if (due > sent) {
       const nowMs = Date.now();
+      if (sent >= warmup && timedFromMs === Number.POSITIVE_INFINITY) {
+        timedFromMs = nowMs;
+        timed();
+      }
       const messages = [];
       for (; sent < due; sent++) {
         const event = { ...benchEvent(sent, { subjects, fromMs: nowMs, spanMs: 1 }), id: `lat-${options.run}-${sent}`, time: new Date(nowMs).toISOString() };
@@ -116,41 +144,49 @@ async function sendPaced(producer: Producer, options: LatencyLoadOptions, book: 
     }
     await new Promise((r) => setTimeout(r, 10));
   }
-  return total / ((Date.now() - startedMs) / 1000);
+  return { startedMs, timedFromMs, sentPerSecond: (total - warmup) / ((Date.now() - timedFromMs) / 1000) };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-/** Runs the load and the tail, and measures. */
-export async function runLatencyLoad(options: LatencyLoadOptions): Promise<LatencyLoadResult> {
+/** p99 of the latencies of the events sent in each `sliceMs` from `fromMs` on, up to `toMs`. */
+function p99BySlice(latencies: readonly { sentMs: number; latencyMs: number }[], fromMs: number, toMs: number): number[] {
+  const slices: number[][] = [];
+  for (const { sentMs, latencyMs } of latencies) if (sentMs >= fromMs && sentMs < toMs) (slices[Math.floor((sentMs - fromMs) / sliceMs)] ??= []).push(latencyMs);
+  return [...slices].map((slice) => percentile((slice ?? []).sort((a, b) => a - b), 99));
+}
+
+/** Runs the load and the tail, and measures; `timed()` is called when the timed part begins. */
+export async function runLatencyLoad(options: LatencyLoadOptions, timed: () => void = () => undefined): Promise<LatencyLoadResult> {
   const kafka = new kafkajs.Kafka({ clientId: 'bench-latency-load', brokers: options.brokers, logLevel: kafkajs.logLevel.NOTHING });
   const book = new LatencyBook();
   const tail = await tailMeters(kafka, options.metersTopic, book);
   // On a loaded machine a send can time out or meet a leader still moving: retry for longer than kafkajs's 5 tries.
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 30 } });
   await producer.connect();
-  const startedMs = Date.now();
-  const sentPerSecond = await sendPaced(producer, options, book);
+  const { startedMs, timedFromMs, sentPerSecond } = await sendPaced(producer, options, book, timed);
   const deadlineMs = Date.now() + options.drainMs;
   while (book.latencies.length < book.expected && Date.now() < deadlineMs) await new Promise((r) => setTimeout(r, 100));
   await producer.disconnect();
   await tail.disconnect();
-  const slices: number[][] = [];
-  for (const { sentMs, latencyMs } of book.latencies) (slices[Math.floor((sentMs - startedMs) / sliceMs)] ??= []).push(latencyMs);
+  const sortedLatencies = (from: number, to: number) =>
+    book.latencies.filter((l) => l.sentMs >= from && l.sentMs < to).map((l) => l.latencyMs).sort((a, b) => a - b);
+  const end = Number.POSITIVE_INFINITY;
   return {
     sentPerSecond,
-    latenciesMs: book.latencies.map((l) => l.latencyMs).sort((a, b) => a - b),
-    warmLatenciesMs: book.latencies.filter((l) => l.sentMs - startedMs >= sliceMs).map((l) => l.latencyMs).sort((a, b) => a - b),
-    p99BySliceMs: [...slices].map((slice) => percentile((slice ?? []).sort((a, b) => a - b), 99)),
+    latenciesMs: sortedLatencies(timedFromMs, end),
+    p99BySliceMs: p99BySlice(book.latencies, timedFromMs, end),
+    startupP99Ms: percentile(sortedLatencies(startedMs, timedFromMs), 99),
+    startupP99BySliceMs: p99BySlice(book.latencies, startedMs, timedFromMs),
     missing: book.expected - book.latencies.length,
   };
 }
 
 if (parentPort !== null && workerData !== null) {
   const port = parentPort;
-  runLatencyLoad(workerData as LatencyLoadOptions).then(
+  runLatencyLoad(workerData as LatencyLoadOptions, () => port.postMessage({ timed: true })).then(
     (result) => port.postMessage({ result }),
     (error: Error) => port.postMessage({ error: error.stack ?? error.message }),
   );

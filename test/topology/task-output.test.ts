@@ -71,6 +71,17 @@ describe("a task's output on its way to the broker", () => {
     }
   });
 
+  it('bounds a chunk by its bytes alone by default: thousands of small records of one topic go out as one request', async () => {
+    const sender = recordingSender();
+    const output = new TaskOutput(sender.send, { sendWhileProcessing: true, maxChunkBytes: 512 * 1024 });
+    for (let i = 0; i < 3_000; i++) output.add('meters', message(i, 20)); // ~3 000 × (20 + key + 64 overhead) ≈ 260 KB
+    await new Promise((r) => setImmediate(r));
+    expect(sender.sent).toHaveLength(0); // no chunk full yet
+    await sender.releaseUntil(output.drain());
+    expect(sender.sent).toHaveLength(1);
+    expect(flatten(sender.sent)).toHaveLength(3_000);
+  });
+
   it('never has two sends in flight at once, so a slow chunk cannot be overtaken', async () => {
     const sender = recordingSender();
     const output = new TaskOutput(sender.send, { sendWhileProcessing: true, maxRecordsPerTopic: 2, maxChunkBytes: 10_000 });
