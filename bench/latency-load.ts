@@ -15,7 +15,7 @@
  * state at that rate, not its start (cold code and caches, the first
  * transactions of each producer, and the backlog those leave behind). The
  * warm-up's own latencies are reported apart (`startupP99Ms`), never mixed
- * in. The worker posts `{ warm: true }` when the timed part begins, so the
+ * in. The worker posts `{ timed: true }` when the timed part begins, so the
  * app's CPU and commits can be read over the same span.
  */
 import { parentPort, workerData } from 'node:worker_threads';
