@@ -47,7 +47,6 @@ export class TaskOutput {
   private readonly maxChunkBytes: number;
   private chunk = new Map<string, Message[]>();
   private chunkBytes = 0;
-  private chunkMaxTopicRecords = 0;
   /** Full chunks waiting for the commit (when not sending while processing). */
   private held: Chunk[] = [];
   /** The last send in the chain; rejects when any send failed (later ones are then skipped). */
@@ -86,8 +85,8 @@ export class TaskOutput {
     this.counts.set(topic, (this.counts.get(topic) ?? 0) + 1);
     this.total++;
     this.chunkBytes += (message.key?.length ?? 0) + (message.value?.length ?? 0) + recordOverheadBytes;
-    if (messages.length > this.chunkMaxTopicRecords) this.chunkMaxTopicRecords = messages.length;
-    if (this.chunkMaxTopicRecords < this.maxRecordsPerTopic && this.chunkBytes < this.maxChunkBytes) return;
+    // Only the topic just added to can have reached its bound: a chunk goes as soon as any topic does.
+    if (messages.length < this.maxRecordsPerTopic && this.chunkBytes < this.maxChunkBytes) return;
     if (this.options.sendWhileProcessing) this.dispatch(this.takeChunk());
     else this.held.push(this.takeChunk());
   }
@@ -139,7 +138,6 @@ export class TaskOutput {
     const chunk: Chunk = Object.assign([...this.chunk].map(([topic, messages]) => ({ topic, messages })), { bytes: this.chunkBytes });
     this.chunk = new Map();
     this.chunkBytes = 0;
-    this.chunkMaxTopicRecords = 0;
     return chunk;
   }
 
