@@ -7,7 +7,7 @@
  * afresh. On a real broker: test/kafka/transaction-coordinator.test.ts.
  */
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from './kafkajs-internals.js';
 
 const require = createRequire(import.meta.url);
@@ -26,23 +26,31 @@ const { KafkaJSProtocolError, KafkaJSConnectionError } = require('kafkajs/src/er
 const COORDINATOR_TYPES = require('kafkajs/src/protocol/coordinatorTypes') as { GROUP: number; TRANSACTION: number };
 
 const notCoordinator = () => new KafkaJSProtocolError({ message: 'This is not the correct coordinator for this group', type: 'NOT_COORDINATOR_FOR_GROUP', retriable: true, code: 16 });
+const concurrentTransactions = () =>
+  new KafkaJSProtocolError({ message: 'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing', type: 'CONCURRENT_TRANSACTIONS', retriable: true, code: 51 });
 const fenced = () => new KafkaJSProtocolError({ message: 'Producer attempted an operation with an old epoch', type: 'INVALID_PRODUCER_EPOCH', retriable: false, code: 47 });
 
 /**
  * A cluster of brokers 1 and 2, stubbed: `coordinator` says which node each
  * FindCoordinator names; every request a broker gets is logged as
- * "<node>:<request>"; `failNext` makes a broker's next request fail.
+ * "<node>:<request>"; `failNext` makes a broker's next request fail,
+ * `failAddPartitions` its next `times` AddPartitionsToTxn requests.
  */
 function stubCluster() {
   const log: string[] = [];
   const coordinator = { [COORDINATOR_TYPES.TRANSACTION]: 1, [COORDINATOR_TYPES.GROUP]: 1 };
   const failNext = new Map<number, () => Error>();
+  const failAddPartitions = { failure: concurrentTransactions, times: 0 };
   const broker = (nodeId: number) => {
     const request = (name: string, result: unknown = {}) => async () => {
       log.push(`${nodeId}:${name}`);
       const failure = failNext.get(nodeId);
       failNext.delete(nodeId);
       if (failure !== undefined) throw failure();
+      if (name === 'AddPartitionsToTxn' && failAddPartitions.times > 0) {
+        failAddPartitions.times--;
+        throw failAddPartitions.failure();
+      }
       return result;
     };
     return {
@@ -66,7 +74,7 @@ function stubCluster() {
     },
   };
   const eos = createEosManager({ logger: silentLogger(), cluster, transactional: true, transactionalId: 'tx-1' });
-  return { eos, log, coordinator, failNext };
+  return { eos, log, coordinator, failNext, failAddPartitions };
 }
 
 const offsetsOf = (offset: number) => ({ consumerGroupId: 'g', topics: [{ topic: 'in', partitions: [{ partition: 0, offset: String(offset) }] }] });
@@ -135,5 +143,49 @@ describe('the transactional producer keeps its coordinators (patched kafkajs)', 
   it('forgets the coordinator when a request to it fails without an answer (the connection lost), and looks it up again next time', async () => {
     const lost = () => new KafkaJSConnectionError('Connection error: read ECONNRESET');
     expect(await abortAfterFailedOffsets(lost, /ECONNRESET/)).toEqual(['1:AddOffsetsToTxn', 'find:transaction->1', '1:EndTxn']);
+  });
+});
+
+describe('AddPartitionsToTxn refused with CONCURRENT_TRANSACTIONS (patched kafkajs)', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('is sent again by the transaction manager after a short wait, to the same coordinator; the send never sees the refusal', async () => {
+    const { eos, log, failAddPartitions } = stubCluster();
+    await eos.initProducerId();
+    await oneTransaction(eos, 0);
+    // The broker is still writing the last commit's markers: it refuses the next transaction's first AddPartitionsToTxn twice.
+    failAddPartitions.times = 2;
+    log.length = 0;
+    await oneTransaction(eos, 1);
+    // No lookup in between: the refusal is the coordinator's own answer.
+    expect(log).toEqual(['1:AddPartitionsToTxn', '1:AddPartitionsToTxn', '1:AddPartitionsToTxn', '1:AddOffsetsToTxn', '1:TxnOffsetCommit', '1:EndTxn']);
+  });
+
+  it('throws the refusal as before once the coordinator has refused it through every wait', async () => {
+    vi.useFakeTimers();
+    const { eos, log, failAddPartitions } = stubCluster();
+    await eos.initProducerId();
+    failAddPartitions.times = Number.POSITIVE_INFINITY;
+    log.length = 0;
+    eos.beginTransaction();
+    const adding = eos.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }]);
+    const outcome = expect(adding).rejects.toThrow(/concurrent operation/);
+    await vi.runAllTimersAsync();
+    await outcome;
+    const attempts = log.filter((entry) => entry === '1:AddPartitionsToTxn').length;
+    expect(attempts).toBeGreaterThan(5);
+    expect(attempts).toBeLessThan(20);
+    expect(log.filter((entry) => entry !== '1:AddPartitionsToTxn')).toEqual([]);
+  });
+
+  it('does not wait on other refusals: a fenced epoch is thrown at once', async () => {
+    const { eos, log, failAddPartitions } = stubCluster();
+    await eos.initProducerId();
+    failAddPartitions.failure = fenced;
+    failAddPartitions.times = 1;
+    log.length = 0;
+    eos.beginTransaction();
+    await expect(eos.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }])).rejects.toThrow(/old epoch/);
+    expect(log).toEqual(['1:AddPartitionsToTxn']);
   });
 });

@@ -61,9 +61,9 @@ export function createProducer(kafka: Kafka, options: { idempotent?: boolean; tr
     allowAutoTopicCreation: false,
     idempotent: true,
     maxInFlightRequests: 1,
-    // An idempotent producer retries for ever (kafkajs's default), but starts at 20 ms, not 300:
-    // the first send of a transaction right after a commit routinely meets CONCURRENT_TRANSACTIONS
-    // while the broker writes the previous commit's markers, which takes a few ms.
+    // An idempotent producer retries for ever (kafkajs's default), but starts at 20 ms, not 300.
+    // (The CONCURRENT_TRANSACTIONS that the first send after a commit meets is answered sooner,
+    // inside the patched transaction manager: docs/kafkajs-patch.md.)
     retry: { initialRetryTime: 20, retries: Number.MAX_SAFE_INTEGER },
     ...(options.transactionalId === undefined ? {} : { transactionalId: options.transactionalId }),
     ...(options.transactionTimeout === undefined ? {} : { transactionTimeout: options.transactionTimeout }),
