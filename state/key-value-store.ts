@@ -41,6 +41,10 @@ export class LayeredKeyValueStore<V> extends StoreCore<V> implements KeyValueSto
     return this.#scanBytes(undefined, undefined);
   }
 
+  protected decodeCacheKey(cacheKey: string): { readonly key: string; readonly windowStartMs: undefined } {
+    return { key: decodeKey(Buffer.from(cacheKey, 'latin1')), windowStartMs: undefined };
+  }
+
   #scanBytes(gte: Buffer | undefined, lt: Buffer | undefined): AsyncIterable<KeyValue<V>> {
     // Cache keys are latin1 forms of the same bytes, so string comparison bounds them identically.
     const low = gte?.toString('latin1');

@@ -7,6 +7,7 @@ import { StateStoreError, type Serde } from '../schemas/index.js';
 import { ChangelogBatchWriter, expandChangelogBatches } from './changelog-batch.js';
 import type { CacheBudget } from './cache-budget.js';
 import { RecordCache, type CacheEntry } from './record-cache.js';
+import { notBuffered, WriteBuffer, type TakenWrites } from './write-buffer.js';
 import type {
   BytesStore,
   BytesWrite,
@@ -57,7 +58,10 @@ export abstract class StoreCore<V> implements StateStore {
   readonly caching: boolean;
   protected readonly bytes: BytesStore;
   protected readonly valueSerde: Serde<V>;
+  /** The record cache of a store with caching (empty and unused without). */
   protected readonly cache: RecordCache<V>;
+  /** Writes of a store without caching until the bytes store holds them (undefined with caching). */
+  readonly #buffer: WriteBuffer<V> | undefined;
   protected readonly currentTimestampMs: () => number;
   readonly #changelog: ChangelogWriter | undefined;
   readonly #batchWriter: ChangelogBatchWriter | undefined;
@@ -73,8 +77,9 @@ export abstract class StoreCore<V> implements StateStore {
     this.bytes = options.bytes;
     this.valueSerde = options.valueSerde;
     this.caching = options.cacheMaxEntries !== undefined;
-    // A store without caching buffers writes until the flush only: it never evicts, so no budget.
     this.cache = this.caching ? new RecordCache<V>(options.cacheMaxEntries, options.cacheBudget) : new RecordCache<V>();
+    // A store without caching buffers writes until the flush only, with no entry objects (see write-buffer.ts).
+    this.#buffer = this.caching ? undefined : new WriteBuffer<V>();
     this.currentTimestampMs = options.currentTimestampMs;
     this.#changelog = options.changelog;
     this.#batchWriter = options.logBatches === true && options.changelog !== undefined ? new ChangelogBatchWriter(options.changelog) : undefined;
@@ -94,6 +99,7 @@ export abstract class StoreCore<V> implements StateStore {
 
   /** True when the cache is over capacity and mostly dirty, so only a flush can shrink it: commit soon. */
   get needsFlush(): boolean {
+    if (this.#buffer !== undefined) return false;
     const cache = this.cache;
     return cache.isOverCapacity && cache.cleanCount < cache.size * minCleanShareToEvict;
   }
@@ -120,6 +126,7 @@ export abstract class StoreCore<V> implements StateStore {
    * wait until it settles.
    */
   flush(meta?: ReadonlyMap<string, Buffer>): Promise<void> {
+    if (this.#buffer !== undefined) return this.#writeBuffered(this.#buffer, meta);
     if (this.cache.dirtyCount === 0) return meta !== undefined && meta.size > 0 ? this.bytes.write([], meta) : Promise.resolve();
     return this.#writeEntries(this.cache.takeDirty(), meta);
   }
@@ -130,26 +137,33 @@ export abstract class StoreCore<V> implements StateStore {
     if (this.cache.size > 0) {
       for (const record of records) this.cache.delete(record.key.toString('latin1'));
     }
+    if (this.#buffer !== undefined && this.#buffer.pendingCount > 0) {
+      for (const record of records) this.#buffer.delete(record.key.toString('latin1'));
+    }
     await this.bytes.write(records, meta);
   }
 
   discardCache(): void {
     this.cache.discardDirty();
+    this.#buffer?.discardPending();
   }
 
   /** Does not flush: a clean close calls `flush(meta)` first; dirty entries are dropped. */
   async close(): Promise<void> {
     this.cache.clear();
+    this.#buffer?.clear();
     await this.bytes.close();
   }
 
   async destroy(): Promise<void> {
     this.cache.clear();
+    this.#buffer?.clear();
     await this.bytes.destroy();
   }
 
   /** Point read through the cache; a miss is read from the bytes store (synchronously) and cached. */
   protected readCached(cacheKey: string, key: string, windowStartMs: number | undefined): V | undefined {
+    if (this.#buffer !== undefined) return this.#readBuffered(this.#buffer, cacheKey);
     const entry = this.cache.get(cacheKey);
     if (entry !== undefined) return entry.value;
     const value = this.readBytes(Buffer.from(cacheKey, 'latin1'));
@@ -162,6 +176,7 @@ export abstract class StoreCore<V> implements StateStore {
 
   /** Point read through the cache that caches nothing and drops a clean entry: a last read (see `fetchFinal`). */
   protected readLastTime(cacheKey: string): V | undefined {
+    if (this.#buffer !== undefined) return this.#readBuffered(this.#buffer, cacheKey);
     const entry = this.cache.peek(cacheKey);
     if (entry === undefined) return this.readBytes(Buffer.from(cacheKey, 'latin1'));
     const value = entry.value;
@@ -181,12 +196,31 @@ export abstract class StoreCore<V> implements StateStore {
    * dirty ones stay until the flush (`needsFlush` asks for it).
    */
   protected writeCached(cacheKey: string, key: string, windowStartMs: number | undefined, value: V | undefined, timestampMs: number): void {
-    if (!this.caching && this.#batchWriter === undefined && this.#changelog !== undefined) {
-      this.#changelog.append(Buffer.from(cacheKey, 'latin1'), value === undefined ? null : this.valueSerde.serialize(value), timestampMs);
+    if (this.#buffer !== undefined) {
+      // Each write its own change, logged now; a batched changelog gets the flush's writes instead.
+      if (this.#batchWriter === undefined) this.#changelog?.append(Buffer.from(cacheKey, 'latin1'), value === undefined ? null : this.valueSerde.serialize(value), timestampMs);
+      this.#buffer.put(cacheKey, value);
+      return;
     }
     this.cache.putDirty(cacheKey, key, windowStartMs, value, timestampMs);
     if (this.cache.isOverCapacity) this.#evict();
   }
+
+  /** A read of a store without caching: its buffered write, else the bytes store. */
+  #readBuffered(buffer: WriteBuffer<V>, cacheKey: string): V | undefined {
+    const buffered = buffer.lookup(cacheKey);
+    return buffered === notBuffered ? this.readBytes(Buffer.from(cacheKey, 'latin1')) : buffered;
+  }
+
+  /** What the store holds for `cacheKey` in memory only, not yet in the bytes store (a read that knows the bytes store has nothing). */
+  protected readUnwritten(cacheKey: string): V | undefined {
+    if (this.#buffer === undefined) return this.cache.get(cacheKey)?.value;
+    const buffered = this.#buffer.lookup(cacheKey);
+    return buffered === notBuffered ? undefined : buffered;
+  }
+
+  /** The key and window start (window stores) that a cache key encodes: for scans of a store without caching. */
+  protected abstract decodeCacheKey(cacheKey: string): { readonly key: string; readonly windowStartMs: number | undefined };
 
   /**
    * Merges the bytes-store iteration with the cache entries that `inRange`
@@ -237,6 +271,7 @@ export abstract class StoreCore<V> implements StateStore {
 
   /** Cache entries whose current value the bytes store does not hold yet, each once. */
   #unwrittenEntries(): Iterable<CacheEntry<V>> {
+    if (this.#buffer !== undefined) return this.#bufferedEntries(this.#buffer);
     if (this.#entriesInFlight.size === 0) return this.cache.dirtyEntries();
     const entries = new Set<CacheEntry<V>>(this.cache.dirtyEntries());
     for (const batch of this.#entriesInFlight) for (const entry of batch) entries.add(entry);
@@ -264,9 +299,9 @@ export abstract class StoreCore<V> implements StateStore {
   #writeEntries(entries: readonly CacheEntry<V>[], meta: ReadonlyMap<string, Buffer> | undefined): Promise<void> {
     const listener = this.#listener;
     if (listener !== undefined && this.#sendOldValues) this.#loadOldValues(entries);
-    // 1-2. Serialize and log, in write order (an uncached store logged each write already).
+    // 1-2. Serialize and log, in write order.
     const writes: BytesWrite[] = new Array<BytesWrite>(entries.length);
-    const perKeyLog = this.#batchWriter === undefined && this.caching ? this.#changelog : undefined;
+    const perKeyLog = this.#batchWriter === undefined ? this.#changelog : undefined;
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index] as CacheEntry<V>;
       const key = Buffer.from(entry.cacheKey, 'latin1');
@@ -278,17 +313,35 @@ export abstract class StoreCore<V> implements StateStore {
     this.#batchWriter?.append(writes, this.currentTimestampMs());
     // 3. One batch, checkpoint included; the cache keeps every entry until it is written.
     this.#entriesInFlight.add(entries);
-    const written = this.bytes.write(writes, meta).finally(() => {
-      this.#entriesInFlight.delete(entries);
-      // Without caching nothing is kept once written: the buffer only bridges writes to the flush.
-      if (!this.caching) this.cache.remove(entries);
-    });
+    const written = this.bytes.write(writes, meta).finally(() => this.#entriesInFlight.delete(entries));
     // 4. Capture the changes before the entries' old values become their current ones.
     const changes = listener === undefined ? undefined : entries.map(toFlushEntry);
     this.cache.markWritten(entries);
     // 5. Forward; reads see the new values (from the cache), so the listener may write to this store again.
     if (changes !== undefined) for (const change of changes) (listener as CacheFlushListener<V>)(change);
     return written;
+  }
+
+  /** Commit step of a store without caching: its buffered writes to the changelog (batched) and the bytes store, with `meta`, in one batch. */
+  #writeBuffered(buffer: WriteBuffer<V>, meta: ReadonlyMap<string, Buffer> | undefined): Promise<void> {
+    if (buffer.pendingCount === 0) return meta !== undefined && meta.size > 0 ? this.bytes.write([], meta) : Promise.resolve();
+    const taken: TakenWrites<V> = buffer.take();
+    const writes: BytesWrite[] = new Array<BytesWrite>(taken.size);
+    let index = 0;
+    for (const [cacheKey, value] of WriteBuffer.entriesOf(taken)) {
+      writes[index++] = { key: Buffer.from(cacheKey, 'latin1'), value: value === undefined ? null : this.valueSerde.serialize(value) };
+    }
+    // Without batching, each write was logged when it was made.
+    this.#batchWriter?.append(writes, this.currentTimestampMs());
+    return this.bytes.write(writes, meta).finally(() => buffer.written(taken));
+  }
+
+  /** A buffered write as the cache entry a scan merges (read-only: scans do not change entries). */
+  *#bufferedEntries(buffer: WriteBuffer<V>): IterableIterator<CacheEntry<V>> {
+    for (const [cacheKey, value] of buffer.unwritten()) {
+      const { key, windowStartMs } = this.decodeCacheKey(cacheKey);
+      yield { cacheKey, key, windowStartMs, value, oldValue: undefined, oldValueKnown: false, dirty: true, timestampMs: 0, referenced: false, sizeBytes: 0 };
+    }
   }
 
   #loadOldValues(entries: readonly CacheEntry<V>[]): void {

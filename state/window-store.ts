@@ -59,7 +59,7 @@ export class LayeredWindowStore<V> extends StoreCore<V> implements WindowStore<V
     if (this.#segments.isExpired(windowStartMs)) return undefined;
     // Nothing was ever written to that segment: only the cache can hold the window, and a miss is
     // not cached (dedupe probes every live bucket for every event; most have no segment yet).
-    if (!this.#segments.hasSegmentFor(windowStartMs)) return this.cache.get(cacheKey)?.value;
+    if (!this.#segments.hasSegmentFor(windowStartMs)) return this.readUnwritten(cacheKey);
     return lastTime ? this.readLastTime(cacheKey) : this.readCached(cacheKey, key, windowStartMs);
   }
 
@@ -111,6 +111,10 @@ export class LayeredWindowStore<V> extends StoreCore<V> implements WindowStore<V
 
   all(): AsyncIterable<WindowEntry<V>> {
     return this.fetchAll(0, Number.MAX_SAFE_INTEGER);
+  }
+
+  protected decodeCacheKey(cacheKey: string): { readonly key: string; readonly windowStartMs: number } {
+    return decodeWindowKey(Buffer.from(cacheKey, 'latin1'));
   }
 
   #cacheKeyOf(key: string, windowStartMs: number): string {
