@@ -177,24 +177,33 @@ export function windowKeyRange(key: string, fromStartMs: number, toStartMs: numb
 /** The cache form (latin1 string of the encoded bytes) of a key-value key. */
 export function keyCacheKey(key: string): string {
   if (plainAscii.test(key)) return flatConcat(key, '\u0000');
-  if (ascii.test(key)) return flatConcat(escapeAscii(key), '\u0000');
+  if (ascii.test(key)) return escapedConcat(key, '\u0000');
   return encodeKey(key).toString('latin1');
 }
 
 /** The cache form (latin1 string of the encoded bytes) of a window key. */
 export function windowCacheKey(key: string, windowStartMs: number): string {
-  let head = key;
-  if (!plainAscii.test(key)) {
-    if (!ascii.test(key)) return encodeWindowKey(key, windowStartMs).toString('latin1');
-    head = escapeAscii(key);
-  }
+  const plain = plainAscii.test(key);
+  if (!plain && !ascii.test(key)) return encodeWindowKey(key, windowStartMs).toString('latin1');
   checkWindowStart(windowStartMs);
   const high = Math.floor(windowStartMs / twoPow32);
   const low = windowStartMs % twoPow32;
-  return flatConcat(head, String.fromCharCode(
+  const tail = String.fromCharCode(
     0, high >>> 24, (high >>> 16) & 0xff, (high >>> 8) & 0xff, high & 0xff,
     low >>> 24, (low >>> 16) & 0xff, (low >>> 8) & 0xff, low & 0xff,
-  ));
+  );
+  return plain ? flatConcat(key, tail) : escapedConcat(key, tail);
+}
+
+/**
+ * `escapeAscii(key) + tail` as one flat string (see `flatConcat`). A key with
+ * one NUL and no 0x01 (a meter store key: subject, NUL, group-by) is joined
+ * around its NUL, at two thirds of the cost of escaping it first.
+ */
+function escapedConcat(key: string, tail: string): string {
+  const nul = key.indexOf('\u0000');
+  if (nul >= 0 && key.indexOf('\u0000', nul + 1) < 0 && !key.includes('\u0001')) return [key.slice(0, nul), '\u0001\u0001', key.slice(nul + 1), tail].join('');
+  return flatConcat(escapeAscii(key), tail);
 }
 
 /**

@@ -42,7 +42,9 @@ describe('key codec', () => {
     expect(windowCacheKey('abc', 2 ** 40 + 5)).toBe(encodeWindowKey('abc', 2 ** 40 + 5).toString('latin1'));
     expect(windowCacheKey('日\u0000', 7)).toBe(encodeWindowKey('日\u0000', 7).toString('latin1'));
     // ASCII keys that need escaping (a meter store key holds a NUL) take the string path: same bytes.
-    for (const key of ['s\u0000{"route":"/a"}', '\u0001\u0000\u0001', 'a\u0001\u0001b\u0000\u0000', '\u0000']) {
+    // One NUL and no 0x01 (joined around the NUL), at either end too; a NUL beside a 0x01; two NULs.
+    const escaped = ['s\u0000{"route":"/a"}', '\u0000abc', 'abc\u0000', 'a\u0001b\u0000c', '\u0001\u0000\u0001', 'a\u0001\u0001b\u0000\u0000', '\u0000', 'a\u0000b\u0000c'];
+    for (const key of escaped) {
       expect(keyCacheKey(key)).toBe(encodeKey(key).toString('latin1'));
       expect(windowCacheKey(key, 2 ** 33 + 9)).toBe(encodeWindowKey(key, 2 ** 33 + 9).toString('latin1'));
     }
