@@ -5,7 +5,7 @@
  * everything, and the machine's state (cores, load) printed beside every
  * figure, because this machine is shared and figures move with its load.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import { startLocalKafka, type LocalKafka } from '../cli/local-cluster/local-kafka.js';
@@ -123,6 +123,30 @@ export async function processCpuSeconds(pid: number | undefined): Promise<number
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticksPerSecond = 100; // USER_HZ on Linux
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/**
+ * CPU seconds (user + system) this process's main thread (the JavaScript
+ * thread) and all its other threads (V8's GC helpers, LevelDB's compaction,
+ * libuv's pool) have used so far, from /proc/self/task; undefined when
+ * unreadable (not Linux). With a backlog, throughput follows the main
+ * thread's share: the others run beside it on the second core.
+ */
+export async function threadCpuSeconds(): Promise<{ main: number; others: number } | undefined> {
+  const tasks = await readdir('/proc/self/task').catch(() => undefined);
+  if (tasks === undefined) return undefined;
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  let main = 0;
+  let others = 0;
+  for (const tid of tasks) {
+    const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => undefined);
+    if (stat === undefined) continue; // a thread that ended meanwhile
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    if (tid === String(process.pid)) main += seconds;
+    else others += seconds;
+  }
+  return { main, others };
 }
 
 /** Prints a table: a header row, then rows, columns padded to fit. */

@@ -11,12 +11,15 @@
  * interval at 10 000 events/s); --keyed-by-subject skips the repartition;
  * --rating adds customers and plans; --profile DIR writes a CPU profile;
  * --internal-record-format json writes store values, changelogs and
- * repartition topics as JSON (default binary), for comparing the two.
+ * repartition topics as JSON (default binary), for comparing the two. On
+ * Linux it also prints the main thread's CPU per event apart from the other
+ * threads': the main thread's is what bounds throughput.
  */
 import { parseArgs } from 'node:util';
 import { buildMeteringTopology, customerTableRecords } from '../processors/index.js';
 import { internalRecordFormats, parseConfig, type InternalRecordFormat } from '../schemas/index.js';
 import { TopologyTestDriver } from '../topology/index.js';
+import { threadCpuSeconds } from './bench-kit.js';
 import { startCpuProfile, summarizeProfile } from './cpu-profile.js';
 import { benchConfig, benchMessages, type BenchEventOptions } from './metering-events.js';
 
@@ -82,12 +85,14 @@ for (let i = 0; i < input.events; i += 10_000) {
   batches.push((await benchMessages(i, 10_000, input)).map((m) => ({ key: m.key === undefined || m.key === null ? null : Buffer.from(m.key), value: m.value as Buffer })));
 }
 const profiler = args.profile === undefined ? undefined : await startCpuProfile();
+const threadsBefore = await threadCpuSeconds();
 const cpuBefore = process.cpuUsage();
 const started = performance.now();
 for (const batch of batches) for (const { key, value } of batch) await driver.pipeRaw(config.topics.events, key, value);
 await driver.commit();
 const seconds = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuBefore);
+const threadsAfter = await threadCpuSeconds();
 const profile = profiler === undefined ? undefined : await profiler.stop(`${args.profile}/pipeline-core-${Date.now().toString(36)}.cpuprofile`);
 await driver.close();
 
@@ -96,6 +101,9 @@ console.log(`records written per event: ${perEvent}`);
 console.log(`key + value bytes written per event: ${[...bytes].map(([topic, n]) => `${topic} ${(n / input.events).toFixed(0)}`).join(', ')}`);
 console.log(
   `${args.rating ? 'metering + rating' : 'metering'}, ${input.keyBySubject ? 'keyed by subject' : 'with repartition'}, ${input.subjects} subjects, flush every ${args['commit-every']} events, internal records ${internalRecordFormat}: ` +
-    `${Math.round(input.events / seconds).toLocaleString('en-US')} events/s, ${((cpu.user + cpu.system) / input.events).toFixed(1)} µs CPU per event`,
+    `${Math.round(input.events / seconds).toLocaleString('en-US')} events/s, ${((cpu.user + cpu.system) / input.events).toFixed(1)} µs CPU per event` +
+    (threadsBefore === undefined || threadsAfter === undefined
+      ? ''
+      : ` (main thread ${(((threadsAfter.main - threadsBefore.main) * 1e6) / input.events).toFixed(1)} µs, other threads ${(((threadsAfter.others - threadsBefore.others) * 1e6) / input.events).toFixed(1)} µs; /proc's clock ticks are 10 ms)`),
 );
 if (profile !== undefined) console.log(summarizeProfile(profile));
