@@ -115,14 +115,18 @@ export async function waitUntilDrained(what: string, count: () => Promise<number
   }
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc; undefined when unreadable. */
-export async function processCpuSeconds(pid: number | undefined): Promise<number | undefined> {
-  if (pid === undefined) return undefined;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+/** CPU seconds (user + system) of a /proc `stat` file (a process's or a thread's); undefined when unreadable. */
+async function statCpuSeconds(path: string): Promise<number | undefined> {
+  const stat = await readFile(path, 'utf8').catch(() => undefined);
   if (stat === undefined) return undefined;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticksPerSecond = 100; // USER_HZ on Linux
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; undefined when unreadable. */
+export async function processCpuSeconds(pid: number | undefined): Promise<number | undefined> {
+  return pid === undefined ? undefined : statCpuSeconds(`/proc/${pid}/stat`);
 }
 
 /**
@@ -135,14 +139,11 @@ export async function processCpuSeconds(pid: number | undefined): Promise<number
 export async function threadCpuSeconds(): Promise<{ main: number; others: number } | undefined> {
   const tasks = await readdir('/proc/self/task').catch(() => undefined);
   if (tasks === undefined) return undefined;
-  const ticksPerSecond = 100; // USER_HZ on Linux
   let main = 0;
   let others = 0;
   for (const tid of tasks) {
-    const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => undefined);
-    if (stat === undefined) continue; // a thread that ended meanwhile
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    // Undefined: a thread that ended meanwhile.
+    const seconds = (await statCpuSeconds(`/proc/self/task/${tid}/stat`)) ?? 0;
     if (tid === String(process.pid)) main += seconds;
     else others += seconds;
   }

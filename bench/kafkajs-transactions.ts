@@ -13,6 +13,7 @@
  *   npm run bench:kafkajs-transactions -- --transactions 300 [--records 16] [--partitions 4]
  */
 import { parseArgs } from 'node:util';
+import { createProducer } from '../topology/kafka/kafka-io.js';
 import { commandLine, connectBroker, createTopics, machineLine } from './bench-kit.js';
 
 const { values: args } = parseArgs({
@@ -37,7 +38,8 @@ const broker = await connectBroker();
 try {
   const topic = `bench-transactions-${Date.now().toString(36)}`;
   await createTopics(broker.admin, { [topic]: partitions });
-  const producer = broker.kafka.producer({ transactionalId: `${topic}-producer`, idempotent: true, maxInFlightRequests: 1, retry: { initialRetryTime: 20, retries: 100 } });
+  // Tally's own transactional producer, as each task has one.
+  const producer = createProducer(broker.kafka, { transactionalId: `${topic}-producer` });
   const requests = new Map<string, number>();
   producer.on(producer.events.REQUEST, ({ payload }) => requests.set(payload.apiName, (requests.get(payload.apiName) ?? 0) + 1));
   await producer.connect();

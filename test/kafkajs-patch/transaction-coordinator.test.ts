@@ -169,7 +169,8 @@ describe('AddPartitionsToTxn refused with CONCURRENT_TRANSACTIONS (patched kafka
     log.length = 0;
     eos.beginTransaction();
     const adding = eos.addPartitionsToTransaction([{ topic: 't', partitions: [{ partition: 0 }] }]);
-    const outcome = expect(adding).rejects.toThrow(/concurrent operation/);
+    // The refusal itself, retriable, so that the send's retrier goes on as before (not a wrapper it takes as final).
+    const outcome = expect(adding).rejects.toMatchObject({ type: 'CONCURRENT_TRANSACTIONS', retriable: true, message: expect.stringMatching(/concurrent operation/) });
     await vi.runAllTimersAsync();
     await outcome;
     const attempts = log.filter((entry) => entry === '1:AddPartitionsToTxn').length;
