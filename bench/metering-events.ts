@@ -20,6 +20,8 @@ export interface BenchEventOptions {
   /** Event times are spread over [fromMs, fromMs + spanMs). */
   readonly fromMs: number;
   readonly spanMs: number;
+  /** Event time between two events, ms (default 1). */
+  readonly msPerEvent?: number;
   /** Key records by subject (no repartition needed) instead of by event id. */
   readonly keyBySubject: boolean;
 }
@@ -37,11 +39,11 @@ export interface BenchEvent {
 const routes = ['/v1/chat', '/v1/embed', '/v1/files', '/v1/models'];
 
 /** Event number `i` of the bench input (before duplicates are inserted). */
-export function benchEvent(i: number, options: Pick<BenchEventOptions, 'subjects' | 'fromMs' | 'spanMs'>): BenchEvent {
+export function benchEvent(i: number, options: Pick<BenchEventOptions, 'subjects' | 'fromMs' | 'spanMs' | 'msPerEvent'>): BenchEvent {
   // Multiplicative hashing: deterministic, evenly spread, no PRNG state to carry.
   const h = Math.imul(i + 1, 2654435761) >>> 0;
   const subject = `customer-${h % options.subjects}`;
-  const time = new Date(options.fromMs + (i % options.spanMs)).toISOString();
+  const time = new Date(options.fromMs + ((i * (options.msPerEvent ?? 1)) % options.spanMs)).toISOString();
   const base = { specversion: '1.0' as const, id: `e-${i}`, source: 'bench', subject, time };
   if (h % 2 === 0) return { ...base, type: 'api.request', data: { route: routes[(h >>> 8) % routes.length] } };
   return { ...base, type: 'llm.tokens', data: { tokens: (h >>> 4) % 4000, concurrency: (h >>> 12) % 64 } };
@@ -103,6 +105,8 @@ export interface BenchConfigOptions {
   readonly commitIntervalMs: number;
   /** Declare customers and plans, so the pipeline rates usage too; the number of subjects to cover. */
   readonly ratedSubjects?: number;
+  /** ingest.dedupeRetention (ISO 8601 duration); default P1D. */
+  readonly dedupeRetention?: string;
 }
 
 /** A tally.yaml as an object for the benchmark's app. */
@@ -113,7 +117,7 @@ export function benchConfig(options: BenchConfigOptions): Record<string, unknown
     kafka: { brokers: options.brokers },
     ...(options.registryUrl === undefined ? {} : { schemaRegistry: { url: options.registryUrl } }),
     topics: { events: options.events, meters: `${prefix}-meters`, late: `${prefix}-late`, deadLetter: `${prefix}-dead`, customers: `${prefix}-customers`, billing: `${prefix}-billing`, invoices: `${prefix}-invoices`, entitlements: `${prefix}-entitlements`, alerts: `${prefix}-alerts` },
-    ingest: { allowedLateness: 'PT1H', maxFutureSkew: 'PT5M', dedupeRetention: 'P1D', keyedBySubject: options.keyedBySubject },
+    ingest: { allowedLateness: 'PT1H', maxFutureSkew: 'PT5M', dedupeRetention: options.dedupeRetention ?? 'P1D', keyedBySubject: options.keyedBySubject },
     windows: { size: 'PT1M', retention: 'P1D' },
     meters: benchMeters,
     ...(options.ratedSubjects === undefined ? {} : { customers: benchCustomers(options.ratedSubjects), plans: benchPlans }),

@@ -11,7 +11,13 @@
  * interval at 10 000 events/s); --keyed-by-subject skips the repartition;
  * --rating adds customers and plans; --profile DIR writes a CPU profile;
  * --internal-record-format json writes store values, changelogs and
- * repartition topics as JSON (default binary), for comparing the two. On
+ * repartition topics as JSON (default binary), for comparing the two;
+ * --ms-per-event (default 1) is the event time between two events and
+ * --span-minutes (default 30) the most the input spans; --dedupe-retention
+ * (default P1D) below that spreads the input over several dedupe buckets, as
+ * a long-running instance has them (e.g. --ms-per-event 100 --span-minutes
+ * 360 --dedupe-retention PT2H: 200 000 events over 5.6 h, four live buckets,
+ * three probed per event). On
  * Linux it also prints the main thread's CPU per event apart from the other
  * threads': the main thread's is what bounds throughput.
  */
@@ -33,6 +39,9 @@ const { values: args } = parseArgs({
     rating: { type: 'boolean', default: false },
     profile: { type: 'string' },
     'internal-record-format': { type: 'string', default: 'binary' },
+    'dedupe-retention': { type: 'string', default: 'P1D' },
+    'span-minutes': { type: 'string', default: '30' },
+    'ms-per-event': { type: 'string', default: '1' },
   },
 });
 
@@ -41,8 +50,9 @@ const input: BenchEventOptions = {
   events: Number(args.events),
   subjects: Number(args.subjects),
   duplicateShare: Number(args.duplicates),
-  fromMs: Math.floor((nowMs - 40 * 60_000) / 60_000) * 60_000,
-  spanMs: 30 * 60_000,
+  fromMs: Math.floor((nowMs - (Number(args['span-minutes']) + 10) * 60_000) / 60_000) * 60_000,
+  spanMs: Number(args['span-minutes']) * 60_000,
+  msPerEvent: Number(args['ms-per-event']),
   keyBySubject: args['keyed-by-subject'],
 };
 console.log(`$ ${['node', ...process.argv.slice(1)].join(' ')}`);
@@ -58,6 +68,7 @@ const parsedConfig = parseConfig(
       events: 'usage-events',
       keyedBySubject: input.keyBySubject,
       commitIntervalMs: 100,
+      dedupeRetention: args['dedupe-retention'],
       ...(args.rating ? { ratedSubjects: input.subjects } : {}),
     }),
   ),

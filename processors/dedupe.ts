@@ -12,7 +12,9 @@
  * identity is remembered for at least dedupeRetention of event time past its
  * own. A copy may carry another time (a resend without `time` gets a new
  * ingestion time), so a lookup probes every live bucket by point reads — at
- * most four — instead of assuming the copy's bucket. Identities are written
+ * most four — instead of assuming the copy's bucket; nearly all of them find
+ * nothing, and the store's key filter answers those without LevelDB
+ * (`keyFilter`). Identities are written
  * once, so the store logs them in batch records (`logBatches`), a few per
  * commit instead of one per event.
  */
@@ -48,6 +50,8 @@ export function dedupeStoreSpec(dedupeRetentionMs: number, format: InternalRecor
     windowSizeMs: bucketMs,
     // An identity is written once: its changelog goes in batches, not one record per event.
     logBatches: true,
+    // Most lookups find nothing (a new identity, probed in every live bucket): a filter answers them.
+    keyFilter: true,
   };
 }
 

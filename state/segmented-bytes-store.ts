@@ -8,6 +8,7 @@ import { readdir, rm, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { StateStoreError } from '../schemas/index.js';
 import { windowStartOf } from './key-codec.js';
+import { KeyFilter } from './key-filter.js';
 import { LevelBytesStore } from './level-bytes-store.js';
 import { MemoryBytesStore } from './memory-bytes-store.js';
 import type { BytesRange, BytesStore, BytesWrite } from './types.js';
@@ -19,6 +20,15 @@ export interface SegmentedBytesStoreOptions {
   readonly retentionMs: number;
   /** Time span of one segment, by window start. */
   readonly segmentIntervalMs: number;
+  /**
+   * Keep a key filter (key-filter.ts) for each segment on disk, so that
+   * point reads of keys a segment does not hold skip LevelDB: for stores
+   * whose reads mostly miss (dedupe). Costs ~1.25 bytes of memory per key.
+   * Default false; ignored in memory (a map read is cheaper than the filter).
+   */
+  readonly filterKeys?: boolean;
+  /** A segment's filter past this many bytes is dropped; default `maxFilterBytesPerSegment`. */
+  readonly maxFilterBytes?: number;
 }
 
 interface Segment {
@@ -26,7 +36,25 @@ interface Segment {
   readonly store: BytesStore;
   /** Sequence number of the last checkpoint (metadata) written here; undefined if none. */
   metaSeq: number | undefined;
+  /** Its key filter (`filterKeys`); dropped when it outgrows `maxFilterBytesPerSegment`. */
+  filter: SegmentFilter | undefined;
 }
+
+/**
+ * A filter holds every key of its segment once `complete`: a segment this
+ * store creates starts empty and complete, and every write goes into the
+ * filter before LevelDB. A segment found on disk at open gets its filter at
+ * once, for the writes to come, and a scan of the keys it already holds
+ * (a LevelDB snapshot taken after the open) completes it; until then reads
+ * of that segment go to LevelDB.
+ */
+interface SegmentFilter {
+  readonly keys: KeyFilter;
+  complete: boolean;
+}
+
+/** A segment's filter past this many bytes (~25 M keys) is dropped: its reads go to LevelDB, as without one. */
+export const maxFilterBytesPerSegment = 32 * 1024 * 1024;
 
 /** Reserved metadata names (a leading NUL keeps them apart from callers' names). */
 const observedMetaName = '\u0000observedTimeMs';
@@ -52,6 +80,12 @@ export class SegmentedBytesStore implements BytesStore {
   readonly location: string | undefined;
   readonly retentionMs: number;
   readonly segmentIntervalMs: number;
+  readonly #filterKeys: boolean;
+  readonly #maxFilterBytes: number;
+  /** Point reads a filter answered (no LevelDB read). */
+  #filteredReads = 0;
+  /** The scans that complete the filters of segments found at open. */
+  #filling: Promise<void> = Promise.resolve();
   /** Live segments by start; `#order` holds their starts ascending. */
   readonly #segments = new Map<number, Segment>();
   #order: number[] = [];
@@ -65,6 +99,8 @@ export class SegmentedBytesStore implements BytesStore {
     this.location = options.location;
     this.retentionMs = options.retentionMs;
     this.segmentIntervalMs = options.segmentIntervalMs;
+    this.#filterKeys = options.filterKeys === true && options.location !== undefined;
+    this.#maxFilterBytes = options.maxFilterBytes ?? maxFilterBytesPerSegment;
   }
 
   /** Largest window start ever written or restored (persisted with each batch); -1 before any. */
@@ -84,6 +120,16 @@ export class SegmentedBytesStore implements BytesStore {
   /** True when the segment that would hold a window with this start exists (was written to). */
   hasSegmentFor(windowStartMs: number): boolean {
     return this.#segments.has(this.segmentStartOf(windowStartMs));
+  }
+
+  /** Point reads answered by a key filter, without LevelDB, since the store was made. */
+  get filteredReads(): number {
+    return this.#filteredReads;
+  }
+
+  /** Resolves when the filters of the segments found at open are complete (or dropped). */
+  filtersFilled(): Promise<void> {
+    return this.#filling;
   }
 
   /** True when a window with this start is past retention. */
@@ -111,6 +157,32 @@ export class SegmentedBytesStore implements BytesStore {
       throw error;
     }
     this.#isOpen = true;
+    if (this.#filterKeys) this.#filling = Promise.all([...this.#segments.values()].map((segment) => this.#fillFilter(segment))).then(() => undefined);
+  }
+
+  /** Gives a segment found at open its filter, and completes it from the keys the segment holds. */
+  async #fillFilter(segment: Segment): Promise<void> {
+    const filter: SegmentFilter = { keys: new KeyFilter(), complete: false };
+    segment.filter = filter;
+    try {
+      for await (const [key] of segment.store.entries()) {
+        if (segment.filter !== filter) return;
+        this.#addToFilter(segment, key);
+      }
+      // A scan cut short by a close is no proof of anything: only a live segment's is.
+      if (segment.filter === filter && this.#isOpen && this.#segments.get(segment.startMs) === segment) filter.complete = true;
+    } catch {
+      // Closed (or dropped as expired) under the scan: the segment's reads go to LevelDB.
+      if (segment.filter === filter) segment.filter = undefined;
+    }
+  }
+
+  /** Adds the key to the segment's filter, if it (still) has one. */
+  #addToFilter(segment: Segment, key: Buffer): void {
+    const filter = segment.filter;
+    if (filter === undefined) return;
+    filter.keys.add(key);
+    if (filter.keys.byteSize > this.#maxFilterBytes) segment.filter = undefined;
   }
 
   async #openStores(): Promise<void> {
@@ -130,7 +202,13 @@ export class SegmentedBytesStore implements BytesStore {
   get(key: Buffer): Buffer | undefined {
     this.#checkOpen();
     const segment = this.#segments.get(this.segmentStartOf(windowStartOf(key)));
-    return segment === undefined ? undefined : segment.store.get(key);
+    if (segment === undefined) return undefined;
+    const filter = segment.filter;
+    if (filter !== undefined && filter.complete && !filter.keys.mightContain(key)) {
+      this.#filteredReads++;
+      return undefined;
+    }
+    return segment.store.get(key);
   }
 
   /**
@@ -205,6 +283,7 @@ export class SegmentedBytesStore implements BytesStore {
     this.#isOpen = false;
     await this.#writeQueue;
     await Promise.all([...this.#segments.values()].map((segment) => segment.store.close()));
+    await this.#filling;
     await this.#metaStore?.close();
     // On disk, the next open() rediscovers the segments; in memory they are kept.
     if (this.location !== undefined) {
@@ -250,7 +329,10 @@ export class SegmentedBytesStore implements BytesStore {
     await Promise.all(
       targets.map(async (startMs) => {
         const segment = this.#segments.get(startMs) as Segment;
-        await segment.store.write(groups.get(startMs) ?? [], batchMeta);
+        const group = groups.get(startMs) ?? [];
+        // Into the filter before the write begins: a key a read can find in LevelDB is always in it.
+        if (segment.filter !== undefined) for (const write of group) this.#addToFilter(segment, write.key);
+        await segment.store.write(group, batchMeta);
         if (seq !== undefined) segment.metaSeq = seq;
       }),
     );
@@ -278,7 +360,7 @@ export class SegmentedBytesStore implements BytesStore {
   async #createSegment(startMs: number): Promise<void> {
     const store = this.#newStore(String(startMs));
     await store.open();
-    this.#segments.set(startMs, { startMs, store, metaSeq: undefined });
+    this.#segments.set(startMs, { startMs, store, metaSeq: undefined, filter: this.#filterKeys ? { keys: new KeyFilter(), complete: true } : undefined });
     this.#order = [...this.#segments.keys()].sort((a, b) => a - b);
   }
 
@@ -298,7 +380,7 @@ export class SegmentedBytesStore implements BytesStore {
             `the segment interval or retention changed. Delete the directory ${location}; it is restored from its changelog topic on the next start.`,
         );
       }
-      this.#segments.set(startMs, { startMs, store: this.#newStore(entry.name), metaSeq: undefined });
+      this.#segments.set(startMs, { startMs, store: this.#newStore(entry.name), metaSeq: undefined, filter: undefined });
     }
     this.#order = [...this.#segments.keys()].sort((a, b) => a - b);
   }

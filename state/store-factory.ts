@@ -78,6 +78,9 @@ function commonOptions<V>(spec: StoreSpec<V>, context: StoreContext) {
   if (spec.logging && context.changelog === undefined) {
     throw invalid(spec, 'logging is on but no changelog writer was given: pass one, or declare the store with logging: false');
   }
+  if (spec.keyFilter === true && spec.kind !== 'window') {
+    throw invalid(spec, 'keyFilter needs a window store: it filters the keys of each time segment');
+  }
   if (spec.logBatches === true && spec.kind !== 'window') {
     throw invalid(spec, 'logBatches needs a window store: a key-value changelog is compacted by key and has no time retention to remove batches');
   }
@@ -116,7 +119,7 @@ export function createWindowStore<V>(spec: StoreSpec<V>, context: StoreContext):
   if (!isPositiveInteger(segmentIntervalMs)) {
     throw invalid(spec, `segmentIntervalMs must be an integer >= 1 (ms), got ${String(segmentIntervalMs)}`);
   }
-  const bytes = new SegmentedBytesStore({ location: storeLocation(spec, context), retentionMs, segmentIntervalMs });
+  const bytes = new SegmentedBytesStore({ location: storeLocation(spec, context), retentionMs, segmentIntervalMs, filterKeys: spec.keyFilter === true });
   return new LayeredWindowStore<V>({ ...commonOptions(spec, context), bytes, windowSizeMs });
 }
 

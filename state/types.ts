@@ -198,4 +198,11 @@ export interface StoreSpec<V = unknown> {
    * the changelog's time retention removes batches. See changelog-batch.ts.
    */
   readonly logBatches?: boolean;
+  /**
+   * Window stores whose point reads mostly miss (dedupe: every new identity
+   * is looked up in every live bucket): keep a Bloom filter of each
+   * segment's keys in memory (~1.25 bytes a key), so that a read of a key a
+   * segment does not hold skips LevelDB. See key-filter.ts.
+   */
+  readonly keyFilter?: boolean;
 }
