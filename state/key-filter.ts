@@ -32,7 +32,10 @@ function newLayer(capacity: number): Layer {
   return { words: new Uint32Array(blocks * blockWords), blocks, capacity, count: 0 };
 }
 
-/** Two 32-bit hashes of the bytes (FNV-1a with two offsets and multipliers, then a murmur3 finalizer each). */
+/**
+ * Two 32-bit hashes of a key (FNV-1a with two offsets and multipliers, then
+ * a murmur3 finalizer each), left in `hashA` and `hashB`: no object per call.
+ */
 let hashA = 0;
 let hashB = 0;
 function hashBytes(key: Uint8Array): void {
@@ -43,6 +46,22 @@ function hashBytes(key: Uint8Array): void {
     a = Math.imul(a ^ byte, 0x01000193);
     b = Math.imul(b ^ byte, 0x5bd1e995);
   }
+  finishHashes(a, b);
+}
+
+/** `hashBytes` of the bytes a latin1 string stands for (a cache key), without making them. */
+function hashLatin1(key: string): void {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < key.length; i++) {
+    const byte = key.charCodeAt(i) & 0xff;
+    a = Math.imul(a ^ byte, 0x01000193);
+    b = Math.imul(b ^ byte, 0x5bd1e995);
+  }
+  finishHashes(a, b);
+}
+
+function finishHashes(a: number, b: number): void {
   a ^= a >>> 16;
   a = Math.imul(a, 0x85ebca6b);
   a ^= a >>> 13;
@@ -101,6 +120,17 @@ export class KeyFilter {
   /** False when the key was never added; true when it may have been. */
   mightContain(key: Uint8Array): boolean {
     hashBytes(key);
+    return this.#probe();
+  }
+
+  /** `mightContain` of the bytes a latin1 string stands for (a store's cache key). */
+  mightContainLatin1(key: string): boolean {
+    hashLatin1(key);
+    return this.#probe();
+  }
+
+  /** Whether any layer has every bit of the hashes just computed. */
+  #probe(): boolean {
     const delta = ((hashB >>> 17) | (hashB << 15)) | 1;
     for (let l = this.#layers.length - 1; l >= 0; l--) {
       const layer = this.#layers[l] as Layer;

@@ -117,9 +117,18 @@ export class SegmentedBytesStore implements BytesStore {
     return windowStartMs - (windowStartMs % this.segmentIntervalMs);
   }
 
-  /** True when the segment that would hold a window with this start exists (was written to). */
-  hasSegmentFor(windowStartMs: number): boolean {
-    return this.#segments.has(this.segmentStartOf(windowStartMs));
+  /**
+   * False when no segment holds `cacheKey` (the latin1 form of a window key
+   * starting at `windowStartMs`): its segment does not exist, or its filter
+   * has never seen the key. A read can skip making the key's bytes.
+   */
+  mayHold(cacheKey: string, windowStartMs: number): boolean {
+    const segment = this.#segments.get(this.segmentStartOf(windowStartMs));
+    if (segment === undefined) return false;
+    const filter = segment.filter;
+    if (filter === undefined || !filter.complete || filter.keys.mightContainLatin1(cacheKey)) return true;
+    this.#filteredReads++;
+    return false;
   }
 
   /** Point reads answered by a key filter, without LevelDB, since the store was made. */

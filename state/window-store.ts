@@ -57,10 +57,10 @@ export class LayeredWindowStore<V> extends StoreCore<V> implements WindowStore<V
   #fetch(key: string, windowStartMs: number, lastTime: boolean): V | undefined {
     const cacheKey = this.#cacheKeyOf(key, windowStartMs);
     if (this.#segments.isExpired(windowStartMs)) return undefined;
-    // Nothing was ever written to that segment: only memory (the cache, or the write buffer of a store
-    // without one) can hold the window, and a miss is not cached (dedupe probes every live bucket for
-    // every event; most have no segment yet).
-    if (!this.#segments.hasSegmentFor(windowStartMs)) return this.readUnwritten(cacheKey);
+    // Nothing was ever written to that segment, or its key filter says the key was not: only memory (the
+    // cache, or the write buffer of a store without one) can hold the window, and a miss is not cached
+    // (dedupe probes every live bucket for every event; nearly all miss).
+    if (!this.#segments.mayHold(cacheKey, windowStartMs)) return this.readUnwritten(cacheKey);
     return lastTime ? this.readLastTime(cacheKey) : this.readCached(cacheKey, key, windowStartMs);
   }
 

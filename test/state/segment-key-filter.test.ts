@@ -52,6 +52,20 @@ describe('a segmented store with key filters', () => {
     expect(store.filteredReads).toBeGreaterThan(1_950);
   });
 
+  it('tells from a cache key (latin1 string) whether a segment may hold it, without its bytes', async () => {
+    const store = await openStore();
+    expect(store.mayHold(windowKey(1, 0).toString('latin1'), 0)).toBe(false);
+    await store.write(writes(0, 1_000, 0));
+    for (let n = 0; n < 1_000; n++) expect(store.mayHold(windowKey(n, 0).toString('latin1'), 0)).toBe(true);
+    // No segment for that hour: nothing to hold.
+    expect(store.mayHold(windowKey(1, hourMs).toString('latin1'), hourMs)).toBe(false);
+    expect(store.filteredReads).toBe(0);
+    let mayHold = 0;
+    for (let n = 1_000; n < 3_000; n++) if (store.mayHold(windowKey(n, 0).toString('latin1'), 0)) mayHold++;
+    expect(mayHold).toBeLessThan(60);
+    expect(store.filteredReads).toBe(2_000 - mayHold);
+  });
+
   it('completes the filters of segments found at open from their keys, and keeps the writes made meanwhile', async () => {
     const first = await openStore();
     await first.write(writes(0, 3_000, 0));
