@@ -1,5 +1,6 @@
 /**
- * A Bloom filter of byte keys, for point reads that mostly miss: a key it
+ * A Bloom filter of byte keys (added as bytes, asked about as the latin1
+ * string of their bytes), for point reads that mostly miss: a key it
  * says is absent is absent, and no LevelDB read is needed to know it. Dedupe
  * reads every new identity once per live bucket and finds nothing (most
  * events are not duplicates); a LevelDB miss costs 1.3–1.8 µs through the
@@ -49,7 +50,7 @@ function hashBytes(key: Uint8Array): void {
   finishHashes(a, b);
 }
 
-/** `hashBytes` of the bytes a latin1 string stands for (a cache key), without making them. */
+/** `hashBytes` of the bytes a latin1 string stands for (a cache key), without making them: the same two hashes. */
 function hashLatin1(key: string): void {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
@@ -117,20 +118,13 @@ export class KeyFilter {
     this.#keys++;
   }
 
-  /** False when the key was never added; true when it may have been. */
-  mightContain(key: Uint8Array): boolean {
-    hashBytes(key);
-    return this.#probe();
-  }
-
-  /** `mightContain` of the bytes a latin1 string stands for (a store's cache key). */
-  mightContainLatin1(key: string): boolean {
-    hashLatin1(key);
-    return this.#probe();
-  }
-
-  /** Whether any layer has every bit of the hashes just computed. */
-  #probe(): boolean {
+  /**
+   * False when the key was never added; true when it may have been. The key
+   * comes as the latin1 string of its bytes (a store's cache key), which is
+   * what a read has in hand: no bytes are made to ask.
+   */
+  mightContain(latin1Key: string): boolean {
+    hashLatin1(latin1Key);
     const delta = ((hashB >>> 17) | (hashB << 15)) | 1;
     for (let l = this.#layers.length - 1; l >= 0; l--) {
       const layer = this.#layers[l] as Layer;

@@ -54,7 +54,7 @@ interface SegmentFilter {
 }
 
 /** A segment's filter past this many bytes (~25 M keys) is dropped: its reads go to LevelDB, as without one. */
-export const maxFilterBytesPerSegment = 32 * 1024 * 1024;
+const maxFilterBytesPerSegment = 32 * 1024 * 1024;
 
 /** Reserved metadata names (a leading NUL keeps them apart from callers' names). */
 const observedMetaName = '\u0000observedTimeMs';
@@ -120,18 +120,19 @@ export class SegmentedBytesStore implements BytesStore {
   /**
    * False when no segment holds `cacheKey` (the latin1 form of a window key
    * starting at `windowStartMs`): its segment does not exist, or its filter
-   * has never seen the key. A read can skip making the key's bytes.
+   * has never seen the key. The one place a filter is asked: a read that
+   * gets false needs no LevelDB read, nor the key's bytes to make one.
    */
   mayHold(cacheKey: string, windowStartMs: number): boolean {
     const segment = this.#segments.get(this.segmentStartOf(windowStartMs));
     if (segment === undefined) return false;
     const filter = segment.filter;
-    if (filter === undefined || !filter.complete || filter.keys.mightContainLatin1(cacheKey)) return true;
+    if (filter === undefined || !filter.complete || filter.keys.mightContain(cacheKey)) return true;
     this.#filteredReads++;
     return false;
   }
 
-  /** Point reads answered by a key filter, without LevelDB, since the store was made. */
+  /** Reads `mayHold` answered from a key filter (false, with the segment there), since the store was made. */
   get filteredReads(): number {
     return this.#filteredReads;
   }
@@ -211,13 +212,7 @@ export class SegmentedBytesStore implements BytesStore {
   get(key: Buffer): Buffer | undefined {
     this.#checkOpen();
     const segment = this.#segments.get(this.segmentStartOf(windowStartOf(key)));
-    if (segment === undefined) return undefined;
-    const filter = segment.filter;
-    if (filter !== undefined && filter.complete && !filter.keys.mightContain(key)) {
-      this.#filteredReads++;
-      return undefined;
-    }
-    return segment.store.get(key);
+    return segment === undefined ? undefined : segment.store.get(key);
   }
 
   /**
