@@ -8,7 +8,8 @@
  *   node dist/bench/cpu-profile.js FILE.cpuprofile [--top 25]   # summarize a saved profile
  */
 import { Session } from 'node:inspector/promises';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -37,6 +38,7 @@ export async function startCpuProfile(): Promise<{ stop(path: string): Promise<C
     async stop(path) {
       const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: CpuProfile };
       session.disconnect();
+      await mkdir(dirname(path), { recursive: true });
       await writeFile(path, JSON.stringify(profile));
       return profile;
     },

@@ -91,6 +91,13 @@ export class Topology {
     return [...topics];
   }
 
+  /** Every topic a source sends the records it cannot process to, logical names. */
+  get deadLetterTopics(): string[] {
+    const topics = new Set<string>();
+    for (const sub of this.subtopologies) for (const node of sub.nodes) if (node.kind === 'source' && node.deadLetterTopic !== undefined) topics.add(node.deadLetterTopic);
+    return [...topics];
+  }
+
   /** Every topic a source reads, logical names. */
   get sourceTopics(): string[] {
     return this.subtopologies.flatMap((s) => s.sourceTopics);

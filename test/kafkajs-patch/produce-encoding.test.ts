@@ -7,6 +7,7 @@
  * batches with their CRC, records, headers).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RecordSetBuilder } from '../../topology/kafka/record-set-builder.js';
 import { CompressionTypes, encodeProduceRequest, LongClass, original, patched, seededRandom, type ProduceRequestArgs } from './produce-internals.js';
 
 const now = 1_700_000_050_000;
@@ -183,5 +184,73 @@ describe('patched produce encoding: same bytes as kafkajs 2.2.4', () => {
       }));
       await expectSameBytes({ acks: -1, timeout: 30_000, transactionalId: pick([null, 'tx-é']), producerId: pick([undefined, LongClass.fromValue(4_242), 7]), producerEpoch: pick([undefined, 3]), topicData });
     }
+  });
+});
+
+/** Tally's form of plain messages: one message per partition carrying the records encoded by RecordSetBuilder. */
+interface PlainRecord {
+  readonly key: string | null;
+  readonly value: string | Buffer | null;
+  readonly headers?: Record<string, string>;
+  readonly timestamp: number;
+}
+
+function encodedForm(messages: readonly PlainRecord[]): Message[] {
+  const builder = new RecordSetBuilder();
+  for (const { key, value, headers, timestamp } of messages) {
+    builder.append(key === null ? null : Buffer.from(key), typeof value === 'string' ? Buffer.from(value) : value, timestamp, headers ?? {});
+  }
+  return [{ partition: 0, value: null, encodedRecords: builder.finish() }];
+}
+
+describe('patched produce encoding: record sets encoded by the caller', () => {
+  // kafkajs takes the smallest timestamp as the batch's first; a record set takes its first record's.
+  // With timestamps in order the two agree, and the requests must be the same bytes.
+  const ascending = (i: number) => 1_700_000_000_000 + i * 1_000;
+
+  it('give the bytes kafkajs 2.2.4 sends for the same records: keys, values, nulls, empties, headers, UTF-8', async () => {
+    const records: PlainRecord[] = [
+      { key: 'subject-1|api-calls', value: json(1), headers: {}, timestamp: ascending(0) },
+      { key: null, value: 'no key', timestamp: ascending(1) },
+      { key: 'tombstone', value: null, timestamp: ascending(2) },
+      { key: '', value: '', timestamp: ascending(3) },
+      { key: 'ünïcødé-🙂', value: '€ 12,50 — 10 ✓', headers: { 'clé-é': 'välue', 'tally.repartition.batch': '1' }, timestamp: ascending(4) },
+      { key: 'same-time', value: Buffer.from([0, 255, 7]), timestamp: ascending(4) },
+    ];
+    const expected = await encodeProduceRequest(original, request(records.map((r) => ({ ...r, timestamp: String(r.timestamp) }))));
+    const actual = await encodeProduceRequest(patched, request(encodedForm(records)));
+    expect(actual.equals(expected)).toBe(true);
+  });
+
+  it('300 records (offset deltas past one byte), 70 kB values, several topics and partitions, transactional or not', async () => {
+    const records = (n: number, size: number) => Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(size + i), timestamp: ascending(i) }));
+    const plain = (list: ReturnType<typeof records>) => list.map((r) => ({ ...r, timestamp: String(r.timestamp) }));
+    const big = records(2, 70_000);
+    const many = records(300, 0);
+    const few = records(3, 10);
+    for (const transactionalId of ['tx', null]) {
+      const args = (form: (list: ReturnType<typeof records>) => Message[]): ProduceRequestArgs => ({
+        acks: -1,
+        timeout: 30_000,
+        transactionalId,
+        producerId: LongClass.fromValue(1),
+        producerEpoch: 2,
+        topicData: [
+          { topic: 'out', partitions: [{ partition: 0, firstSequence: 0, messages: form(many) }, { partition: 7, firstSequence: 2_147_483_000, messages: form(big) }] },
+          { topic: 'tally-app-meters-changelog', partitions: [{ partition: 3, firstSequence: 5, messages: form(few) }] },
+        ],
+      });
+      const expected = await encodeProduceRequest(original, args(plain));
+      const actual = await encodeProduceRequest(patched, args(encodedForm));
+      expect(actual.equals(expected)).toBe(true);
+    }
+  });
+
+  it('refuses a record set mixed with plain messages in a partition, and with compression', async () => {
+    const set = encodedForm([{ key: 'a', value: 'x', timestamp: ascending(0) }]);
+    const plainMessage = { key: 'b', value: 'y', timestamp: ts(1) };
+    await expect(encodeProduceRequest(patched, request([...set, plainMessage]))).rejects.toThrow('only message of its partition');
+    await expect(encodeProduceRequest(patched, request([plainMessage, ...set]))).rejects.toThrow('only message of its partition');
+    await expect(encodeProduceRequest(patched, request(set, { compression: CompressionTypes.GZIP }))).rejects.toThrow('without compression');
   });
 });

@@ -1,9 +1,14 @@
 import type { TopicMessages } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { TaskOutput } from '../../topology/kafka/task-output.js';
+import { decodeRecordSet, recordSetsOf } from './record-set-decoding.js';
 
-const message = (i: number, bytes = 10) => ({ key: Buffer.from(`k${i}`), value: Buffer.alloc(bytes) });
-const flatten = (chunks: TopicMessages[][]) => chunks.flatMap((c) => c.flatMap((t) => t.messages.map((m) => `${t.topic}:${String(m.key)}`)));
+/** Adds record i (key `k<i>`, `bytes` zero bytes of value) to partition 0 of `topic`. */
+const add = (output: TaskOutput, topic: string, i: number, bytes = 10) => output.add(topic, 0, Buffer.from(`k${i}`), Buffer.alloc(bytes), 1_700_000_000_000 + i, {});
+/** Every record sent, as `topic:key`, decoded from the chunks' record sets. */
+const flatten = (chunks: TopicMessages[][]) => chunks.flatMap((c) => recordSetsOf(c).flatMap(({ topic, set }) => decodeRecordSet(set).map((r) => `${topic}:${String(r.key)}`)));
+/** Records per topic in a chunk. */
+const recordCounts = (chunk: TopicMessages[]) => recordSetsOf(chunk).map(({ set }) => set.count);
 
 /** A sender that records every chunk and resolves each send when told to. */
 function recordingSender() {
@@ -38,8 +43,8 @@ describe("a task's output on its way to the broker", () => {
   it('keeps a small output until drained, then sends it as one chunk', async () => {
     const sender = recordingSender();
     const output = new TaskOutput(sender.send, { sendWhileProcessing: true, maxRecordsPerTopic: 100, maxChunkBytes: 10_000 });
-    output.add('a', message(1));
-    output.add('b', message(2));
+    add(output, 'a', 1);
+    add(output, 'b', 2);
     expect(sender.sent).toHaveLength(0);
     await sender.releaseUntil(output.drain());
     expect(flatten(sender.sent)).toEqual(['a:k1', 'b:k2']);
@@ -54,7 +59,7 @@ describe("a task's output on its way to the broker", () => {
     const expected: string[] = [];
     for (let i = 0; i < 40; i++) {
       const topic = i % 3 === 0 ? 'b' : 'a';
-      output.add(topic, message(i, i % 7 === 0 ? 400 : 10));
+      add(output, topic, i, i % 7 === 0 ? 400 : 10);
       expected.push(`${topic}:k${i}`);
     }
     await new Promise((r) => setImmediate(r));
@@ -65,16 +70,30 @@ describe("a task's output on its way to the broker", () => {
     expect(byTopic('b', flatten(sender.sent))).toEqual(byTopic('b', expected));
     expect(flatten(sender.sent)).toHaveLength(40);
     for (const chunk of sender.sent) {
-      for (const { messages } of chunk) expect(messages.length).toBeLessThanOrEqual(5);
-      const bytes = chunk.reduce((sum, t) => sum + t.messages.reduce((s, m) => s + (m.value?.length ?? 0), 0), 0);
-      expect(bytes).toBeLessThanOrEqual(1_000);
+      for (const count of recordCounts(chunk)) expect(count).toBeLessThanOrEqual(5);
+      // A chunk goes once it reaches the bound: at most one record (~420 bytes encoded) past it.
+      const bytes = recordSetsOf(chunk).reduce((sum, { set }) => sum + set.bytes.length, 0);
+      expect(bytes).toBeLessThan(1_000 + 420);
     }
+  });
+
+  it('leaves nothing of a record it refuses: no empty record set for its partition or topic', async () => {
+    const sender = recordingSender();
+    const output = new TaskOutput(sender.send, { sendWhileProcessing: true, maxChunkBytes: 10_000 });
+    add(output, 'a', 1);
+    expect(() => output.add('b', 0, Buffer.from('k'), Buffer.from('v'), 0.5, {})).toThrow('integer');
+    expect(() => output.add('a', 3, Buffer.from('k'), Buffer.from('v'), 0.5, {})).toThrow('integer');
+    add(output, 'a', 2);
+    await sender.releaseUntil(output.drain());
+    expect(sender.sent).toHaveLength(1);
+    expect(recordSetsOf(sender.sent[0] as TopicMessages[]).map(({ topic, partition, set }) => [topic, partition, set.count])).toEqual([['a', 0, 2]]);
+    expect(output.recordCount).toBe(2);
   });
 
   it('bounds a chunk by its bytes alone by default: thousands of small records of one topic go out as one request', async () => {
     const sender = recordingSender();
     const output = new TaskOutput(sender.send, { sendWhileProcessing: true, maxChunkBytes: 512 * 1024 });
-    for (let i = 0; i < 3_000; i++) output.add('meters', message(i, 20)); // ~3 000 × (20 + key + 64 overhead) ≈ 260 KB
+    for (let i = 0; i < 3_000; i++) add(output, 'meters', i, 20); // ~3 000 × ~30 bytes encoded ≈ 90 KB
     await new Promise((r) => setImmediate(r));
     expect(sender.sent).toHaveLength(0); // no chunk full yet
     await sender.releaseUntil(output.drain());
@@ -85,7 +104,7 @@ describe("a task's output on its way to the broker", () => {
   it('never has two sends in flight at once, so a slow chunk cannot be overtaken', async () => {
     const sender = recordingSender();
     const output = new TaskOutput(sender.send, { sendWhileProcessing: true, maxRecordsPerTopic: 2, maxChunkBytes: 10_000 });
-    for (let i = 0; i < 10; i++) output.add('a', message(i));
+    for (let i = 0; i < 10; i++) add(output, 'a', i);
     await new Promise((r) => setImmediate(r));
     expect(sender.sent).toHaveLength(1); // the others wait for the first
     await sender.releaseUntil(output.drain());
@@ -96,11 +115,11 @@ describe("a task's output on its way to the broker", () => {
   it('holds full chunks until the commit when it must not send while processing, then sends them in order', async () => {
     const sender = recordingSender();
     const output = new TaskOutput(sender.send, { sendWhileProcessing: false, maxRecordsPerTopic: 2, maxChunkBytes: 10_000 });
-    for (let i = 0; i < 7; i++) output.add('a', message(i));
+    for (let i = 0; i < 7; i++) add(output, 'a', i);
     await new Promise((r) => setImmediate(r));
     expect(sender.sent).toHaveLength(0);
     await sender.releaseUntil(output.drain());
-    expect(sender.sent.map((chunk) => chunk[0]?.messages.length)).toEqual([2, 2, 2, 1]);
+    expect(sender.sent.map((chunk) => recordCounts(chunk))).toEqual([[2], [2], [2], [1]]);
     expect(flatten(sender.sent)).toEqual(['a:k0', 'a:k1', 'a:k2', 'a:k3', 'a:k4', 'a:k5', 'a:k6']);
     expect(sender.maxRunning()).toBe(1);
   });
@@ -116,7 +135,7 @@ describe("a task's output on its way to the broker", () => {
       },
       { sendWhileProcessing: true, maxRecordsPerTopic: 2, maxChunkBytes: 10_000 },
     );
-    for (let i = 0; i < 8; i++) output.add('a', message(i));
+    for (let i = 0; i < 8; i++) add(output, 'a', i);
     await expect(output.drain()).rejects.toThrow('broker said no');
     expect(calls).toBe(2);
     expect(flatten(sent)).toEqual(['a:k0', 'a:k1']);
@@ -129,7 +148,7 @@ describe("a task's output on its way to the broker", () => {
       async (chunk) => void events.push(...flatten([chunk])),
       { sendWhileProcessing: true, maxRecordsPerTopic: 2, maxChunkBytes: 10_000 },
     );
-    for (let i = 0; i < 3; i++) output.add('a', message(i));
+    for (let i = 0; i < 3; i++) add(output, 'a', i);
     const committed = output.endWith(
       () =>
         new Promise<void>((resolve) => {
@@ -140,7 +159,7 @@ describe("a task's output on its way to the broker", () => {
           };
         }),
     );
-    for (let i = 3; i < 6; i++) output.add('a', message(i)); // the task goes on processing
+    for (let i = 3; i < 6; i++) add(output, 'a', i); // the task goes on processing
     while (!events.includes('commit begins')) await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
     expect(events).toEqual(['a:k0', 'a:k1', 'a:k2', 'commit begins']);
@@ -153,11 +172,11 @@ describe("a task's output on its way to the broker", () => {
   it('sends nothing more after a failed commit, and reports it', async () => {
     const sent: string[] = [];
     const output = new TaskOutput(async (chunk) => void sent.push(...flatten([chunk])), { sendWhileProcessing: true, maxRecordsPerTopic: 2, maxChunkBytes: 10_000 });
-    output.add('a', message(0));
+    add(output, 'a', 0);
     const committed = output.endWith(async () => {
       throw new Error('transaction fenced');
     });
-    for (let i = 1; i < 5; i++) output.add('a', message(i));
+    for (let i = 1; i < 5; i++) add(output, 'a', i);
     await expect(committed).rejects.toThrow('transaction fenced');
     await expect(output.drain()).rejects.toThrow('transaction fenced');
     expect(sent).toEqual(['a:k0']);
@@ -165,17 +184,18 @@ describe("a task's output on its way to the broker", () => {
   it('counts the bytes it sent and the broker has not acknowledged, down as chunks are acknowledged, failed or skipped', async () => {
     const pending: { resolve: () => void; reject: (error: Error) => void }[] = [];
     const send = () => new Promise<void>((resolve, reject) => pending.push({ resolve, reject }));
-    // Each chunk: two records of 10 value + 2 key bytes + 64 overhead = 152 bytes.
+    // Each chunk: two records of 19 bytes encoded (length 1, attributes 1, timestamp and offset
+    // deltas 1 + 1, key 1 + 2, value 1 + 10, header count 1) = 38 bytes.
     const output = new TaskOutput(send, { sendWhileProcessing: true, maxRecordsPerTopic: 2, maxChunkBytes: 1_000_000 });
-    for (let i = 0; i < 7; i++) output.add('a', message(i));
+    for (let i = 0; i < 7; i++) add(output, 'a', i);
     const settle = () => new Promise((r) => setImmediate(r));
     await settle();
     // Three full chunks sent, one after another; the seventh record is still gathered.
     expect(pending).toHaveLength(1);
-    expect(output.unacknowledgedBytes).toBe(3 * 152);
+    expect(output.unacknowledgedBytes).toBe(3 * 38);
     pending.shift()?.resolve();
     await settle();
-    expect(output.unacknowledgedBytes).toBe(2 * 152);
+    expect(output.unacknowledgedBytes).toBe(2 * 38);
     pending.shift()?.reject(new Error('broker down'));
     await settle();
     // The failure skips the third chunk: nothing is left waiting for an acknowledgement.

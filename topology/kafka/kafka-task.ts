@@ -7,6 +7,7 @@ import type { Producer } from 'kafkajs';
 import { TallyError, TopologyError, jsonSerde, type Serde } from '../../schemas/index.js';
 import { createKeyValueStore, type CacheBudget, type KeyValueStore, type StateStore } from '../../state/index.js';
 import { StreamTask, type OutputRecord, type TaskStore } from '../internal/stream-task.js';
+import { partitionForKey } from '../internal/partitioner.js';
 import { createTaskStores } from '../internal/task-stores.js';
 import { changelogTopicName } from '../internal/topic-names.js';
 import { TaskId } from '../task-id.js';
@@ -76,6 +77,10 @@ export class KafkaTask {
   readonly transaction: TaskTransaction | undefined;
   /** Output on its way to the broker, sent in chunks while the task processes. */
   readonly output: TaskOutput;
+  /** Physical sink or dead-letter topic → its partition count (for the default partitioner and custom ones). */
+  private readonly sinkPartitions: ReadonlyMap<string, number>;
+  /** Round-robin position for sink records without a key. */
+  private nextUnkeyedPartition = 0;
   /**
    * True once every source partition has been read to its end at least once
    * since the task started. Until then wall-clock punctuators do not fire: a
@@ -97,6 +102,7 @@ export class KafkaTask {
 
   constructor(options: KafkaTaskOptions) {
     this.partition = options.partition;
+    this.sinkPartitions = options.sinkPartitions;
     this.id = new TaskId(options.subtopology.id, options.partition);
     this.lifecycle = new TaskLifecycle(this.id);
     this.repartitions = new RepartitionBatcher(options.repartitions, (record) => this.collectOutput(record));
@@ -129,11 +135,7 @@ export class KafkaTask {
       stores,
       collector: { send, hasRoom: () => this.output.unacknowledgedBytes <= maxUnacknowledgedOutputBytes },
       resolveTopic: options.resolveTopic,
-      partitionCount: (topic) => {
-        const count = options.sinkPartitions.get(topic);
-        if (count === undefined) throw new TopologyError('sink-topic-unknown', `task ${this.id.key} has no partition count for topic "${topic}": only a sink's topic has one`);
-        return count;
-      },
+      partitionCount: (topic) => this.sinkPartitionCount(topic),
       wallClockMs: options.wallClockMs,
       onProcessingFailure: (message) => options.onProcessingFailure(this.id, message),
     });
@@ -252,14 +254,30 @@ export class KafkaTask {
   }
 
   private collectOutput(record: OutputRecord): void {
-    // One object per record, `partition` always present (undefined: the partitioner chooses).
-    this.output.add(record.topic, {
-      key: record.key,
-      value: record.value,
-      timestamp: String(record.timestampMs),
-      headers: record.headers as Record<string, string>,
-      partition: record.partition as number,
-    });
+    const partition = record.partition ?? this.defaultPartition(record.topic, record.key);
+    this.output.add(record.topic, partition, record.key, record.value, record.timestampMs, record.headers);
+  }
+
+  private sinkPartitionCount(topic: string): number {
+    const count = this.sinkPartitions.get(topic);
+    if (count === undefined) {
+      throw new TopologyError(
+        'sink-topic-unknown',
+        `task ${this.id.key} has no partition count for topic "${topic}": only the topology's sink and dead-letter topics that existed when the app started have one; create the topic (e.g. \`tally topics\`) and start the app again`,
+      );
+    }
+    return count;
+  }
+
+  /**
+   * Kafka's default partitioner, for a sink record without a partition: murmur2 of the key,
+   * round-robin without a key (as the Java producer and kafkajs's DefaultPartitioner choose),
+   * among the sink topic's partitions as the task knows them.
+   */
+  private defaultPartition(topic: string, key: Buffer | null): number {
+    const count = this.sinkPartitionCount(topic);
+    if (key !== null) return partitionForKey(key, count);
+    return this.nextUnkeyedPartition++ % count;
   }
 
   /** Counts of records per topic the last commit made durable; call after it succeeded. */

@@ -24,8 +24,15 @@
  *   does. Under exactly-once the task's transaction is then open while it
  *   processes;
  * - false: only at the commit (`drain()`), everything at once.
+ *
+ * A record is encoded when it is added, into its (topic, partition)'s record
+ * set (record-set-builder.ts): a chunk holds bytes, not record objects, and
+ * its size is known exactly. Each partition must be given: a sink's default
+ * partition (murmur2 of the key) is chosen before `add`.
  */
-import type { Message, TopicMessages } from 'kafkajs';
+import type { TopicMessages } from 'kafkajs';
+import type { Headers } from '../record.js';
+import { RecordSetBuilder, type EncodedRecordSet, type RecordBytes } from './record-set-builder.js';
 
 /** Hands one chunk to the producer; resolves when the broker acknowledged all of it. */
 export type ChunkSender = (chunk: TopicMessages[]) => Promise<void>;
@@ -36,16 +43,26 @@ export interface TaskOutputOptions {
   readonly maxChunkBytes?: number;
 }
 
-/** A chunk of output with its size as `add` estimated it. */
+/** One partition's records in a chunk, as the patched kafkajs takes them: one message carrying an encoded record set. */
+export interface EncodedRecordsMessage {
+  readonly partition: number;
+  readonly value: null;
+  readonly encodedRecords: EncodedRecordSet;
+}
+
+/** A chunk of output with its size in bytes (of the encoded records). */
 type Chunk = TopicMessages[] & { readonly bytes: number };
 
-/** Bytes a record adds to a produce request besides its key and value (an estimate). */
-const recordOverheadBytes = 64;
+/** A topic's records in the chunk being gathered. */
+interface TopicRecords {
+  readonly byPartition: Map<number, RecordSetBuilder>;
+  count: number;
+}
 
 export class TaskOutput {
   private readonly maxRecordsPerTopic: number;
   private readonly maxChunkBytes: number;
-  private chunk = new Map<string, Message[]>();
+  private chunk = new Map<string, TopicRecords>();
   private chunkBytes = 0;
   /** Full chunks waiting for the commit (when not sending while processing). */
   private held: Chunk[] = [];
@@ -65,7 +82,7 @@ export class TaskOutput {
     this.maxChunkBytes = options.maxChunkBytes ?? 512 * 1024;
   }
 
-  /** Bytes (as `add` estimates them) of the chunks sent and not yet acknowledged, failed or skipped after a failure. */
+  /** Bytes (of their encoded records) of the chunks sent and not yet acknowledged, failed or skipped after a failure. */
   get unacknowledgedBytes(): number {
     return this.#unacknowledgedBytes;
   }
@@ -75,18 +92,20 @@ export class TaskOutput {
     return this.total;
   }
 
-  add(topic: string, message: Message): void {
-    let messages = this.chunk.get(topic);
-    if (messages === undefined) {
-      messages = [];
-      this.chunk.set(topic, messages);
-    }
-    messages.push(message);
+  /** Encodes a record into the chunk being gathered; `partition` is the record's partition of `topic`. */
+  add(topic: string, partition: number, key: RecordBytes | null, value: RecordBytes | null, timestampMs: number, headers: Headers): void {
+    const records = this.chunk.get(topic) ?? { byPartition: new Map<number, RecordSetBuilder>(), count: 0 };
+    const builder = records.byPartition.get(partition) ?? new RecordSetBuilder();
+    // Appended before a new set (or topic) joins the chunk: a record refused leaves no empty set
+    // behind, which the broker would refuse as a batch of no records.
+    this.chunkBytes += builder.append(key, value, timestampMs, headers);
+    if (records.count === 0) this.chunk.set(topic, records);
+    if (builder.count === 1) records.byPartition.set(partition, builder);
+    records.count++;
     this.counts.set(topic, (this.counts.get(topic) ?? 0) + 1);
     this.total++;
-    this.chunkBytes += (message.key?.length ?? 0) + (message.value?.length ?? 0) + recordOverheadBytes;
     // Only the topic just added to can have reached its bound: a chunk goes as soon as any topic does.
-    if (messages.length < this.maxRecordsPerTopic && this.chunkBytes < this.maxChunkBytes) return;
+    if (records.count < this.maxRecordsPerTopic && this.chunkBytes < this.maxChunkBytes) return;
     if (this.options.sendWhileProcessing) this.dispatch(this.takeChunk());
     else this.held.push(this.takeChunk());
   }
@@ -135,7 +154,13 @@ export class TaskOutput {
   }
 
   private takeChunk(): Chunk {
-    const chunk: Chunk = Object.assign([...this.chunk].map(([topic, messages]) => ({ topic, messages })), { bytes: this.chunkBytes });
+    const topics: TopicMessages[] = [];
+    for (const [topic, { byPartition }] of this.chunk) {
+      const messages: EncodedRecordsMessage[] = [];
+      for (const [partition, builder] of byPartition) messages.push({ partition, value: null, encodedRecords: builder.finish() });
+      topics.push({ topic, messages });
+    }
+    const chunk: Chunk = Object.assign(topics, { bytes: this.chunkBytes });
     this.chunk = new Map();
     this.chunkBytes = 0;
     return chunk;

@@ -35,9 +35,11 @@ export interface TopicPlan {
   /** Physical repartition (internal source) topic → its partition count. */
   readonly repartitions: ReadonlyMap<string, number>;
   /**
-   * Physical sink topic → its partition count, as read at start-up: what a
-   * sink's custom partitioner is told. Output topics that do not exist yet
-   * are missing (unless a custom partitioner needs them: then the plan fails).
+   * Physical sink or dead-letter topic → its partition count, as read at
+   * start-up: what a sink's custom partitioner is told, and what a task
+   * chooses a record's default partition among. Output topics that do not
+   * exist yet are missing (unless a custom partitioner needs them: then the
+   * plan fails).
    */
   readonly sinkPartitions: ReadonlyMap<string, number>;
 }
@@ -114,7 +116,7 @@ async function partitionCounts(admin: Admin, topics: readonly string[]): Promise
 async function planSinks(admin: Admin, topology: Topology, existing: ReadonlySet<string>, internalCount: (logical: string) => number | undefined): Promise<Map<string, number>> {
   const result = new Map<string, number>();
   const external: string[] = [];
-  for (const logical of topology.sinkTopics) {
+  for (const logical of new Set([...topology.sinkTopics, ...topology.deadLetterTopics])) {
     const internal = topology.isInternalTopic(logical) ? internalCount(logical) : undefined;
     if (internal !== undefined) result.set(logical, internal);
     else if (!topology.isInternalTopic(logical) && existing.has(logical)) external.push(logical);

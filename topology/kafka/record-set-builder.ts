@@ -1,0 +1,161 @@
+/**
+ * Records of one (topic, partition) encoded as they are produced, in Kafka's
+ * record format (the records of a v2 record batch), the way Kafka's Java
+ * producer fills its accumulator: a record becomes bytes when it is added, so
+ * its key, value and record object die young instead of waiting, as objects,
+ * for their produce request (which took a scavenge or two under load and
+ * promoted most of them to the old generation). The patched kafkajs writes
+ * the finished set into a record batch as it is (docs/kafkajs-patch.md).
+ *
+ * Lifecycle: `append` records, then `finish` once; the builder is not used
+ * after that.
+ */
+import { TopologyError } from '../../schemas/index.js';
+import type { Headers } from '../record.js';
+
+/** What the patched kafkajs sends as a partition's records (`encodedRecords` of its one message). */
+export interface EncodedRecordSet {
+  /** `count` records, offset deltas 0…count-1, timestamp deltas from `firstTimestamp`. */
+  readonly bytes: Buffer;
+  readonly count: number;
+  readonly firstTimestamp: number;
+  readonly maxTimestamp: number;
+}
+
+/** A record's key or value as a sink's serde gives it. */
+export type RecordBytes = Uint8Array | string;
+
+const initialCapacity = 4096;
+const twoPow32 = 2 ** 32;
+
+export class RecordSetBuilder {
+  #buffer = Buffer.allocUnsafe(initialCapacity);
+  #length = 0;
+  #count = 0;
+  #firstTimestamp = 0;
+  #maxTimestamp = 0;
+  #finished = false;
+
+  /** Records appended so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Bytes of the records appended so far. */
+  get byteLength(): number {
+    return this.#length;
+  }
+
+  /**
+   * Appends one record; returns the bytes it took. Keys and values are
+   * bytes (a Buffer or any Uint8Array) or strings (UTF-8, as kafkajs takes
+   * them). A record refused leaves the set as it was.
+   */
+  append(key: RecordBytes | null, value: RecordBytes | null, timestampMs: number, headers: Headers): number {
+    if (this.#finished) throw new TopologyError('record-set-finished', 'a record set was appended to after it was finished and handed to the producer');
+    if (!Number.isSafeInteger(timestampMs)) {
+      throw new TopologyError('record-timestamp-invalid', `an output record has timestamp ${timestampMs}; a Kafka record's timestamp is an integer (ms since the epoch)`);
+    }
+    const keySize = sizeOfBytes(key, 'key');
+    const valueSize = sizeOfBytes(value, 'value');
+    const firstTimestamp = this.#count === 0 ? timestampMs : this.#firstTimestamp;
+    const timestampDelta = zigzagLong(timestampMs - firstTimestamp);
+    const offsetDelta = zigzag(this.#count);
+    let bodySize = 1 + sizeOfUnsignedVarLong(timestampDelta) + sizeOfUnsignedVarLong(offsetDelta) + keySize + valueSize;
+    let headerCount = 0;
+    for (const name in headers) {
+      headerCount++;
+      bodySize += sizeOfBytes(name, 'header name') + sizeOfBytes(headers[name] as string, 'header value');
+    }
+    bodySize += sizeOfUnsignedVarLong(zigzag(headerCount));
+    const recordSize = sizeOfUnsignedVarLong(zigzag(bodySize)) + bodySize;
+    this.#ensureRoom(recordSize);
+    const buffer = this.#buffer;
+    let at = writeUnsignedVarLong(buffer, this.#length, zigzag(bodySize));
+    buffer[at++] = 0; // attributes
+    at = writeUnsignedVarLong(buffer, at, timestampDelta);
+    at = writeUnsignedVarLong(buffer, at, offsetDelta);
+    at = writeBytes(buffer, at, key);
+    at = writeBytes(buffer, at, value);
+    at = writeUnsignedVarLong(buffer, at, zigzag(headerCount));
+    for (const name in headers) {
+      at = writeBytes(buffer, at, name);
+      at = writeBytes(buffer, at, headers[name] as string);
+    }
+    this.#length = at;
+    this.#firstTimestamp = firstTimestamp;
+    if (this.#count === 0 || timestampMs > this.#maxTimestamp) this.#maxTimestamp = timestampMs;
+    this.#count++;
+    return recordSize;
+  }
+
+  /** The records appended, for the producer; the builder is done. */
+  finish(): EncodedRecordSet {
+    this.#finished = true;
+    return { bytes: this.#buffer.subarray(0, this.#length), count: this.#count, firstTimestamp: this.#firstTimestamp, maxTimestamp: this.#maxTimestamp };
+  }
+
+  #ensureRoom(bytes: number): void {
+    const needed = this.#length + bytes;
+    if (needed <= this.#buffer.length) return;
+    let capacity = this.#buffer.length * 2;
+    while (capacity < needed) capacity *= 2;
+    const grown = Buffer.allocUnsafe(capacity);
+    this.#buffer.copy(grown, 0, 0, this.#length);
+    this.#buffer = grown;
+  }
+}
+
+/** Zigzag of a 32-bit signed integer (Kafka's varint), as an unsigned number. */
+function zigzag(value: number): number {
+  return ((value << 1) ^ (value >> 31)) >>> 0;
+}
+
+/** Zigzag of a safe integer (Kafka's varlong), as an unsigned number (exact below 2^53). */
+function zigzagLong(value: number): number {
+  return value >= 0 ? value * 2 : -value * 2 - 1;
+}
+
+function sizeOfUnsignedVarLong(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeUnsignedVarLong(buffer: Buffer, at: number, value: number): number {
+  while (value >= twoPow32) {
+    buffer[at++] = (value % 128) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  while (value >= 0x80) {
+    buffer[at++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  buffer[at++] = value;
+  return at;
+}
+
+/** Length (zigzag varint; -1 for null) and bytes; a string's bytes are its UTF-8. */
+function sizeOfBytes(bytes: RecordBytes | null, what: string): number {
+  if (bytes === null) return 1;
+  let length: number;
+  if (typeof bytes === 'string') length = Buffer.byteLength(bytes, 'utf8');
+  else if (bytes instanceof Uint8Array) length = bytes.length;
+  else throw new TopologyError('record-bytes-invalid', `an output record's ${what} is ${typeof bytes}, not bytes or a string: a sink's serde must serialize to a Buffer`);
+  return sizeOfUnsignedVarLong(zigzag(length)) + length;
+}
+
+function writeBytes(buffer: Buffer, at: number, bytes: RecordBytes | null): number {
+  if (bytes === null) return writeUnsignedVarLong(buffer, at, zigzag(-1));
+  if (typeof bytes === 'string') {
+    const length = Buffer.byteLength(bytes, 'utf8');
+    at = writeUnsignedVarLong(buffer, at, zigzag(length));
+    return at + buffer.write(bytes, at, length, 'utf8');
+  }
+  at = writeUnsignedVarLong(buffer, at, zigzag(bytes.length));
+  buffer.set(bytes, at);
+  return at + bytes.length;
+}
