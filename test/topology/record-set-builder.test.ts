@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecordSetBuilder } from '../../topology/kafka/record-set-builder.js';
+import { RecordBufferPool, RecordSetBuilder } from '../../topology/kafka/record-set-builder.js';
 import { decodeRecordSet } from './record-set-decoding.js';
 
 describe('a record set encoded as records are produced', () => {
@@ -80,5 +80,27 @@ describe('a record set encoded as records are produced', () => {
     builder.append(null, Buffer.from('x'), 1, {});
     builder.finish();
     expect(() => builder.append(null, Buffer.from('y'), 2, {})).toThrow('finished');
+  });
+
+  it("takes its buffers from a pool and gives them back, grown ones included, within the pool's bound", () => {
+    const pool = new RecordBufferPool(64 * 1024);
+    const first = new RecordSetBuilder(pool);
+    for (let i = 0; i < 100; i++) first.append(Buffer.from(`k${i}`), Buffer.alloc(100, 1), i, {}); // ~11 KB: grown 4 → 8 → 16 KiB
+    expect(pool.freeBytes).toBe(4096 + 8192); // the outgrown buffers, back at once
+    const set = first.finish();
+    first.release();
+    expect(pool.freeBytes).toBe(4096 + 8192 + 16384);
+    first.release(); // once only
+    expect(pool.freeBytes).toBe(4096 + 8192 + 16384);
+    const second = new RecordSetBuilder(pool);
+    second.append(Buffer.from('again'), Buffer.from('x'), 1, {});
+    expect(pool.freeBytes).toBe(8192 + 16384); // took the 4 KiB one
+    const big = new RecordSetBuilder(pool);
+    big.append(null, Buffer.alloc(15_000), 1, {});
+    expect(big.finish().bytes.buffer).toBe(set.bytes.buffer); // the 16 KiB one, used again
+    const full = new RecordBufferPool(4096);
+    full.give(Buffer.alloc(4096));
+    full.give(Buffer.alloc(4096));
+    expect(full.freeBytes).toBe(4096);
   });
 });

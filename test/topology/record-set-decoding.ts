@@ -45,3 +45,14 @@ export function recordSetsOf(chunk: TopicMessages[]): { topic: string; partition
     }),
   );
 }
+
+/** A copy of a chunk whose record sets outlive the send (TaskOutput writes over them once it settles). */
+export function copyChunk(chunk: TopicMessages[]): TopicMessages[] {
+  return chunk.map(({ topic, messages }) => ({
+    topic,
+    messages: messages.map((message) => {
+      const { partition, encodedRecords } = message as unknown as { partition: number; encodedRecords: EncodedRecordSet };
+      return { partition, value: null, encodedRecords: { ...encodedRecords, bytes: Buffer.from(encodedRecords.bytes) } } as unknown as TopicMessages['messages'][number];
+    }),
+  }));
+}

@@ -1,7 +1,7 @@
 import type { TopicMessages } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { TaskOutput } from '../../topology/kafka/task-output.js';
-import { decodeRecordSet, recordSetsOf } from './record-set-decoding.js';
+import { copyChunk, decodeRecordSet, recordSetsOf } from './record-set-decoding.js';
 
 /** Adds record i (key `k<i>`, `bytes` zero bytes of value) to partition 0 of `topic`. */
 const add = (output: TaskOutput, topic: string, i: number, bytes = 10) => output.add(topic, 0, Buffer.from(`k${i}`), Buffer.alloc(bytes), 1_700_000_000_000 + i, {});
@@ -20,7 +20,8 @@ function recordingSender() {
     new Promise<void>((resolve) => {
       running++;
       maxRunning = Math.max(maxRunning, running);
-      sent.push(chunk);
+      // Copied as sent: once the send settles, TaskOutput writes over the chunk's buffers.
+      sent.push(copyChunk(chunk));
       releases.push(() => {
         running--;
         resolve();
@@ -90,6 +91,40 @@ describe("a task's output on its way to the broker", () => {
     expect(output.recordCount).toBe(2);
   });
 
+  it("uses a chunk's buffers again once its send settled, never while it is in flight", async () => {
+    const inFlight: TopicMessages[][] = [];
+    const resolves: (() => void)[] = [];
+    const output = new TaskOutput((chunk) => new Promise<void>((resolve) => (inFlight.push(chunk), resolves.push(resolve))), {
+      sendWhileProcessing: true,
+      maxRecordsPerTopic: 2,
+      maxChunkBytes: 1_000_000,
+    });
+    const buffersOf = (chunk: TopicMessages[]) => recordSetsOf(chunk).map(({ set }) => set.bytes.buffer);
+    const settle = () => new Promise((r) => setImmediate(r));
+    add(output, 'a', 0);
+    add(output, 'a', 1); // first chunk, sent
+    await settle();
+    const first = inFlight[0] as TopicMessages[];
+    const firstCopy = copyChunk(first);
+    add(output, 'a', 2);
+    add(output, 'a', 3); // second chunk, gathered while the first is in flight: its own buffer
+    resolves.shift()?.(); // the first is acknowledged: its buffer goes back to the pool
+    await settle();
+    const second = inFlight[1] as TopicMessages[];
+    expect(buffersOf(second)[0]).not.toBe(buffersOf(first)[0]);
+    // The first's bytes stayed as sent until then.
+    expect(recordSetsOf(first)[0]?.set.bytes.equals(recordSetsOf(firstCopy)[0]?.set.bytes as Buffer)).toBe(true);
+    add(output, 'a', 4);
+    add(output, 'a', 5); // third chunk: written into the first's buffer
+    resolves.shift()?.();
+    await settle();
+    const third = inFlight[2] as TopicMessages[];
+    expect(buffersOf(third)[0]).toBe(buffersOf(first)[0]);
+    expect(flatten([third])).toEqual(['a:k4', 'a:k5']);
+    resolves.shift()?.();
+    await output.drain();
+  });
+
   it('bounds a chunk by its bytes alone by default: thousands of small records of one topic go out as one request', async () => {
     const sender = recordingSender();
     const output = new TaskOutput(sender.send, { sendWhileProcessing: true, maxChunkBytes: 512 * 1024 });
@@ -131,7 +166,7 @@ describe("a task's output on its way to the broker", () => {
       async (chunk) => {
         calls++;
         if (calls === 2) throw new Error('broker said no');
-        sent.push(chunk);
+        sent.push(copyChunk(chunk));
       },
       { sendWhileProcessing: true, maxRecordsPerTopic: 2, maxChunkBytes: 10_000 },
     );

@@ -7,8 +7,9 @@
  * promoted most of them to the old generation). The patched kafkajs writes
  * the finished set into a record batch as it is (docs/kafkajs-patch.md).
  *
- * Lifecycle: `append` records, then `finish` once; the builder is not used
- * after that.
+ * Lifecycle: `append` records, then `finish` once; once the producer is
+ * done with the set (its send settled), `release` gives the buffer back to
+ * the pool it came from.
  */
 import { TopologyError } from '../../schemas/index.js';
 import type { Headers } from '../record.js';
@@ -28,13 +29,60 @@ export type RecordBytes = Uint8Array | string;
 const initialCapacity = 4096;
 const twoPow32 = 2 ** 32;
 
+/**
+ * Buffers for record sets, used again once the records they held are sent,
+ * as the Java producer's BufferPool does. A set lives until its chunk is
+ * acknowledged, long enough for the wrapper of a fresh buffer to be promoted:
+ * its memory outside the heap then waited for a major GC (a peak of 126 MB
+ * of array buffers with 100 000 subjects). Capacities are 4 KiB times a
+ * power of two; at most `maxFreeBytes` wait in the pool.
+ */
+export class RecordBufferPool {
+  readonly #free = new Map<number, Buffer[]>();
+  #freeBytes = 0;
+
+  constructor(readonly maxFreeBytes: number) {}
+
+  /** Bytes waiting in the pool. */
+  get freeBytes(): number {
+    return this.#freeBytes;
+  }
+
+  /** A buffer of at least `minBytes` (a pooled one when there is one of that capacity). */
+  take(minBytes: number): Buffer {
+    let capacity = initialCapacity;
+    while (capacity < minBytes) capacity *= 2;
+    const buffer = this.#free.get(capacity)?.pop();
+    if (buffer === undefined) return Buffer.allocUnsafe(capacity);
+    this.#freeBytes -= capacity;
+    return buffer;
+  }
+
+  /** Takes back a buffer nothing reads any more (dropped when the pool is full). */
+  give(buffer: Buffer): void {
+    if (this.#freeBytes + buffer.length > this.maxFreeBytes) return;
+    let free = this.#free.get(buffer.length);
+    if (free === undefined) this.#free.set(buffer.length, (free = []));
+    free.push(buffer);
+    this.#freeBytes += buffer.length;
+  }
+}
+
 export class RecordSetBuilder {
-  #buffer = Buffer.allocUnsafe(initialCapacity);
+  readonly #pool: RecordBufferPool | undefined;
+  #buffer: Buffer;
   #length = 0;
   #count = 0;
   #firstTimestamp = 0;
   #maxTimestamp = 0;
   #finished = false;
+  #released = false;
+
+  /** `pool`: where its buffers come from and go back to; none: fresh ones, left to the GC. */
+  constructor(pool?: RecordBufferPool) {
+    this.#pool = pool;
+    this.#buffer = pool === undefined ? Buffer.allocUnsafe(initialCapacity) : pool.take(initialCapacity);
+  }
 
   /** Records appended so far. */
   get count(): number {
@@ -95,13 +143,24 @@ export class RecordSetBuilder {
     return { bytes: this.#buffer.subarray(0, this.#length), count: this.#count, firstTimestamp: this.#firstTimestamp, maxTimestamp: this.#maxTimestamp };
   }
 
+  /**
+   * The producer is done with the finished set: its buffer goes back to the
+   * pool, to be written over. Nothing may read the set after this.
+   */
+  release(): void {
+    if (!this.#finished || this.#released) return;
+    this.#released = true;
+    this.#pool?.give(this.#buffer);
+  }
+
   #ensureRoom(bytes: number): void {
     const needed = this.#length + bytes;
     if (needed <= this.#buffer.length) return;
     let capacity = this.#buffer.length * 2;
     while (capacity < needed) capacity *= 2;
-    const grown = Buffer.allocUnsafe(capacity);
+    const grown = this.#pool === undefined ? Buffer.allocUnsafe(capacity) : this.#pool.take(capacity);
     this.#buffer.copy(grown, 0, 0, this.#length);
+    this.#pool?.give(this.#buffer);
     this.#buffer = grown;
   }
 }

@@ -32,9 +32,13 @@
  */
 import type { TopicMessages } from 'kafkajs';
 import type { Headers } from '../record.js';
-import { RecordSetBuilder, type EncodedRecordSet, type RecordBytes } from './record-set-builder.js';
+import { RecordBufferPool, RecordSetBuilder, type EncodedRecordSet, type RecordBytes } from './record-set-builder.js';
 
-/** Hands one chunk to the producer; resolves when the broker acknowledged all of it. */
+/**
+ * Hands one chunk to the producer; resolves when the broker acknowledged all
+ * of it. Once the promise settles, the chunk's record sets are written over
+ * (their buffers are used again): the sender must be done with them.
+ */
 export type ChunkSender = (chunk: TopicMessages[]) => Promise<void>;
 
 export interface TaskOutputOptions {
@@ -50,8 +54,8 @@ export interface EncodedRecordsMessage {
   readonly encodedRecords: EncodedRecordSet;
 }
 
-/** A chunk of output with its size in bytes (of the encoded records). */
-type Chunk = TopicMessages[] & { readonly bytes: number };
+/** A chunk of output with its size in bytes (of the encoded records) and the builders of its record sets. */
+type Chunk = TopicMessages[] & { readonly bytes: number; readonly builders: readonly RecordSetBuilder[] };
 
 /** A topic's records in the chunk being gathered. */
 interface TopicRecords {
@@ -63,6 +67,8 @@ export class TaskOutput {
   private readonly maxRecordsPerTopic: number;
   private readonly maxChunkBytes: number;
   private chunk = new Map<string, TopicRecords>();
+  /** Buffers of record sets, back from chunks already sent: two chunks' worth are kept. */
+  private readonly buffers: RecordBufferPool;
   private chunkBytes = 0;
   /** Full chunks waiting for the commit (when not sending while processing). */
   private held: Chunk[] = [];
@@ -80,6 +86,7 @@ export class TaskOutput {
   ) {
     this.maxRecordsPerTopic = options.maxRecordsPerTopic ?? Number.POSITIVE_INFINITY;
     this.maxChunkBytes = options.maxChunkBytes ?? 512 * 1024;
+    this.buffers = new RecordBufferPool(2 * this.maxChunkBytes);
   }
 
   /** Bytes (of their encoded records) of the chunks sent and not yet acknowledged, failed or skipped after a failure. */
@@ -95,7 +102,7 @@ export class TaskOutput {
   /** Encodes a record into the chunk being gathered; `partition` is the record's partition of `topic`. */
   add(topic: string, partition: number, key: RecordBytes | null, value: RecordBytes | null, timestampMs: number, headers: Headers): void {
     const records = this.chunk.get(topic) ?? { byPartition: new Map<number, RecordSetBuilder>(), count: 0 };
-    const builder = records.byPartition.get(partition) ?? new RecordSetBuilder();
+    const builder = records.byPartition.get(partition) ?? new RecordSetBuilder(this.buffers);
     // Appended before a new set (or topic) joins the chunk: a record refused leaves no empty set
     // behind, which the broker would refuse as a batch of no records.
     this.chunkBytes += builder.append(key, value, timestampMs, headers);
@@ -155,12 +162,16 @@ export class TaskOutput {
 
   private takeChunk(): Chunk {
     const topics: TopicMessages[] = [];
+    const builders: RecordSetBuilder[] = [];
     for (const [topic, { byPartition }] of this.chunk) {
       const messages: EncodedRecordsMessage[] = [];
-      for (const [partition, builder] of byPartition) messages.push({ partition, value: null, encodedRecords: builder.finish() });
+      for (const [partition, builder] of byPartition) {
+        messages.push({ partition, value: null, encodedRecords: builder.finish() });
+        builders.push(builder);
+      }
       topics.push({ topic, messages });
     }
-    const chunk: Chunk = Object.assign(topics, { bytes: this.chunkBytes });
+    const chunk: Chunk = Object.assign(topics, { bytes: this.chunkBytes, builders });
     this.chunk = new Map();
     this.chunkBytes = 0;
     return chunk;
@@ -170,7 +181,11 @@ export class TaskOutput {
     this.#unacknowledgedBytes += chunk.bytes;
     this.chain(
       () => this.sendChunk(chunk),
-      () => void (this.#unacknowledgedBytes -= chunk.bytes),
+      () => {
+        this.#unacknowledgedBytes -= chunk.bytes;
+        // The send settled (acknowledged, failed or skipped): kafkajs is done with the bytes.
+        for (const builder of chunk.builders) builder.release();
+      },
     );
   }
 
