@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './serde.js';
 export { internalRecordSerde, internalRecordFormatOf, isBinaryRecord, BinaryReader, BinaryWriter, NotEncodable, type BinaryCodec } from './internal-records/internal-record-serde.js';
 export { integerCodec, integerFieldsCodec } from './internal-records/integer-codecs.js';
+export { signedVarintSize, writeSignedVarint } from './internal-records/varints.js';
 export * from './config-types.js';
 export * from './records.js';
 export { checkEventValue, eventLimits, isWellFormedText, utf8Bytes, type EventRuleViolation } from './event-rules.js';

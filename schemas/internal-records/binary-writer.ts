@@ -7,6 +7,7 @@
  */
 
 import { isWellFormedText } from '../event-rules.js';
+import { writeSignedVarint, writeUnsignedVarint } from './varints.js';
 
 /** Thrown by a codec for a value the binary form cannot hold exactly (the serde falls back to JSON). */
 export class NotEncodable extends Error {
@@ -53,20 +54,13 @@ export class BinaryWriter {
   }
 
   /**
-   * A safe integer, zig-zag encoded (small magnitudes take few bytes either
-   * sign): the first byte holds the sign and the low 6 bits of the magnitude
-   * (n, or -n-1 when negative), the rest follows as an unsigned varint. The
-   * same bytes as Avro's `long`, computed without leaving the exact range of a double.
+   * A safe integer, zig-zag encoded (see varints.ts): the same bytes as
+   * Avro's `long`.
    */
   signed(value: number): void {
     if (!Number.isSafeInteger(value)) throw new NotEncodable(`${value} is not a safe integer`);
-    const negative = value < 0;
-    const magnitude = negative ? -value - 1 : value;
-    const low = magnitude % 0x40;
-    const high = (magnitude - low) / 0x40;
-    this.#ensure(1);
-    this.#buffer[this.#at++] = (high > 0 ? 0x80 : 0) | (low << 1) | (negative ? 1 : 0);
-    if (high > 0) this.#varint(high);
+    this.#ensure(9);
+    this.#at = writeSignedVarint(this.#buffer, this.#at, value);
   }
 
   string(value: string): void {
@@ -119,17 +113,7 @@ export class BinaryWriter {
 
   #varint(value: number): void {
     this.#ensure(8);
-    const buffer = this.#buffer;
-    let rest = value;
-    while (rest > 0x7fffffff) {
-      buffer[this.#at++] = (rest % 0x80) | 0x80;
-      rest = Math.floor(rest / 0x80);
-    }
-    while (rest > 0x7f) {
-      buffer[this.#at++] = (rest & 0x7f) | 0x80;
-      rest >>>= 7;
-    }
-    buffer[this.#at++] = rest;
+    this.#at = writeUnsignedVarint(this.#buffer, this.#at, value);
   }
 
   #ensure(bytes: number): void {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { stringSerde } from '../../schemas/index.js';
 import { StreamsBuilder, TopologyTestDriver } from '../../topology/index.js';
-import { murmur2, partitionForKey } from '../../topology/internal/partitioner.js';
+import { DefaultPartitioner, murmur2, partitionForKey } from '../../topology/internal/partitioner.js';
 
 // kafkajs's own murmur2 is the reference: a key must land where a kafkajs producer puts it.
 const kafkajsMurmur2 = createRequire(import.meta.url)('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: Buffer) => number;
@@ -31,6 +31,13 @@ describe('the default partitioner', () => {
     const key = Buffer.from('acme-prod');
     expect(partitionForKey(key, 8)).toBe((kafkajsMurmur2(key) & 0x7fffffff) % 8);
     expect(partitionForKey(key, 1)).toBe(0);
+  });
+
+  it('places a keyed record by its key and keyless ones round-robin, each partitioner on its own', () => {
+    const key = Buffer.from('acme-prod');
+    const partitioner = new DefaultPartitioner();
+    expect([null, key, null, null, null].map((k) => partitioner.partition(k, 3))).toEqual([0, partitionForKey(key, 3), 1, 2, 0]);
+    expect(new DefaultPartitioner().partition(null, 3)).toBe(0);
   });
 });
 

@@ -38,3 +38,15 @@ export function murmur2(data: Uint8Array): number {
 export function partitionForKey(key: Uint8Array, partitionCount: number): number {
   return partitionCount === 1 ? 0 : (murmur2(key) & 0x7fffffff) % partitionCount;
 }
+
+/**
+ * Kafka's default choice of partition for a record: murmur2 of its key, or
+ * round-robin for a record without one (kept per instance).
+ */
+export class DefaultPartitioner {
+  #nextUnkeyed = 0;
+
+  partition(key: Uint8Array | null, partitionCount: number): number {
+    return key === null ? this.#nextUnkeyed++ % partitionCount : partitionForKey(key, partitionCount);
+  }
+}

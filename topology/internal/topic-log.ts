@@ -3,7 +3,7 @@
  * offset per partition, and every record in the order it was written.
  */
 import type { Headers } from '../record.js';
-import { partitionForKey } from './partitioner.js';
+import { DefaultPartitioner } from './partitioner.js';
 import type { RawRecord } from './stream-task.js';
 
 export interface LoggedRecord extends RawRecord {
@@ -14,7 +14,7 @@ interface Topic {
   readonly partitionCount: number;
   readonly nextOffsets: number[];
   readonly records: LoggedRecord[];
-  roundRobin: number;
+  readonly partitioner: DefaultPartitioner;
 }
 
 export class TopicLog {
@@ -48,7 +48,7 @@ export class TopicLog {
    */
   append(topic: string, key: Buffer | null, value: Buffer | null, timestampMs: number, headers: Headers, partition?: number): LoggedRecord {
     const t = this.topic(topic);
-    const chosen = partition ?? (key === null ? t.roundRobin++ % t.partitionCount : partitionForKey(key, t.partitionCount));
+    const chosen = partition ?? t.partitioner.partition(key, t.partitionCount);
     if (!(Number.isInteger(chosen) && chosen >= 0 && chosen < t.partitionCount)) {
       throw new RangeError(`partition ${chosen} does not exist: topic "${topic}" has ${t.partitionCount} partition(s)`);
     }
@@ -80,5 +80,5 @@ export class TopicLog {
 }
 
 function newTopic(partitionCount: number): Topic {
-  return { partitionCount, nextOffsets: new Array<number>(partitionCount).fill(0), records: [], roundRobin: 0 };
+  return { partitionCount, nextOffsets: new Array<number>(partitionCount).fill(0), records: [], partitioner: new DefaultPartitioner() };
 }

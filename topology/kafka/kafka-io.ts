@@ -3,7 +3,7 @@
  * with Kafka's partitioner, and record conversion.
  */
 import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { partitionForKey } from '../internal/partitioner.js';
+import { DefaultPartitioner } from '../internal/partitioner.js';
 import type { Headers } from '../record.js';
 import type { RawRecord } from '../internal/stream-task.js';
 
@@ -44,13 +44,11 @@ export class SerialQueue {
  */
 function createKafkaPartitioner() {
   return () => {
-    let next = 0;
+    const partitioner = new DefaultPartitioner();
     return ({ partitionMetadata, message }: { partitionMetadata: { partitionId: number }[]; message: { partition?: number | null; key?: Buffer | string | null } }) => {
       if (message.partition !== undefined && message.partition !== null) return message.partition;
-      const count = partitionMetadata.length;
-      if (message.key === undefined || message.key === null) return (partitionMetadata[next++ % count] as { partitionId: number }).partitionId;
-      const key = typeof message.key === 'string' ? Buffer.from(message.key) : message.key;
-      return partitionForKey(key, count);
+      if (message.key === undefined || message.key === null) return (partitionMetadata[partitioner.partition(null, partitionMetadata.length)] as { partitionId: number }).partitionId;
+      return partitioner.partition(typeof message.key === 'string' ? Buffer.from(message.key) : message.key, partitionMetadata.length);
     };
   };
 }

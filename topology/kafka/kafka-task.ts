@@ -7,7 +7,7 @@ import type { Producer } from 'kafkajs';
 import { TallyError, TopologyError, jsonSerde, type Serde } from '../../schemas/index.js';
 import { createKeyValueStore, type CacheBudget, type KeyValueStore, type StateStore } from '../../state/index.js';
 import { StreamTask, type OutputRecord, type TaskStore } from '../internal/stream-task.js';
-import { partitionForKey } from '../internal/partitioner.js';
+import { DefaultPartitioner } from '../internal/partitioner.js';
 import { createTaskStores } from '../internal/task-stores.js';
 import { changelogTopicName } from '../internal/topic-names.js';
 import { TaskId } from '../task-id.js';
@@ -79,8 +79,8 @@ export class KafkaTask {
   readonly output: TaskOutput;
   /** Physical sink or dead-letter topic → its partition count (for the default partitioner and custom ones). */
   private readonly sinkPartitions: ReadonlyMap<string, number>;
-  /** Round-robin position for sink records without a key. */
-  private nextUnkeyedPartition = 0;
+  /** Kafka's default partition of a sink record its sink did not place. */
+  private readonly partitioner = new DefaultPartitioner();
   /**
    * True once every source partition has been read to its end at least once
    * since the task started. Until then wall-clock punctuators do not fire: a
@@ -254,7 +254,8 @@ export class KafkaTask {
   }
 
   private collectOutput(record: OutputRecord): void {
-    const partition = record.partition ?? this.defaultPartition(record.topic, record.key);
+    // A sink record its sink did not place gets Kafka's default partition among the topic's partitions as the task knows them.
+    const partition = record.partition ?? this.partitioner.partition(record.key, this.sinkPartitionCount(record.topic));
     this.output.add(record.topic, partition, record.key, record.value, record.timestampMs, record.headers);
   }
 
@@ -267,17 +268,6 @@ export class KafkaTask {
       );
     }
     return count;
-  }
-
-  /**
-   * Kafka's default partitioner, for a sink record without a partition: murmur2 of the key,
-   * round-robin without a key (as the Java producer and kafkajs's DefaultPartitioner choose),
-   * among the sink topic's partitions as the task knows them.
-   */
-  private defaultPartition(topic: string, key: Buffer | null): number {
-    const count = this.sinkPartitionCount(topic);
-    if (key !== null) return partitionForKey(key, count);
-    return this.nextUnkeyedPartition++ % count;
   }
 
   /** Counts of records per topic the last commit made durable; call after it succeeded. */

@@ -11,7 +11,7 @@
  * done with the set (its send settled), `release` gives the buffer back to
  * the pool it came from.
  */
-import { TopologyError } from '../../schemas/index.js';
+import { signedVarintSize, TopologyError, writeSignedVarint } from '../../schemas/index.js';
 import type { Headers } from '../record.js';
 
 /** What the patched kafkajs sends as a partition's records (`encodedRecords` of its one message). */
@@ -27,7 +27,6 @@ export interface EncodedRecordSet {
 export type RecordBytes = Uint8Array | string;
 
 const initialCapacity = 4096;
-const twoPow32 = 2 ** 32;
 
 /**
  * Buffers for record sets, used again once the records they held are sent,
@@ -107,25 +106,25 @@ export class RecordSetBuilder {
     const keySize = sizeOfBytes(key, 'key');
     const valueSize = sizeOfBytes(value, 'value');
     const firstTimestamp = this.#count === 0 ? timestampMs : this.#firstTimestamp;
-    const timestampDelta = zigzagLong(timestampMs - firstTimestamp);
-    const offsetDelta = zigzag(this.#count);
-    let bodySize = 1 + sizeOfUnsignedVarLong(timestampDelta) + sizeOfUnsignedVarLong(offsetDelta) + keySize + valueSize;
+    const timestampDelta = timestampMs - firstTimestamp;
+    const offsetDelta = this.#count;
+    let bodySize = 1 + signedVarintSize(timestampDelta) + signedVarintSize(offsetDelta) + keySize + valueSize;
     let headerCount = 0;
     for (const name in headers) {
       headerCount++;
       bodySize += sizeOfBytes(name, 'header name') + sizeOfBytes(headers[name] as string, 'header value');
     }
-    bodySize += sizeOfUnsignedVarLong(zigzag(headerCount));
-    const recordSize = sizeOfUnsignedVarLong(zigzag(bodySize)) + bodySize;
+    bodySize += signedVarintSize(headerCount);
+    const recordSize = signedVarintSize(bodySize) + bodySize;
     this.#ensureRoom(recordSize);
     const buffer = this.#buffer;
-    let at = writeUnsignedVarLong(buffer, this.#length, zigzag(bodySize));
+    let at = writeSignedVarint(buffer, this.#length, bodySize);
     buffer[at++] = 0; // attributes
-    at = writeUnsignedVarLong(buffer, at, timestampDelta);
-    at = writeUnsignedVarLong(buffer, at, offsetDelta);
+    at = writeSignedVarint(buffer, at, timestampDelta);
+    at = writeSignedVarint(buffer, at, offsetDelta);
     at = writeBytes(buffer, at, key);
     at = writeBytes(buffer, at, value);
-    at = writeUnsignedVarLong(buffer, at, zigzag(headerCount));
+    at = writeSignedVarint(buffer, at, headerCount);
     for (const name in headers) {
       at = writeBytes(buffer, at, name);
       at = writeBytes(buffer, at, headers[name] as string);
@@ -165,38 +164,6 @@ export class RecordSetBuilder {
   }
 }
 
-/** Zigzag of a 32-bit signed integer (Kafka's varint), as an unsigned number. */
-function zigzag(value: number): number {
-  return ((value << 1) ^ (value >> 31)) >>> 0;
-}
-
-/** Zigzag of a safe integer (Kafka's varlong), as an unsigned number (exact below 2^53). */
-function zigzagLong(value: number): number {
-  return value >= 0 ? value * 2 : -value * 2 - 1;
-}
-
-function sizeOfUnsignedVarLong(value: number): number {
-  let size = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeUnsignedVarLong(buffer: Buffer, at: number, value: number): number {
-  while (value >= twoPow32) {
-    buffer[at++] = (value % 128) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  while (value >= 0x80) {
-    buffer[at++] = (value & 0x7f) | 0x80;
-    value >>>= 7;
-  }
-  buffer[at++] = value;
-  return at;
-}
-
 /** Length (zigzag varint; -1 for null) and bytes; a string's bytes are its UTF-8. */
 function sizeOfBytes(bytes: RecordBytes | null, what: string): number {
   if (bytes === null) return 1;
@@ -204,17 +171,17 @@ function sizeOfBytes(bytes: RecordBytes | null, what: string): number {
   if (typeof bytes === 'string') length = Buffer.byteLength(bytes, 'utf8');
   else if (bytes instanceof Uint8Array) length = bytes.length;
   else throw new TopologyError('record-bytes-invalid', `an output record's ${what} is ${typeof bytes}, not bytes or a string: a sink's serde must serialize to a Buffer`);
-  return sizeOfUnsignedVarLong(zigzag(length)) + length;
+  return signedVarintSize(length) + length;
 }
 
 function writeBytes(buffer: Buffer, at: number, bytes: RecordBytes | null): number {
-  if (bytes === null) return writeUnsignedVarLong(buffer, at, zigzag(-1));
+  if (bytes === null) return writeSignedVarint(buffer, at, -1);
   if (typeof bytes === 'string') {
     const length = Buffer.byteLength(bytes, 'utf8');
-    at = writeUnsignedVarLong(buffer, at, zigzag(length));
+    at = writeSignedVarint(buffer, at, length);
     return at + buffer.write(bytes, at, length, 'utf8');
   }
-  at = writeUnsignedVarLong(buffer, at, zigzag(bytes.length));
+  at = writeSignedVarint(buffer, at, bytes.length);
   buffer.set(bytes, at);
   return at + bytes.length;
 }

@@ -21,7 +21,7 @@
  * a u32 BE length each.
  */
 import { TopologyError } from '../../schemas/index.js';
-import { partitionForKey } from '../internal/partitioner.js';
+import { DefaultPartitioner } from '../internal/partitioner.js';
 import type { OutputRecord, RawRecord } from '../internal/stream-task.js';
 import type { Headers } from '../record.js';
 
@@ -123,7 +123,7 @@ export function isRepartitionBatch(raw: RawRecord): boolean {
 /** Gathers one task's repartition records per (topic, partition) and emits them as batch records. */
 export class RepartitionBatcher {
   private readonly pending = new Map<string, { topic: string; partition: number; records: BatchedRecord[]; bytes: number }>();
-  private roundRobin = 0;
+  private readonly partitioner = new DefaultPartitioner();
 
   /**
    * @param partitionCounts physical repartition topic → its partition count
@@ -141,7 +141,7 @@ export class RepartitionBatcher {
 
   add(record: OutputRecord): void {
     const count = this.partitionCounts.get(record.topic) as number;
-    const partition = record.partition ?? (record.key === null ? this.roundRobin++ % count : partitionForKey(record.key, count));
+    const partition = record.partition ?? this.partitioner.partition(record.key, count);
     const id = `${record.topic}\u0000${partition}`;
     let batch = this.pending.get(id);
     if (batch === undefined) this.pending.set(id, (batch = { topic: record.topic, partition, records: [], bytes: 0 }));

@@ -48,7 +48,7 @@ export interface TaskOutputOptions {
 }
 
 /** One partition's records in a chunk, as the patched kafkajs takes them: one message carrying an encoded record set. */
-export interface EncodedRecordsMessage {
+interface EncodedRecordsMessage {
   readonly partition: number;
   readonly value: null;
   readonly encodedRecords: EncodedRecordSet;
