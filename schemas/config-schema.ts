@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatDurationMs } from './duration.js';
-import { aggregations, internalRecordFormats, processingGuarantees, serviceLimitDefaults, type AggregationName } from './config-types.js';
+import { aggregations, defaultFetchMaxBytes, internalRecordFormats, processingGuarantees, serviceLimitDefaults, type AggregationName } from './config-types.js';
 import { customersField, plansField } from './config-schema-rating.js';
 import { checkConfigRules } from './config-rules.js';
 import { record, list, map, type ConfigNode, type FieldSpec, type ParseContext, type Presence } from './internal/config-dsl.js';
@@ -51,6 +51,14 @@ const app = record('app', {
       'Bytes the record caches of every store of this instance may hold together (estimated; Kafka Streams\' statestore.cache.max.bytes). ' +
       'Larger coalesces more updates per commit and serves more reads from memory; 0 turns coalescing across records off. ' +
       'The default, 16 MiB, is as fast as 64 MiB on the metering benchmark and keeps the process about 200 MB smaller (see docs/performance.md).',
+  },
+  fetchMaxBytes: {
+    node: integer(1024, 1024 * 1024 * 1024),
+    default: defaultFetchMaxBytes,
+    description:
+      'Most bytes one fetch from a broker returns (Kafka\'s fetch.max.bytes; a partition\'s first record batch comes whole even if larger). ' +
+      'Fetched records wait in memory until they are processed, and a fetch response is held until its last record is: ' +
+      'the default, 2 MiB, keeps that small at no cost in throughput on the metering benchmark (see docs/performance.md).',
   },
   internalRecordFormat: {
     node: oneOf(internalRecordFormats),

@@ -25,6 +25,11 @@ export interface AppConfig {
   /** Bytes all record caches of the instance may hold together (estimated). */
   readonly cacheMaxBytes: number;
   /**
+   * Most bytes one fetch returns (Kafka's fetch.max.bytes). Always set by
+   * parseConfig; a config built in code may leave it out ({@link defaultFetchMaxBytes}).
+   */
+  readonly fetchMaxBytes?: number;
+  /**
    * How store values, changelogs and repartition topics are written: `binary`
    * (compact) or `json` (what versions before the binary form read). Both are
    * always read. Set by parseConfig; absent in a config built in code means `binary`.
@@ -179,6 +184,13 @@ export interface HttpConfig {
   /** Most connections open at once; more are closed when accepted. */
   readonly maxConnections?: number;
 }
+
+/**
+ * Default of `app.fetchMaxBytes`: 2 MiB. Records fetched ahead wait in memory
+ * until processed (Kafka Streams keeps ~1 000 per partition); a larger fetch
+ * holds more of them, and its response, for longer.
+ */
+export const defaultFetchMaxBytes = 2 * 1024 * 1024;
 
 /**
  * Defaults of the service's time and connection limits (`app.shutdownTimeout`,

@@ -54,6 +54,7 @@ export async function startPipeline(config: TallyConfig, options: PipelineOption
       processingGuarantee: config.app.processingGuarantee,
       commitIntervalMs: config.app.commitIntervalMs,
       cacheMaxBytes: config.app.cacheMaxBytes,
+      ...(config.app.fetchMaxBytes === undefined ? {} : { fetchMaxBytes: config.app.fetchMaxBytes }),
       logger,
       observer: options.observer,
       applicationServer: options.applicationServer,

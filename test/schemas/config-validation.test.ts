@@ -113,7 +113,7 @@ describe('unknown keys', () => {
 
   it('list the allowed keys when nothing is close', () => {
     expect(problemsAfter((config) => (config['app'] = { colour: 'blue' }))).toEqual([
-      'app.colour: unknown key; allowed here: id, stateDir, processingGuarantee, commitIntervalMs, cacheMaxBytes, internalRecordFormat, shutdownTimeout',
+      'app.colour: unknown key; allowed here: id, stateDir, processingGuarantee, commitIntervalMs, cacheMaxBytes, fetchMaxBytes, internalRecordFormat, shutdownTimeout',
     ]);
   });
 });
@@ -122,6 +122,11 @@ describe('sections with defaults', () => {
   it('name the internal record formats when app.internalRecordFormat is not one, with the closest', () => {
     expect(problemsAfter((config) => void (config['app'] = { internalRecordFormat: 'binry' }))).toEqual(['app.internalRecordFormat: unknown "binry"; use one of binary, json (did you mean binary?)']);
     expect(problemsAfter((config) => void (config['app'] = { internalRecordFormat: true }))).toEqual(['app.internalRecordFormat: must be one of binary, json; got a boolean']);
+  });
+
+  it('refuse an app.fetchMaxBytes below 1 KiB or above 1 GiB, with the range', () => {
+    expect(problemsAfter((config) => void (config['app'] = { fetchMaxBytes: 512 }))).toEqual(['app.fetchMaxBytes: 512 is out of range; use an integer 1024..1073741824']);
+    expect(problemsAfter((config) => void (config['app'] = { fetchMaxBytes: 2 ** 31 }))).toEqual(['app.fetchMaxBytes: 2147483648 is out of range; use an integer 1024..1073741824']);
   });
 
   it('check types and ranges with the fix', () => {

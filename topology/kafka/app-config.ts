@@ -3,7 +3,7 @@
  */
 import type { SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
-import { ConfigError } from '../../schemas/index.js';
+import { ConfigError, defaultFetchMaxBytes } from '../../schemas/index.js';
 import { defaultCacheMaxBytes } from '../../state/index.js';
 import type { AppObserver } from './app-observer.js';
 import type { CommittedStoreFeed } from './committed-store-feed.js';
@@ -29,6 +29,8 @@ export interface KafkaAppConfig {
   readonly commitIntervalMs?: number;
   /** Bytes the record caches of all tasks of this instance may hold together (estimated); default 16 MiB. */
   readonly cacheMaxBytes?: number;
+  /** Most bytes one fetch from a broker returns (Kafka's fetch.max.bytes); default 2 MiB. */
+  readonly fetchMaxBytes?: number;
   /** Must exceed commitIntervalMs (an open transaction must outlive a commit interval). */
   readonly transactionTimeoutMs?: number;
   readonly sessionTimeoutMs?: number;
@@ -70,6 +72,7 @@ export function resolveAppConfig(config: KafkaAppConfig): ResolvedAppConfig {
     processingGuarantee: 'exactly_once',
     commitIntervalMs: 100,
     cacheMaxBytes: defaultCacheMaxBytes,
+    fetchMaxBytes: defaultFetchMaxBytes,
     transactionTimeoutMs: 60_000,
     sessionTimeoutMs: 30_000,
     rebalanceTimeoutMs: 60_000,
@@ -91,6 +94,7 @@ export function resolveAppConfig(config: KafkaAppConfig): ResolvedAppConfig {
     problems.push(`transactionTimeoutMs (${resolved.transactionTimeoutMs}) must exceed app.commitIntervalMs (${resolved.commitIntervalMs}): a transaction stays open for a whole commit interval`);
   }
   if (!(Number.isSafeInteger(resolved.cacheMaxBytes) && resolved.cacheMaxBytes >= 0)) problems.push(`app.cacheMaxBytes: must be a whole number of bytes >= 0, got ${resolved.cacheMaxBytes}`);
+  if (!(Number.isSafeInteger(resolved.fetchMaxBytes) && resolved.fetchMaxBytes >= 1024)) problems.push(`app.fetchMaxBytes: must be a whole number of bytes >= 1024, got ${resolved.fetchMaxBytes}`);
   if (resolved.heartbeatIntervalMs >= resolved.sessionTimeoutMs) problems.push(`heartbeatIntervalMs (${resolved.heartbeatIntervalMs}) must be below sessionTimeoutMs (${resolved.sessionTimeoutMs})`);
   if (problems.length > 0) throw new ConfigError(problems);
   return resolved;
