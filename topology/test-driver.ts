@@ -15,6 +15,7 @@ import type { Headers } from './record.js';
 import { TaskId } from './task-id.js';
 import type { Topology } from './topology.js';
 import { createTaskStores } from './internal/task-stores.js';
+import { tuneHeapForStreaming } from './internal/heap-tuning.js';
 import { StreamTask, type OutputRecord, type RawRecord } from './internal/stream-task.js';
 import { TopicLog, type LoggedRecord } from './internal/topic-log.js';
 import { changelogTopicName, internalTopicName } from './internal/topic-names.js';
@@ -70,6 +71,7 @@ export class TopologyTestDriver {
   private pipedSinceCommit = 0;
 
   private constructor(topology: Topology, options: TestDriverOptions, stateDir: string, ownsStateDir: boolean) {
+    tuneHeapForStreaming();
     this.topology = topology;
     this.applicationId = options.applicationId ?? 'test-app';
     this.wallClock = options.initialWallClockMs ?? 0;

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import { TallyError } from '../../schemas/index.js';
 import { CacheBudget } from '../../state/index.js';
+import { tuneHeapForStreaming } from '../internal/heap-tuning.js';
 import type { Topology } from '../topology.js';
 import { resolveAppConfig, type KafkaAppConfig, type ResolvedAppConfig } from './app-config.js';
 import type { AppSnapshot, LocalStore, TaskSnapshot } from './app-observer.js';
@@ -81,6 +82,7 @@ class KafkaTopologyApp implements KafkaApp {
     private readonly topology: Topology,
     private readonly config: ResolvedAppConfig,
   ) {
+    tuneHeapForStreaming();
     this.eos = config.processingGuarantee === 'exactly_once';
     this.cacheBudget = new CacheBudget(config.cacheMaxBytes);
     this.queue = new SerialQueue((label, ms) => config.logger.warn(`${label} has been running for ${Math.round(ms / 1000)} s; everything else waits for it`));
