@@ -186,11 +186,10 @@ export interface HttpConfig {
 }
 
 /**
- * Default of `app.fetchMaxBytes`: 2 MiB. Records fetched ahead wait in memory
- * until processed (Kafka Streams keeps ~1 000 per partition); a larger fetch
- * holds more of them, and its response, for longer.
+ * Default of `app.fetchMaxBytes`: 10 MiB, kafkajs's own. Smaller fetches
+ * hold less in memory, but cost throughput (docs/performance.md).
  */
-export const defaultFetchMaxBytes = 2 * 1024 * 1024;
+export const defaultFetchMaxBytes = 10 * 1024 * 1024;
 
 /**
  * Defaults of the service's time and connection limits (`app.shutdownTimeout`,

@@ -10,7 +10,7 @@ import { fixturePath, problemsOf, readFixture, validConfig } from './config-help
 describe('parseConfig with the golden fixtures', () => {
   it('reads the full example (test/fixtures/tally.yaml) into the validated shape, durations in ms', () => {
     const config = parseConfig(readFixture('tally.yaml'));
-    expect(config.app).toEqual({ id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 16_777_216, fetchMaxBytes: 2_097_152, internalRecordFormat: 'binary', shutdownTimeoutMs: 30_000 });
+    expect(config.app).toEqual({ id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 16_777_216, fetchMaxBytes: 10_485_760, internalRecordFormat: 'binary', shutdownTimeoutMs: 30_000 });
     expect(config.schemaRegistry).toEqual({ url: 'http://127.0.0.1:8081/apis/ccompat/v7' });
     expect(config.ingest).toEqual({ allowedLatenessMs: 3_600_000, maxFutureSkewMs: 300_000, dedupeRetentionMs: 35 * 86_400_000, keyedBySubject: false });
     expect(config.windows).toEqual({ sizeMs: 60_000, retentionMs: 35 * 86_400_000 });
@@ -40,7 +40,7 @@ describe('parseConfig with the golden fixtures', () => {
 
   it('fills every default around a single meter (minimal.yaml)', () => {
     expect(parseConfig(readFixture('minimal.yaml'))).toEqual({
-      app: { id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 16_777_216, fetchMaxBytes: 2_097_152, internalRecordFormat: 'binary', shutdownTimeoutMs: 30_000 },
+      app: { id: 'tally', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 16_777_216, fetchMaxBytes: 10_485_760, internalRecordFormat: 'binary', shutdownTimeoutMs: 30_000 },
       kafka: { brokers: ['127.0.0.1:9092'] },
       topics: {
         events: 'usage-events',
@@ -64,7 +64,7 @@ describe('parseConfig with the golden fixtures', () => {
 
   it('fills defaults key by key inside a section that is partly given', () => {
     const config = parseConfig(stringify({ ...validConfig(), app: { id: 'billing' }, ingest: { allowedLateness: 'PT2H', keyedBySubject: true } }));
-    expect(config.app).toEqual({ id: 'billing', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 16_777_216, fetchMaxBytes: 2_097_152, internalRecordFormat: 'binary', shutdownTimeoutMs: 30_000 });
+    expect(config.app).toEqual({ id: 'billing', stateDir: '.tally/state', processingGuarantee: 'exactly_once', commitIntervalMs: 100, cacheMaxBytes: 16_777_216, fetchMaxBytes: 10_485_760, internalRecordFormat: 'binary', shutdownTimeoutMs: 30_000 });
     expect(config.ingest).toEqual({ allowedLatenessMs: 7_200_000, maxFutureSkewMs: 300_000, dedupeRetentionMs: 35 * 86_400_000, keyedBySubject: true });
   });
 

@@ -29,7 +29,7 @@ export interface KafkaAppConfig {
   readonly commitIntervalMs?: number;
   /** Bytes the record caches of all tasks of this instance may hold together (estimated); default 16 MiB. */
   readonly cacheMaxBytes?: number;
-  /** Most bytes one fetch from a broker returns (Kafka's fetch.max.bytes); default 2 MiB. */
+  /** Most bytes one fetch from a broker returns (Kafka's fetch.max.bytes); default 10 MiB. */
   readonly fetchMaxBytes?: number;
   /** Must exceed commitIntervalMs (an open transaction must outlive a commit interval). */
   readonly transactionTimeoutMs?: number;

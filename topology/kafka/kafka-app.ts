@@ -133,8 +133,8 @@ class KafkaTopologyApp implements KafkaApp {
       heartbeatInterval: this.config.heartbeatIntervalMs,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: Math.min(500, this.config.commitIntervalMs * 5),
-      // Fetched records wait in memory until processed, the whole response with them (kafkajs's
-      // default is 10 MiB): a small fetch keeps little ahead, as Kafka Streams' per-partition buffer does.
+      // Fetched records wait in memory until processed, the whole response with them: smaller holds
+      // less, at a cost in throughput (app.fetchMaxBytes).
       maxBytes: this.config.fetchMaxBytes,
       // A broker outage or restart makes kafkajs give up (retries exhausted, a coordinator still
       // loading) and crash the consumer. The instance stays up: the consumer restarts and rejoins.
