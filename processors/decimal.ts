@@ -13,6 +13,7 @@
  *   significant digits; producers that need more send numeric strings.
  */
 import { Decimal as DecimalJs } from 'decimal.js';
+import { formatScaled, minusScaled, notScaled, powersOfTen, scaledOf, scaledText } from './scaled-decimal.js';
 
 /** Significant digits kept by arithmetic. A sum rounds only if it needs more. */
 export const decimalPrecisionDigits = 60;
@@ -118,6 +119,16 @@ export function addDecimals(left: string, right: string): string {
   return canonicalDecimal(new Decimal(left).plus(right));
 }
 
+/** Exact difference `left − right` of two decimal strings, canonical. */
+export function subtractDecimals(left: string, right: string): string {
+  try {
+    return scaledText(minusScaled(scaledOf(left), scaledOf(right)));
+  } catch (error) {
+    if (error !== notScaled) throw error;
+    return canonicalDecimal(new Decimal(left).minus(right));
+  }
+}
+
 /**
  * The sum of two plain decimals of at most 15 digits each once written with
  * the same number of fraction digits, as scaled integers: exact in doubles
@@ -146,22 +157,6 @@ function digitCount(text: string, point: number): number {
 function scaledInteger(text: string, point: number, pad: number): number {
   const digits = point < 0 ? text : text.slice(0, point) + text.slice(point + 1);
   return Number(digits) * (powersOfTen[pad] as number);
-}
-
-const powersOfTen = Array.from({ length: 16 }, (_, power) => 10 ** power);
-
-/** `value / 10^scale` in canonical form: plain, no trailing zeros, no "-0". */
-function formatScaled(value: number, scale: number): string {
-  if (value === 0) return '0';
-  if (scale === 0) return String(value);
-  const negative = value < 0;
-  let digits = String(negative ? -value : value);
-  if (digits.length <= scale) digits = '0'.repeat(scale - digits.length + 1) + digits;
-  let end = digits.length;
-  const point = digits.length - scale;
-  while (end > point && digits.charCodeAt(end - 1) === 0x30) end--;
-  const text = end === point ? digits.slice(0, point) : `${digits.slice(0, point)}.${digits.slice(point, end)}`;
-  return negative ? `-${text}` : text;
 }
 
 /** `dividend / divisor`, rounded half-even to {@link quotientSignificantDigits} significant digits, canonical. */

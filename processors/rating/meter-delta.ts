@@ -15,7 +15,7 @@
  */
 import type { AggregationName } from '../../schemas/config-types.js';
 import type { MeterWindowValue } from '../aggregations/aggregation.js';
-import { canonicalDecimal, Decimal } from '../decimal.js';
+import { subtractDecimals } from '../decimal.js';
 
 /** How a delta changes a period's usage. */
 export type UsageChange = { readonly add: string } | { readonly merge: unknown };
@@ -48,8 +48,8 @@ export function usageChange(aggregation: AggregationName, newValue: MeterWindowV
   switch (aggregation) {
     case 'COUNT':
     case 'SUM': {
-      const delta = new Decimal(String(newValue.acc)).minus(String(oldValue?.acc ?? 0));
-      return delta.isZero() ? undefined : { add: canonicalDecimal(delta) };
+      const delta = subtractDecimals(String(newValue.acc), String(oldValue?.acc ?? 0));
+      return delta === '0' ? undefined : { add: delta };
     }
     case 'UNIQUE_COUNT': {
       const added = addedValues(newValue.acc as string[], (oldValue?.acc ?? []) as string[]);

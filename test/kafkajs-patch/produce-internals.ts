@@ -61,11 +61,4 @@ export async function encodeProduceRequest(implementation: Implementation, args:
   return Buffer.from(encoder.buffer);
 }
 
-/** A deterministic pseudo-random generator (same cases on every run). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
+export { seededRandom } from '../fixtures/seeded-random.js';

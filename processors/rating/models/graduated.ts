@@ -6,20 +6,32 @@
  */
 import type { BillingLine } from '../../../schemas/billing-detail.js';
 import type { ChargeConfig } from '../../../schemas/config-types.js';
-import { Decimal } from '../../decimal.js';
-import { canonical, optional, rated, roundLine, type RatedAmount } from './money.js';
+import { priced, type PricedWork } from './arithmetic.js';
+import { optional, ratedWith, type RatedAmount } from './money.js';
 import { tierBounds, tierLineHead } from './tiers.js';
 
 export function rateGraduated(charge: ChargeConfig, quantity: string, minorUnits: number): RatedAmount {
-  const total = new Decimal(quantity);
-  const lines: BillingLine[] = [];
-  for (const bounds of tierBounds(charge.tiers ?? [])) {
-    if (total.lte(bounds.from)) break;
-    const top = bounds.to === undefined ? total : Decimal.min(total, bounds.to);
-    const units = top.minus(bounds.from);
-    const { unitPrice, flatFee } = bounds.tier;
-    const exact = units.times(unitPrice).plus(flatFee ?? '0');
-    lines.push({ ...tierLineHead(bounds), quantity: canonical(units), unitPrice, ...optional('flatFee', flatFee), amount: roundLine(exact, minorUnits) });
-  }
-  return rated(lines);
+  return priced(graduated(charge, quantity, minorUnits));
+}
+
+export function graduated(charge: ChargeConfig, quantity: string, minorUnits: number): PricedWork<RatedAmount> {
+  return (arithmetic) => {
+    const total = arithmetic.of(quantity);
+    const lines: BillingLine[] = [];
+    for (const bounds of tierBounds(arithmetic, charge.tiers ?? [])) {
+      if (arithmetic.compare(total, bounds.from) <= 0) break;
+      const top = bounds.to === undefined || arithmetic.compare(total, bounds.to) <= 0 ? total : bounds.to;
+      const units = arithmetic.minus(top, bounds.from);
+      const { unitPrice, flatFee } = bounds.tier;
+      const exact = arithmetic.plus(arithmetic.times(units, arithmetic.of(unitPrice)), arithmetic.of(flatFee ?? '0'));
+      lines.push({
+        ...tierLineHead(arithmetic, bounds),
+        quantity: arithmetic.text(units),
+        unitPrice,
+        ...optional('flatFee', flatFee),
+        amount: arithmetic.text(arithmetic.roundHalfUp(exact, minorUnits)),
+      });
+    }
+    return ratedWith(arithmetic, lines);
+  };
 }

@@ -1,5 +1,6 @@
 /**
- * Money for the charge models: exact decimals (processors/decimal.ts), and
+ * Money for the charge models: exact decimals (scaled safe integers where
+ * they fit, decimal.js where they do not: arithmetic.ts), and
  * the one rounding each billing line gets — half-up (away from zero at
  * exactly half) to the currency's minor unit (USD 2, JPY 0).
  *
@@ -9,6 +10,7 @@
  */
 import type { BillingLine } from '../../../schemas/billing-detail.js';
 import { canonicalDecimal, Decimal } from '../../decimal.js';
+import { priced, type Arithmetic } from './arithmetic.js';
 
 /** A line's exact value rounded once, half-up, to `minorUnits` decimal places; canonical. */
 export function roundLine(value: Decimal, minorUnits: number): string {
@@ -22,9 +24,13 @@ export function canonical(value: Decimal | string | number): string {
 
 /** Sum of already rounded line amounts: exact, so lines always add up to the total. */
 export function sumLines(lines: readonly Pick<BillingLine, 'amount'>[]): string {
-  let total = new Decimal(0);
-  for (const line of lines) total = total.plus(line.amount);
-  return canonicalDecimal(total);
+  return priced((arithmetic) => sumLinesWith(arithmetic, lines));
+}
+
+function sumLinesWith<N>(arithmetic: Arithmetic<N>, lines: readonly Pick<BillingLine, 'amount'>[]): string {
+  let total = arithmetic.of(0);
+  for (const line of lines) total = arithmetic.plus(total, arithmetic.of(line.amount));
+  return arithmetic.text(total);
 }
 
 /** What a charge model returns: the lines (each rounded once) and their exact sum. */
@@ -36,6 +42,11 @@ export interface RatedAmount {
 
 export function rated(lines: readonly BillingLine[]): RatedAmount {
   return { amount: sumLines(lines), lines };
+}
+
+/** `rated`, the sum made with the model's own arithmetic. */
+export function ratedWith<N>(arithmetic: Arithmetic<N>, lines: readonly BillingLine[]): RatedAmount {
+  return { amount: sumLinesWith(arithmetic, lines), lines };
 }
 
 /** `{ [name]: value }` when value is defined, else `{}`: optional fields stay absent, never `undefined`. */

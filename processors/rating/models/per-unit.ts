@@ -1,7 +1,7 @@
 /** per_unit: amount = flatFee + unitPrice × quantity (y = a + b·x), one line, rounded once. */
 import type { ChargeConfig } from '../../../schemas/config-types.js';
-import { Decimal } from '../../decimal.js';
-import { canonical, optional, rated, roundLine, type RatedAmount } from './money.js';
+import { priced, type PricedWork } from './arithmetic.js';
+import { optional, ratedWith, type RatedAmount } from './money.js';
 
 /** The share of a period a segment covers, in milliseconds between instants. */
 export interface Proration {
@@ -19,8 +19,17 @@ export const wholePeriod: Proration = { segmentMs: 1, periodMs: 1 };
  * periodMs, exact: only the line is rounded, once).
  */
 export function ratePerUnit(charge: ChargeConfig, quantity: string, minorUnits: number, proration: Proration = wholePeriod): RatedAmount {
-  const unitPrice = charge.unitPrice ?? '0';
-  const fee = new Decimal(charge.flatFee ?? '0').times(proration.segmentMs).dividedBy(proration.periodMs);
-  const exact = new Decimal(unitPrice).times(quantity).plus(fee);
-  return rated([{ label: 'units', quantity: canonical(quantity), unitPrice, ...optional('flatFee', charge.flatFee), amount: roundLine(exact, minorUnits) }]);
+  return priced(perUnit(charge, quantity, minorUnits, proration));
+}
+
+export function perUnit(charge: ChargeConfig, quantity: string, minorUnits: number, proration: Proration = wholePeriod): PricedWork<RatedAmount> {
+  return (arithmetic) => {
+    const unitPrice = charge.unitPrice ?? '0';
+    const fee = arithmetic.share(arithmetic.of(charge.flatFee ?? '0'), proration.segmentMs, proration.periodMs);
+    const units = arithmetic.of(quantity);
+    const exact = arithmetic.plus(arithmetic.times(arithmetic.of(unitPrice), units), fee);
+    return ratedWith(arithmetic, [
+      { label: 'units', quantity: arithmetic.text(units), unitPrice, ...optional('flatFee', charge.flatFee), amount: arithmetic.text(arithmetic.roundHalfUp(exact, minorUnits)) },
+    ]);
+  };
 }

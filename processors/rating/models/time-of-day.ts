@@ -11,9 +11,9 @@
  */
 import type { BillingLine } from '../../../schemas/billing-detail.js';
 import type { ChargeConfig, TimeOfDayInterval } from '../../../schemas/config-types.js';
-import { Decimal } from '../../decimal.js';
 import { localMinuteOfDay } from '../billing-period.js';
-import { canonical, rated, roundLine, type RatedAmount } from './money.js';
+import { priced, type PricedWork } from './arithmetic.js';
+import { ratedWith, type RatedAmount } from './money.js';
 
 const minutesOf = (time: string): number => Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
 
@@ -30,19 +30,26 @@ export function intervalIndexAt(intervals: readonly TimeOfDayInterval[], instant
 
 /** Prices `quantities[i]` (decimal strings, one per interval of the charge) at interval i's unit price. */
 export function rateTimeOfDay(charge: ChargeConfig, quantities: readonly string[], minorUnits: number): RatedAmount {
-  const lines: BillingLine[] = [];
-  (charge.intervals ?? []).forEach((interval, index) => {
-    const quantity = quantities[index] ?? '0';
-    if (new Decimal(quantity).isZero()) return;
-    const exact = new Decimal(quantity).times(interval.unitPrice);
-    lines.push({
-      label: `${interval.from}-${interval.to}`,
-      from: interval.from,
-      to: interval.to,
-      quantity: canonical(quantity),
-      unitPrice: interval.unitPrice,
-      amount: roundLine(exact, minorUnits),
+  return priced(timeOfDay(charge, quantities, minorUnits));
+}
+
+export function timeOfDay(charge: ChargeConfig, quantities: readonly string[], minorUnits: number): PricedWork<RatedAmount> {
+  return (arithmetic) => {
+    const lines: BillingLine[] = [];
+    const zero = arithmetic.of(0);
+    (charge.intervals ?? []).forEach((interval, index) => {
+      const quantity = arithmetic.of(quantities[index] ?? '0');
+      if (arithmetic.compare(quantity, zero) === 0) return;
+      const exact = arithmetic.times(quantity, arithmetic.of(interval.unitPrice));
+      lines.push({
+        label: `${interval.from}-${interval.to}`,
+        from: interval.from,
+        to: interval.to,
+        quantity: arithmetic.text(quantity),
+        unitPrice: interval.unitPrice,
+        amount: arithmetic.text(arithmetic.roundHalfUp(exact, minorUnits)),
+      });
     });
-  });
-  return rated(lines);
+    return ratedWith(arithmetic, lines);
+  };
 }

@@ -4,16 +4,30 @@
  * tier: no line, 0 (no flat fee for no usage).
  */
 import type { ChargeConfig } from '../../../schemas/config-types.js';
-import { Decimal } from '../../decimal.js';
-import { canonical, optional, rated, roundLine, type RatedAmount } from './money.js';
+import { priced, type PricedWork } from './arithmetic.js';
+import { optional, ratedWith, type RatedAmount } from './money.js';
 import { tierBounds, tierLineHead } from './tiers.js';
 
 export function rateVolume(charge: ChargeConfig, quantity: string, minorUnits: number): RatedAmount {
-  const total = new Decimal(quantity);
-  if (total.lte(0)) return rated([]);
-  const bounds = tierBounds(charge.tiers ?? []).find((b) => b.to === undefined || total.lte(b.to));
-  if (bounds === undefined) return rated([]); // unreachable: config requires an open last tier
-  const { unitPrice, flatFee } = bounds.tier;
-  const exact = total.times(unitPrice).plus(flatFee ?? '0');
-  return rated([{ ...tierLineHead(bounds), quantity: canonical(total), unitPrice, ...optional('flatFee', flatFee), amount: roundLine(exact, minorUnits) }]);
+  return priced(volume(charge, quantity, minorUnits));
+}
+
+export function volume(charge: ChargeConfig, quantity: string, minorUnits: number): PricedWork<RatedAmount> {
+  return (arithmetic) => {
+    const total = arithmetic.of(quantity);
+    if (arithmetic.compare(total, arithmetic.of(0)) <= 0) return ratedWith(arithmetic, []);
+    const bounds = tierBounds(arithmetic, charge.tiers ?? []).find((b) => b.to === undefined || arithmetic.compare(total, b.to) <= 0);
+    if (bounds === undefined) return ratedWith(arithmetic, []); // unreachable: config requires an open last tier
+    const { unitPrice, flatFee } = bounds.tier;
+    const exact = arithmetic.plus(arithmetic.times(total, arithmetic.of(unitPrice)), arithmetic.of(flatFee ?? '0'));
+    return ratedWith(arithmetic, [
+      {
+        ...tierLineHead(arithmetic, bounds),
+        quantity: arithmetic.text(total),
+        unitPrice,
+        ...optional('flatFee', flatFee),
+        amount: arithmetic.text(arithmetic.roundHalfUp(exact, minorUnits)),
+      },
+    ]);
+  };
 }
