@@ -5,7 +5,7 @@
  * overwrites the same detail instead of adding one.
  */
 import { createHash } from 'node:crypto';
-import type { BillingDetailRecord, BillingStatus } from '../../schemas/billing-detail.js';
+import type { BillingDetailRecord, BillingLine, BillingStatus } from '../../schemas/billing-detail.js';
 import type { ChargeConfig } from '../../schemas/config-types.js';
 import type { BillingSegment } from './subscriptions.js';
 import type { RatedAmount } from './models/index.js';
@@ -66,12 +66,26 @@ export function billingDetailRecord(fields: DetailFields): BillingDetailRecord {
   };
 }
 
-/** True when two details say the same thing (revision aside). */
+/** True when two details say the same thing (revision aside). Field by field: it runs for every usage change rated. */
 export function sameDetailContent(left: BillingDetailRecord, right: BillingDetailRecord): boolean {
   for (const field of Object.keys(left) as (keyof BillingDetailRecord)[]) {
     if (field !== 'revision' && field !== 'lines' && left[field] !== right[field]) return false;
   }
-  return Object.keys(left).length === Object.keys(right).length && JSON.stringify(left.lines) === JSON.stringify(right.lines);
+  return Object.keys(left).length === Object.keys(right).length && sameLines(left.lines, right.lines);
+}
+
+const lineFields = ['label', 'from', 'to', 'quantity', 'unitPrice', 'flatFee', 'amount'] as const;
+
+function sameLines(left: readonly BillingLine[], right: readonly BillingLine[]): boolean {
+  if (left.length !== right.length) return false;
+  for (let index = 0; index < left.length; index++) {
+    const a = left[index] as BillingLine;
+    const b = right[index] as BillingLine;
+    for (const field of lineFields) if (a[field] !== b[field]) return false;
+    // A field this version does not know (a line written by a later one) differs too.
+    if (Object.keys(a).length !== Object.keys(b).length) return false;
+  }
+  return true;
 }
 
 /** The segment a detail covers, read back from the detail's own bounds. */
