@@ -13,7 +13,7 @@
  *   significant digits; producers that need more send numeric strings.
  */
 import { Decimal as DecimalJs } from 'decimal.js';
-import { formatScaled, minusScaled, notScaled, powersOfTen, scaledOf, scaledText } from './scaled-decimal.js';
+import { minusScaled, notScaled, plusScaled, scaledOf, scaledText } from './scaled-decimal.js';
 
 /** Significant digits kept by arithmetic. A sum rounds only if it needs more. */
 export const decimalPrecisionDigits = 60;
@@ -113,50 +113,28 @@ export function compareDecimals(left: string, right: string): number {
 export function addDecimals(left: string, right: string): string {
   // Fast path: integers of at most 15 digits add exactly as doubles (the sum stays below 2^53).
   if (smallInteger.test(left) && smallInteger.test(right)) return String(Number(left) + Number(right));
-  const scaled = addScaled(left, right);
-  if (scaled !== undefined) return scaled;
-  if (left === '0') return canonicalDecimal(new Decimal(right));
-  return canonicalDecimal(new Decimal(left).plus(right));
+  return onScaledIntegers(
+    () => scaledText(plusScaled(scaledOf(left), scaledOf(right))),
+    () => canonicalDecimal(left === '0' ? new Decimal(right) : new Decimal(left).plus(right)),
+  );
 }
 
 /** Exact difference `left − right` of two decimal strings, canonical. */
 export function subtractDecimals(left: string, right: string): string {
+  return onScaledIntegers(
+    () => scaledText(minusScaled(scaledOf(left), scaledOf(right))),
+    () => canonicalDecimal(new Decimal(left).minus(right)),
+  );
+}
+
+/** `scaled()` (scaled-decimal.ts), or `exact()` on decimal.js when a value does not fit scaled integers. */
+function onScaledIntegers(scaled: () => string, exact: () => string): string {
   try {
-    return scaledText(minusScaled(scaledOf(left), scaledOf(right)));
+    return scaled();
   } catch (error) {
     if (error !== notScaled) throw error;
-    return canonicalDecimal(new Decimal(left).minus(right));
+    return exact();
   }
-}
-
-/**
- * The sum of two plain decimals of at most 15 digits each once written with
- * the same number of fraction digits, as scaled integers: exact in doubles
- * (both below 10^15, the sum below 2^53). Undefined when either needs more.
- */
-function addScaled(left: string, right: string): string | undefined {
-  if (!smallPlainDecimal.test(left) || !smallPlainDecimal.test(right)) return undefined;
-  const leftPoint = left.indexOf('.');
-  const rightPoint = right.indexOf('.');
-  const leftScale = leftPoint < 0 ? 0 : left.length - leftPoint - 1;
-  const rightScale = rightPoint < 0 ? 0 : right.length - rightPoint - 1;
-  const scale = Math.max(leftScale, rightScale);
-  const leftDigits = digitCount(left, leftPoint) + scale - leftScale;
-  const rightDigits = digitCount(right, rightPoint) + scale - rightScale;
-  if (leftDigits > 15 || rightDigits > 15) return undefined;
-  const sum = scaledInteger(left, leftPoint, scale - leftScale) + scaledInteger(right, rightPoint, scale - rightScale);
-  return formatScaled(sum, scale);
-}
-
-/** Digits of a plain decimal (sign and point left out). */
-function digitCount(text: string, point: number): number {
-  return text.length - (text.charCodeAt(0) === 0x2d ? 1 : 0) - (point < 0 ? 0 : 1);
-}
-
-/** `text` without its point, times 10^`pad`, as a number (exact below 10^15). */
-function scaledInteger(text: string, point: number, pad: number): number {
-  const digits = point < 0 ? text : text.slice(0, point) + text.slice(point + 1);
-  return Number(digits) * (powersOfTen[pad] as number);
 }
 
 /** `dividend / divisor`, rounded half-even to {@link quotientSignificantDigits} significant digits, canonical. */

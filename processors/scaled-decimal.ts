@@ -25,7 +25,7 @@ export interface Scaled {
  */
 export const notScaled: unique symbol = Symbol('not representable as a scaled safe integer');
 
-export const powersOfTen: readonly number[] = Array.from({ length: 16 }, (_, power) => 10 ** power);
+const powersOfTen: readonly number[] = Array.from({ length: 16 }, (_, power) => 10 ** power);
 
 /** The largest shift (10^15) an operand is ever scaled up by. */
 const maxShift = powersOfTen.length - 1;
