@@ -71,11 +71,7 @@ export class InvoiceLedger {
   record(detailKey: string, detail: BillingDetailRecord, timestampMs: number): void {
     const key = invoiceKey(detail.customerId, detail.billingPeriodStart);
     const previous = this.#store.get(key);
-    const byKey = new Map<string, InvoiceLine>();
-    previous?.lineKeys.forEach((lineKey, index) => byKey.set(lineKey, previous.invoice.lines[index] as InvoiceLine));
-    byKey.set(detailKey, lineOf(detail));
-    const ordered = [...byKey].sort(([, left], [, right]) => lineOrder(left, right));
-    const lines = ordered.map(([, line]) => line);
+    const { lines, lineKeys } = withLine(previous, detailKey, lineOf(detail));
     const content = {
       invoiceId: detailIdOf(key),
       customerId: detail.customerId,
@@ -89,6 +85,25 @@ export class InvoiceLedger {
     };
     if (previous !== undefined && sameInvoiceContent(previous.invoice, content)) return;
     const invoice: InvoiceRecord = { ...content, revision: this.#revisions.next(key, previous?.invoice.revision) };
-    this.#store.put(key, { invoice, lineKeys: ordered.map(([lineKey]) => lineKey), periodEndMs: Date.parse(detail.billingPeriodEnd) }, timestampMs);
+    this.#store.put(key, { invoice, lineKeys, periodEndMs: previous?.periodEndMs ?? Date.parse(detail.billingPeriodEnd) }, timestampMs);
   }
+}
+
+/**
+ * The invoice's lines with `line` written under `detailKey`. A detail
+ * already on the invoice keeps its place: its key names its charge and
+ * segment start, which are what order the lines. A new one is added and
+ * the lines ordered again.
+ */
+function withLine(previous: InvoiceState | undefined, detailKey: string, line: InvoiceLine): { lines: InvoiceLine[]; lineKeys: readonly string[] } {
+  const at = previous === undefined ? -1 : previous.lineKeys.indexOf(detailKey);
+  if (previous !== undefined && at >= 0) {
+    const lines = previous.invoice.lines.slice();
+    lines[at] = line;
+    return { lines, lineKeys: previous.lineKeys };
+  }
+  const ordered: [string, InvoiceLine][] = previous === undefined ? [] : previous.lineKeys.map((lineKey, index) => [lineKey, previous.invoice.lines[index] as InvoiceLine]);
+  ordered.push([detailKey, line]);
+  ordered.sort(([, left], [, right]) => lineOrder(left, right));
+  return { lines: ordered.map(([, orderedLine]) => orderedLine), lineKeys: ordered.map(([lineKey]) => lineKey) };
 }

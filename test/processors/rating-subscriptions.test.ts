@@ -61,6 +61,19 @@ describe('subscriptions split billing periods into segments', () => {
     expect(records[1]?.value?.invoiceId).toBe(records[0]?.value?.invoiceId);
   });
 
+  it('keeps each segment\'s line in its place on the invoice as usage arrives out of order', async () => {
+    const customer = subscriber([{ plan: 'basic', from: '2023-12-01T00:00:00Z' }, { plan: 'pro', from: '2024-01-11T00:00:00Z' }]);
+    const h = await start(ratingConfig({ customers: [customer], plans: twoPlans }));
+    // The later segment first, then the earlier one (a new line goes before it), then the earlier one again (updated in
+    // place, still first); all within the hour of allowed lateness around the change at midnight.
+    await h.pipe(tokens('sub-1', '2024-01-11T00:10:00Z', 1000), tokens('sub-1', '2024-01-10T23:50:00Z', 100), tokens('sub-1', '2024-01-10T23:55:00Z', 200));
+    expect(h.invoices().map(invoiceBrief)).toEqual([
+      'sub 2024-01-01T00:00:00.000Z total=22 draft r1 lines=pro:22',
+      'sub 2024-01-01T00:00:00.000Z total=33 draft r2 lines=basic:11,pro:22',
+      'sub 2024-01-01T00:00:00.000Z total=35 draft r3 lines=basic:13,pro:22',
+    ]);
+  });
+
   it('prorates exactly and rounds each line once, half up', async () => {
     // 1 of 31 days of 1.00 is 0.032258…: the line rounds to 0.03, never a sum of rounded parts.
     const customer = subscriber([{ plan: 'basic', from: '2023-12-01T00:00:00Z' }, { plan: 'pro', from: '2024-01-31T00:00:00Z' }]);
