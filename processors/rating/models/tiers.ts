@@ -24,9 +24,9 @@ export function tierBounds<N>(arithmetic: Arithmetic<N>, tiers: readonly Tier[])
   let from = arithmetic.of(0);
   const bounds = tiers.map((tier, index): TierBounds<N> => {
     const to = tier.upTo === undefined ? undefined : arithmetic.of(tier.upTo);
-    const tierBounds: TierBounds<N> = { tier, number: index + 1, from, to };
+    const bound: TierBounds<N> = { tier, number: index + 1, from, to };
     if (to !== undefined) from = to;
-    return tierBounds;
+    return bound;
   });
   byTiers.set(tiers, bounds);
   return bounds;
