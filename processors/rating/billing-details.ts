@@ -41,11 +41,10 @@ export interface DetailFields {
   readonly quantity: string;
   readonly rated: RatedAmount;
   readonly status: BillingStatus;
-  readonly revision: number;
 }
 
 /** The record, fields in the order of the Avro schema. */
-export function billingDetailRecord(fields: DetailFields): BillingDetailRecord {
+export function billingDetailRecord(fields: DetailFields, revision: number): BillingDetailRecord {
   return {
     detailId: detailIdOf(fields.key),
     customerId: fields.customerId,
@@ -62,15 +61,32 @@ export function billingDetailRecord(fields: DetailFields): BillingDetailRecord {
     amount: fields.rated.amount,
     lines: fields.rated.lines,
     status: fields.status,
-    revision: fields.revision,
+    revision,
   };
 }
 
+/** Every field of a detail but its lines and revision. */
+const detailFields = [
+  'detailId',
+  'customerId',
+  'plan',
+  'charge',
+  'meter',
+  'periodStart',
+  'periodEnd',
+  'billingPeriodStart',
+  'billingPeriodEnd',
+  'timezone',
+  'currency',
+  'quantity',
+  'amount',
+  'status',
+] as const satisfies readonly Exclude<keyof BillingDetailRecord, 'lines' | 'revision'>[];
+
 /** True when two details say the same thing (revision aside). Field by field: it runs for every usage change rated. */
 export function sameDetailContent(left: BillingDetailRecord, right: BillingDetailRecord): boolean {
-  for (const field of Object.keys(left) as (keyof BillingDetailRecord)[]) {
-    if (field !== 'revision' && field !== 'lines' && left[field] !== right[field]) return false;
-  }
+  for (const field of detailFields) if (left[field] !== right[field]) return false;
+  // A field this version does not know (a detail written by a later one) differs too.
   return Object.keys(left).length === Object.keys(right).length && sameLines(left.lines, right.lines);
 }
 

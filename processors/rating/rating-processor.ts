@@ -195,10 +195,10 @@ export function ratingProcessor(options: RatingProcessorOptions): ProcessorSuppl
         rated: rateCharge(charge, modelQuantity(chargeUsage, aggregation), minorUnits, { segmentMs: segment.endMs - segment.startMs, periodMs: segment.period.endMs - segment.period.startMs }),
         status: final ? ('final' as const) : ('provisional' as const),
       };
-      let detail = billingDetailRecord({ ...fields, revision: previous?.detail.revision ?? 0 });
+      let detail = billingDetailRecord(fields, previous?.detail.revision ?? 0);
       const revised = previous === undefined || !sameDetailContent(previous.detail, detail);
       if (revised) {
-        detail = billingDetailRecord({ ...fields, revision: nextRevision(key, previous?.detail) });
+        detail = { ...detail, revision: nextRevision(key, previous?.detail) };
       } else {
         if (JSON.stringify(previous.usage) === JSON.stringify(chargeUsage) && previous.closeAtMs === closeAtMs) return false;
         detail = previous.detail; // usage moved (e.g. a later LATEST with the same value), the detail did not: no new revision

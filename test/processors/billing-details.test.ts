@@ -37,6 +37,10 @@ describe('sameDetailContent', () => {
     expect(sameDetailContent(detail, { ...detail, lines: [first] })).toBe(false);
   });
 
+  it('tells a detail apart when it holds a field this version does not know (written by a later one)', () => {
+    expect(sameDetailContent({ ...detail, discountCode: 'SPRING' } as BillingDetailRecord, detail)).toBe(false);
+  });
+
   it('tells a line apart when it holds a field this version does not know (written by a later one)', () => {
     const [first, second] = detail.lines as [BillingDetailRecord['lines'][number], BillingDetailRecord['lines'][number]];
     expect(sameDetailContent(detail, { ...detail, lines: [first, { ...second, discount: '0.1' } as BillingDetailRecord['lines'][number]] })).toBe(false);
