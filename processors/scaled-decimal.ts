@@ -83,6 +83,17 @@ export function compareScaled(left: Scaled, right: Scaled): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** `value ÷ divisor` rounded up (toward +∞) to a whole number; `divisor` a positive safe integer. */
+export function ceilDivideScaled(value: Scaled, divisor: number): Scaled {
+  if (value.scale > maxShift) throw notScaled;
+  // value ÷ divisor = digits ÷ (divisor × 10^scale): one integer division, exact below 2^53.
+  const whole = safe(divisor * (powersOfTen[value.scale] as number));
+  const remainder = value.digits % whole;
+  const quotient = (value.digits - remainder) / whole;
+  // Truncation went toward zero: up already for a negative value, one more for a positive remainder.
+  return { digits: remainder > 0 ? quotient + 1 : quotient, scale: 0 };
+}
+
 /** Rounded to `places` fraction digits, half-up (away from zero at exactly half). */
 export function roundHalfUpScaled(value: Scaled, places: number): Scaled {
   const shift = value.scale - places;

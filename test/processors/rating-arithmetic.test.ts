@@ -3,12 +3,13 @@ import type { ChargeConfig, Tier } from '../../schemas/config-types.js';
 import { Decimal, subtractDecimals } from '../../processors/decimal.js';
 import { priced, pricedByDecimalJs, type PricedWork } from '../../processors/rating/models/arithmetic.js';
 import { graduated } from '../../processors/rating/models/graduated.js';
+import { packaged } from '../../processors/rating/models/package.js';
 import { sumLines } from '../../processors/rating/models/money.js';
 import { perUnit } from '../../processors/rating/models/per-unit.js';
 import { timeOfDay } from '../../processors/rating/models/time-of-day.js';
 import { volume } from '../../processors/rating/models/volume.js';
 import { seededRandom } from '../fixtures/seeded-random.js';
-import { formatScaled, notScaled, plusScaled, roundHalfUpScaled, scaledOf, scaledText, timesScaled } from '../../processors/scaled-decimal.js';
+import { ceilDivideScaled, formatScaled, notScaled, plusScaled, roundHalfUpScaled, scaledOf, scaledText, timesScaled } from '../../processors/scaled-decimal.js';
 
 /** Decimal strings of the shapes rating meets, from "0" to far past what a double holds exactly. */
 function decimalText(random: () => number, allowNegative: boolean): string {
@@ -77,6 +78,11 @@ describe('scaled safe integers, the charge models\' fast path', () => {
     expect(caught(() => plusScaled(scaledOf('1'), scaledOf('0.0000000000000001')))).toBe(notScaled);
   });
 
+  it('divides up to whole packages, toward +∞', () => {
+    const up = (text: string, divisor: number): string => scaledText(ceilDivideScaled(scaledOf(text), divisor));
+    expect([up('201', 100), up('200', 100), up('0.5', 1), up('0', 7), up('-0.5', 1), up('-150', 100)]).toEqual(['3', '2', '1', '0', '0', '-1']);
+  });
+
   it('rounds half away from zero, like decimal.js ROUND_HALF_UP', () => {
     for (const text of ['1.005', '2.675', '0.125', '0.124999', '-0.125', '-7.5', '7.4999', '-0.004', '999.995']) {
       for (const places of [0, 1, 2, 3]) {
@@ -108,6 +114,23 @@ describe('charge models on scaled integers give what decimal.js gives', () => {
       const proration = run % 4 === 0 ? { segmentMs: Math.floor(random() * periodMs), periodMs } : { segmentMs: 1, periodMs: 1 };
       const places = minorUnits[run % 3] as number;
       expectSameAsDecimalJs(perUnit(charge, quantity, places, proration), { charge, quantity, places, proration });
+    }
+  });
+
+  it('package, with and without free units', () => {
+    for (let run = 0; run < 2000; run++) {
+      const freeUnits = random() < 0.5 ? Math.floor(random() * 1000) : undefined;
+      const charge: ChargeConfig = {
+        key: 'c',
+        meter: 'm',
+        model: 'package',
+        packageSize: 1 + Math.floor(random() * (random() < 0.1 ? 1e12 : 500)),
+        packagePrice: price(random),
+        ...(freeUnits === undefined ? {} : { freeUnits }),
+      };
+      const quantity = decimalText(random, true);
+      const places = minorUnits[run % 3] as number;
+      expectSameAsDecimalJs(packaged(charge, quantity, places), { charge, quantity, places });
     }
   });
 

@@ -8,7 +8,7 @@
  * the same amounts either way.
  */
 import { canonicalDecimal, Decimal } from '../../decimal.js';
-import { compareScaled, minusScaled, notScaled, plusScaled, roundHalfUpScaled, scaledInteger, scaledOf, scaledText, timesScaled, type Scaled } from '../../scaled-decimal.js';
+import { ceilDivideScaled, compareScaled, minusScaled, notScaled, plusScaled, roundHalfUpScaled, scaledInteger, scaledOf, scaledText, timesScaled, type Scaled } from '../../scaled-decimal.js';
 
 export interface Arithmetic<N> {
   /** A decimal string (a price, a quantity) or a safe integer (a tier bound). */
@@ -18,6 +18,8 @@ export interface Arithmetic<N> {
   times(left: N, right: N): N;
   /** `value × part ÷ whole`: a flat fee prorated to a segment's share of its period. */
   share(value: N, part: number, whole: number): N;
+  /** `value ÷ divisor` rounded up to a whole number (packages started); `divisor` a positive safe integer. */
+  ceilDivide(value: N, divisor: number): N;
   /** Negative, zero or positive as `left` is below, equal to or above `right`. */
   compare(left: N, right: N): number;
   /** Rounded to `places` fraction digits, half-up (away from zero at exactly half). */
@@ -36,6 +38,7 @@ const scaledArithmetic: Arithmetic<Scaled> = {
     if (part !== whole) throw notScaled;
     return value;
   },
+  ceilDivide: ceilDivideScaled,
   compare: compareScaled,
   roundHalfUp: roundHalfUpScaled,
   text: scaledText,
@@ -47,6 +50,7 @@ const decimalArithmetic: Arithmetic<Decimal> = {
   minus: (left, right) => left.minus(right),
   times: (left, right) => left.times(right),
   share: (value, part, whole) => value.times(part).dividedBy(whole),
+  ceilDivide: (value, divisor) => value.dividedBy(divisor).ceil(),
   compare: (left, right) => left.comparedTo(right),
   roundHalfUp: (value, places) => value.toDecimalPlaces(places, Decimal.ROUND_HALF_UP),
   text: canonicalDecimal,

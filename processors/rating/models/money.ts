@@ -17,11 +17,6 @@ export function roundLine(value: Decimal, minorUnits: number): string {
   return canonicalDecimal(value.toDecimalPlaces(minorUnits, Decimal.ROUND_HALF_UP));
 }
 
-/** Canonical form of a decimal string or value. */
-export function canonical(value: Decimal | string | number): string {
-  return canonicalDecimal(value instanceof Decimal ? value : new Decimal(value));
-}
-
 /** Sum of already rounded line amounts: exact, so lines always add up to the total. */
 export function sumLines(lines: readonly Pick<BillingLine, 'amount'>[]): string {
   return priced((arithmetic) => sumLinesWith(arithmetic, lines));
@@ -40,11 +35,7 @@ export interface RatedAmount {
   readonly lines: readonly BillingLine[];
 }
 
-export function rated(lines: readonly BillingLine[]): RatedAmount {
-  return { amount: sumLines(lines), lines };
-}
-
-/** `rated`, the sum made with the model's own arithmetic. */
+/** The lines and their sum, made with the model's own arithmetic. */
 export function ratedWith<N>(arithmetic: Arithmetic<N>, lines: readonly BillingLine[]): RatedAmount {
   return { amount: sumLinesWith(arithmetic, lines), lines };
 }
