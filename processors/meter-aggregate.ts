@@ -47,8 +47,8 @@ const maxParsedKeys = 65_536;
 /** How often (ms) the wall-clock punctuator checks for windows an idle partition left open. */
 export const meterWallClockCloseIntervalMs = 1_000;
 
-/** About how many finals the wall-clock punctuator emits before it checks that the task's output has room. */
-export const finalsPerWallClockStep = 4_096;
+/** About how many finals the wall-clock punctuator emits before it asks whether it may go on. */
+export const finalsPerWallClockStep = 1_024;
 
 export interface MeterAggregateOptions {
   readonly plans: MeterPlans;
@@ -148,15 +148,16 @@ export function meterAggregateProcessor(options: MeterAggregateOptions): Process
     /**
      * The wall clock closes what an idle partition left open — after a
      * backlog of old input, every window at once. It closes them in steps of
-     * `finalsPerWallClockStep` while the task's output has room and leaves
-     * the rest to its next firing, so the finals never wait in memory all
-     * together. Records processed in between see the bound where the last
-     * step left it: a window not yet finalized still counts them, and its
-     * final, later, includes them.
+     * about `finalsPerWallClockStep` while the runtime lets it go on (its
+     * slice of event-loop time, the task's output), and leaves the rest to
+     * its next firing, so the finals neither hold up the other partitions'
+     * input nor wait in memory all together. Records processed in between
+     * see the bound where the last step left it: a window not yet finalized
+     * still counts them, and its final, later, includes them.
      */
     function closeWindowsByWallClock(timeMs: number): void {
       let closed = false;
-      while (!closed && context.outputHasRoom()) closed = closeWindows(timeMs, finalsPerWallClockStep);
+      while (!closed && context.mayContinue()) closed = closeWindows(timeMs, finalsPerWallClockStep);
     }
 
     /** After restoration: every window at or after the close bound is open. */

@@ -50,14 +50,21 @@ export interface ProcessorContext<KOut = unknown, VOut = unknown> {
    */
   schedule(intervalMs: number, type: PunctuationType, punctuator: Punctuator): Cancellable;
   /**
-   * True while the task's output has room: what it sent and the broker has
-   * not yet acknowledged is within the runtime's bound (always in the test
-   * driver). A wall-clock punctuator with much to emit emits it in steps
-   * while this holds and leaves the rest to its next firing, so the records
-   * never wait in memory all together (Kafka Streams' producer blocks on a
-   * full `buffer.memory` for the same reason).
+   * For a wall-clock punctuator with much to do: true while it may go on.
+   * False once its slice of event-loop time is used up (the runtime's slice,
+   * a few ms; none unless set in the test driver), or when the task's output
+   * is full (what it sent and the broker has not yet acknowledged is past
+   * the runtime's bound; never in the test driver). Such a punctuator works
+   * in steps while this holds and returns; the first question of a firing is
+   * answered for the output alone, so every firing gets a step done. Told to
+   * stop by its slice, it is fired again at the runtime's next turn, after
+   * the input that waited meanwhile, so a backlog of work for an idle
+   * partition never holds up the others; told to stop by a full output, at
+   * its next firing, so the records never wait in memory all together
+   * (Kafka Streams' producer blocks on a full `buffer.memory` for the same
+   * reason).
    */
-  outputHasRoom(): boolean;
+  mayContinue(): boolean;
 }
 
 export interface Processor<KIn = unknown, VIn = unknown, KOut = unknown, VOut = unknown> {

@@ -29,6 +29,13 @@ export interface TestDriverOptions {
   /** Partition counts by topic name (internal topics by logical name); default 1. */
   readonly partitions?: Readonly<Record<string, number>>;
   readonly initialWallClockMs?: number;
+  /**
+   * Event-loop time (ms) one firing of a wall-clock punctuator may hold
+   * (ProcessorContext.mayContinue); default none. `advanceWallClockTime`
+   * fires a punctuator its slice stopped again until it is done, as the
+   * runtime does at its next turns.
+   */
+  readonly punctuationSliceMs?: number;
   /** Commit (flush caches) after every N piped records; 0 = only on commit(). Default 1. */
   readonly commitEveryRecords?: number;
   /** Bytes every task's record caches may hold together (as `app.cacheMaxBytes`); default 16 MiB. */
@@ -67,6 +74,7 @@ export class TopologyTestDriver {
   private readonly cacheBudget: CacheBudget;
   private readonly ownsStateDir: boolean;
   private readonly stateDir: string;
+  private readonly punctuationSliceMs: number | undefined;
   private wallClock: number;
   private pipedSinceCommit = 0;
 
@@ -76,6 +84,7 @@ export class TopologyTestDriver {
     this.applicationId = options.applicationId ?? 'test-app';
     this.wallClock = options.initialWallClockMs ?? 0;
     this.commitEveryRecords = options.commitEveryRecords ?? 1;
+    this.punctuationSliceMs = options.punctuationSliceMs;
     this.cacheBudget = new CacheBudget(options.cacheMaxBytes);
     this.stateDir = stateDir;
     this.ownsStateDir = ownsStateDir;
@@ -155,7 +164,7 @@ export class TopologyTestDriver {
     this.wallClock += ms;
     for (const tasks of this.tasks) {
       for (const task of tasks) {
-        await task.punctuateWallClock(this.wallClock);
+        while (await task.punctuateWallClock(this.wallClock)) await this.drain();
         await this.drain();
       }
     }
@@ -225,6 +234,7 @@ export class TopologyTestDriver {
           resolveTopic: (t) => this.topicName(t),
           partitionCount: (t) => this.log.partitionCount(t),
           wallClockMs: () => this.wallClock,
+          ...(this.punctuationSliceMs === undefined ? {} : { punctuationSliceMs: this.punctuationSliceMs }),
         });
         await task.init();
         tasks.push(task);

@@ -165,6 +165,27 @@ describe('meter aggregate: emission', () => {
     expect(harness.meters()).toEqual([]);
   });
 
+  it('closes by the wall clock in slices of event-loop time with the same finals, in the same order, as in one go', async () => {
+    const finalsWith = async (punctuationSliceMs: number | undefined): Promise<string[]> => {
+      harness = await MeteringHarness.start(meteringConfig({ allowedLatenessMs: 10 * minuteMs }), {
+        wallClockMs0: t0 + 3 * minuteMs,
+        ...(punctuationSliceMs === undefined ? {} : { punctuationSliceMs }),
+      });
+      const starts = [t0, t0 + minuteMs, t0 + 2 * minuteMs];
+      await harness.pipeAll(starts.flatMap((start) => Array.from({ length: finalsPerWallClockStep }, (_, i) => request(start + 1, { subject: `s-${i}`, id: `e-${start}-${i}` }))));
+      await harness.driver.advanceWallClockTime(20 * minuteMs);
+      const finals = harness.meters().filter((m) => m.final).map((m) => `${m.subject}|${m.windowStart}|${m.value}`);
+      await harness.close();
+      harness = undefined;
+      return finals;
+    };
+    const inOneGo = await finalsWith(undefined);
+    // A slice of 0 ms: one step per firing, three firings (and one that finds nothing left).
+    const inSlices = await finalsWith(0);
+    expect(inOneGo).toHaveLength(3 * finalsPerWallClockStep);
+    expect(inSlices).toEqual(inOneGo);
+  });
+
   it('stamps every record of a window with the window\'s last instant', async () => {
     harness = await MeteringHarness.start();
     await harness.pipe(request(t0 + 5));

@@ -71,6 +71,8 @@ export interface HarnessOptions extends MeteringTopologyOptions {
   readonly stateDir?: string;
   readonly commitEveryRecords?: number;
   readonly partitions?: Readonly<Record<string, number>>;
+  /** See TestDriverOptions.punctuationSliceMs. */
+  readonly punctuationSliceMs?: number;
 }
 
 export class MeteringHarness {
@@ -102,6 +104,7 @@ export class MeteringHarness {
       ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
       ...(options.commitEveryRecords === undefined ? {} : { commitEveryRecords: options.commitEveryRecords }),
       ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+      ...(options.punctuationSliceMs === undefined ? {} : { punctuationSliceMs: options.punctuationSliceMs }),
     });
     return new MeteringHarness(driver, counters);
   }

@@ -57,6 +57,55 @@ describe('punctuation', () => {
   });
 });
 
+/** A wall-clock punctuator with `items` to emit, one per step, while the context lets it go on; `firings` counts its firings. */
+function backlog(items: number, firings: number[]) {
+  return new TopologyBuilder()
+    .addSource('in', ['in'])
+    .addProcessor('drainer', () => {
+      let context: ProcessorContext;
+      let left = items;
+      return {
+        init(ctx) {
+          context = ctx;
+          ctx.schedule(1000, 'wall-clock', (timestampMs) => {
+            firings.push(timestampMs);
+            while (left > 0 && context.mayContinue()) {
+              context.forward(new StreamRecord({ key: null, value: Buffer.from(String(left)), timestampMs }));
+              left--;
+            }
+          });
+        },
+        process: () => undefined,
+      };
+    }, ['in'])
+    .addSink('out', 'items', ['drainer'])
+    .build();
+}
+
+describe('wall-clock punctuation in slices', () => {
+  it('fires a punctuator its slice stopped again until it is done, a step per firing at least, then at its interval', async () => {
+    const firings: number[] = [];
+    // A slice of 0 ms: every firing is stopped after its first step.
+    driver = await TopologyTestDriver.create(backlog(4, firings), { initialWallClockMs: 0, punctuationSliceMs: 0 });
+    await driver.advanceWallClockTime(1000);
+    expect(driver.readAll('items').map((r) => r.value?.toString())).toEqual(['4', '3', '2', '1']);
+    // Four firings with a step each; the last one did not ask again, having nothing left.
+    expect(firings).toEqual([1000, 1000, 1000, 1000]);
+    await driver.advanceWallClockTime(500);
+    expect(firings).toHaveLength(4); // resumed firings kept the schedule's due time: the next is at 2000
+    await driver.advanceWallClockTime(500);
+    expect(firings).toEqual([1000, 1000, 1000, 1000, 2000]);
+  });
+
+  it('without a slice, one firing does it all', async () => {
+    const firings: number[] = [];
+    driver = await TopologyTestDriver.create(backlog(4, firings), { initialWallClockMs: 0 });
+    await driver.advanceWallClockTime(1000);
+    expect(driver.readAll('items')).toHaveLength(4);
+    expect(firings).toEqual([1000]);
+  });
+});
+
 describe('the synchronous per-record path', () => {
   it('refuses a stream-time punctuator that returns a promise, saying what may be async instead', async () => {
     const topology = new TopologyBuilder()

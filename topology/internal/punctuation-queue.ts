@@ -12,7 +12,12 @@ interface Schedule {
   readonly punctuator: Punctuator;
   dueMs: number;
   cancelled: boolean;
+  /** Stopped before it was done (see fireDue): fired again at the next call, due or not. */
+  unfinished: boolean;
 }
+
+/** Runs one firing of a punctuator; true when the punctuator stopped before it was done. */
+export type PunctuationFiring = (punctuator: Punctuator) => Promise<boolean>;
 
 export class PunctuationQueue {
   private readonly schedules: Schedule[] = [];
@@ -22,7 +27,7 @@ export class PunctuationQueue {
     if (!(Number.isInteger(intervalMs) && intervalMs > 0)) {
       throw new RangeError(`punctuation interval must be a positive whole number of ms, got ${intervalMs}`);
     }
-    const schedule: Schedule = { intervalMs, punctuator, dueMs: nextMultiple(nowMs, intervalMs), cancelled: false };
+    const schedule: Schedule = { intervalMs, punctuator, dueMs: nextMultiple(nowMs, intervalMs), cancelled: false, unfinished: false };
     this.schedules.push(schedule);
     return {
       cancel: () => {
@@ -33,14 +38,21 @@ export class PunctuationQueue {
     };
   }
 
-  /** Fires every schedule due at `nowMs`, in the order they were added, awaiting each. */
-  async fireDue(nowMs: number): Promise<void> {
-    if (this.schedules.length === 0) return;
+  /**
+   * Fires every schedule due at `nowMs`, and every one a firing of the last
+   * call left unfinished, in the order they were added, awaiting each.
+   * `fire` runs a firing and says whether it stopped before it was done. A
+   * resumed schedule keeps its due time. True when one is left unfinished.
+   */
+  async fireDue(nowMs: number, fire: PunctuationFiring): Promise<boolean> {
+    let unfinished = false;
     for (const schedule of [...this.schedules]) {
-      if (schedule.cancelled || schedule.dueMs > nowMs) continue;
-      schedule.dueMs = nextMultiple(nowMs, schedule.intervalMs);
-      await schedule.punctuator(nowMs);
+      if (schedule.cancelled || (schedule.dueMs > nowMs && !schedule.unfinished)) continue;
+      if (schedule.dueMs <= nowMs) schedule.dueMs = nextMultiple(nowMs, schedule.intervalMs);
+      schedule.unfinished = await fire(schedule.punctuator);
+      if (schedule.unfinished) unfinished = true;
     }
+    return unfinished;
   }
 
   /** Fires every schedule due at `nowMs`, in the order they were added; the punctuators are synchronous. */

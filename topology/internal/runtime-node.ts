@@ -20,7 +20,8 @@ export interface TaskServices {
   readonly streamTimePunctuations: PunctuationQueue;
   readonly wallClockPunctuations: PunctuationQueue;
   send(record: OutputRecord): void;
-  outputHasRoom(): boolean;
+  /** See ProcessorContext.mayContinue. */
+  mayContinue(): boolean;
   resolveTopic(logicalTopic: string): string;
   partitionCount(physicalTopic: string): number;
   getStore(nodeName: string, storeName: string): TaskStore;
@@ -157,8 +158,8 @@ export class RuntimeNode implements ProcessorContext {
     return this.task.wallClockPunctuations.schedule(intervalMs, this.task.wallClockMs, punctuator);
   }
 
-  outputHasRoom(): boolean {
-    return this.task.outputHasRoom();
+  mayContinue(): boolean {
+    return this.task.mayContinue();
   }
 
   private sendToSink(sink: SinkNodeDef, record: StreamRecord<unknown, unknown>): void {

@@ -37,7 +37,7 @@ export interface OutputRecord {
 
 export interface RecordCollector {
   send(record: OutputRecord): void;
-  /** True while the output has room (ProcessorContext.outputHasRoom); absent: always. */
+  /** True while the output has room (see ProcessorContext.mayContinue); absent: always. */
   hasRoom?(): boolean;
 }
 
@@ -55,6 +55,12 @@ export interface StreamTaskOptions {
   readonly resolveTopic: (logicalTopic: string) => string;
   readonly partitionCount: (physicalTopic: string) => number;
   readonly wallClockMs: () => number;
+  /**
+   * Event-loop time (ms) one firing of a wall-clock punctuator may hold
+   * before `mayContinue` tells it to stop (ProcessorContext.mayContinue);
+   * absent: no limit.
+   */
+  readonly punctuationSliceMs?: number;
   /** Stream time recovered from the last commit; -1 when unknown. */
   readonly initialStreamTimeMs?: number;
   /**
@@ -78,6 +84,8 @@ export class StreamTask implements TaskServices {
   private readonly options: StreamTaskOptions;
   private readonly nodes = new Map<string, RuntimeNode>();
   private readonly sourcesByTopic = new Map<string, RuntimeNode>();
+  /** The wall-clock punctuator firing now: when its slice ends (performance.now()), whether it asked yet, and whether its slice stopped it. */
+  #firing: { endsMs: number; asked: boolean; stoppedBySlice: boolean } | undefined;
 
   constructor(options: StreamTaskOptions) {
     this.options = options;
@@ -184,9 +192,24 @@ export class StreamTask implements TaskServices {
     return def;
   }
 
-  /** Fires wall-clock punctuators that are due at `nowMs`. */
-  async punctuateWallClock(nowMs: number): Promise<void> {
-    await this.wallClockPunctuations.fireDue(nowMs);
+  /**
+   * Fires the wall-clock punctuators due at `nowMs`, and those the last call
+   * left unfinished. Each firing has its own slice (`punctuationSliceMs`).
+   * True when a punctuator was told to stop by its slice: call again at the
+   * next turn to let it go on.
+   */
+  async punctuateWallClock(nowMs: number): Promise<boolean> {
+    const sliceMs = this.options.punctuationSliceMs ?? Number.POSITIVE_INFINITY;
+    return this.wallClockPunctuations.fireDue(nowMs, async (punctuator) => {
+      const firing = { endsMs: performance.now() + sliceMs, asked: false, stoppedBySlice: false };
+      this.#firing = firing;
+      try {
+        await punctuator(nowMs);
+      } finally {
+        this.#firing = undefined;
+      }
+      return firing.stoppedBySlice;
+    });
   }
 
   /**
@@ -210,9 +233,16 @@ export class StreamTask implements TaskServices {
     }
   }
 
-  /** See ProcessorContext.outputHasRoom. */
-  outputHasRoom(): boolean {
-    return this.options.collector.hasRoom?.() ?? true;
+  /** See ProcessorContext.mayContinue. A firing's first question is answered for the output alone: every firing gets a step done. */
+  mayContinue(): boolean {
+    if (!(this.options.collector.hasRoom?.() ?? true)) return false;
+    const firing = this.#firing;
+    if (firing === undefined) return true;
+    const first = !firing.asked;
+    firing.asked = true;
+    if (first || performance.now() < firing.endsMs) return true;
+    firing.stoppedBySlice = true;
+    return false;
   }
 
   send(record: OutputRecord): void {

@@ -77,6 +77,10 @@ class KafkaTopologyApp implements KafkaApp {
   private executor: TaskExecutor | undefined;
   private timer: NodeJS.Timeout | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
+  /** True while a wall-clock punctuation stopped by its slice waits in the queue to go on (see punctuate). */
+  private punctuationResumeQueued = false;
+  /** True when a batch came since the last wall-clock punctuation (see punctuate). */
+  private inputSincePunctuation = false;
 
   constructor(
     private readonly topology: Topology,
@@ -222,6 +226,7 @@ class KafkaTopologyApp implements KafkaApp {
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     if (this.stopping) return;
+    this.inputSincePunctuation = true;
     await (this.executor as TaskExecutor).onBatch(payload);
   }
 
@@ -235,8 +240,30 @@ class KafkaTopologyApp implements KafkaApp {
     }
     manager.renewRejoin();
     await manager.retryPendingBuilds();
-    await manager.punctuate(now);
+    await this.punctuate(now);
     if (manager.commitDue(now)) await manager.commitAll();
+  }
+
+  /**
+   * Fires the due wall-clock punctuators. One that its slice of event-loop
+   * time stopped (a backlog of finals for an idle partition) goes on at the
+   * next turn when no input came meanwhile; while input keeps coming, at the
+   * next tick: input first, and the backlog still gets a slice per task
+   * every tick.
+   */
+  private async punctuate(nowMs: number): Promise<void> {
+    this.inputSincePunctuation = false;
+    const unfinished = await (this.manager as TaskManager).punctuate(nowMs);
+    if (!unfinished || this.punctuationResumeQueued) return;
+    this.punctuationResumeQueued = true;
+    setImmediate(() => {
+      void this.queue
+        .run('wall-clock punctuation', async () => {
+          this.punctuationResumeQueued = false;
+          if ((this.state === 'running' || this.state === 'rebalancing') && !this.inputSincePunctuation) await this.punctuate(this.config.wallClockMs());
+        })
+        .catch((e: Error) => this.crash(e));
+    });
   }
 
   private async onCommitDue(): Promise<void> {

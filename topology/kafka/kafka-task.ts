@@ -14,6 +14,7 @@ import { TaskId } from '../task-id.js';
 import type { Subtopology, Topology } from '../topology.js';
 import { TaskFeedWrites } from './committed-store-feed.js';
 import { RepartitionBatcher } from './repartition-batch.js';
+import { processingSliceMs } from './processing-slices.js';
 import { TaskOutput } from './task-output.js';
 import { TaskReads } from './task-reads.js';
 import { TaskLifecycle, type TaskState } from './task-state.js';
@@ -137,6 +138,8 @@ export class KafkaTask {
       resolveTopic: options.resolveTopic,
       partitionCount: (topic) => this.sinkPartitionCount(topic),
       wallClockMs: options.wallClockMs,
+      // A wall-clock punctuator holds the event loop no longer than processing does between turns.
+      punctuationSliceMs: processingSliceMs,
       onProcessingFailure: (message) => options.onProcessingFailure(this.id, message),
     });
     const changelogs = new Map<string, { topic: string; store: TaskStore | ProgressStore }>();

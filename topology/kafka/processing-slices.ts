@@ -7,6 +7,9 @@
  * (between two records) before it goes on.
  */
 
+/** Event-loop time (ms) processing holds before it gives the loop a turn. */
+export const processingSliceMs = 5;
+
 /** Lets every pending I/O callback (an HTTP request, a fetch response) run, then resumes. */
 export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -20,7 +23,7 @@ export class ProcessingSlices {
    * a call); `clockMs`: the monotonic clock, ms.
    */
   constructor(
-    private readonly sliceMs = 5,
+    private readonly sliceMs = processingSliceMs,
     private readonly recordsPerClockCheck = 16,
     private readonly clockMs: () => number = () => performance.now(),
   ) {

@@ -24,6 +24,7 @@ import type { FedWrite } from './committed-store-feed.js';
 import { isBrokerUnreachable, isKafkaError } from './kafka-errors.js';
 import { debug, withRetries } from './kafka-io.js';
 import { TaskMigratedError, type KafkaTask } from './kafka-task.js';
+import { yieldToEventLoop } from './processing-slices.js';
 import { Restorer, type ChangelogRestore } from './restoration.js';
 import { TableBootstrap } from './table-bootstrap.js';
 import type { TaskCreator } from './task-creator.js';
@@ -97,11 +98,20 @@ export class TaskManager {
 
   /**
    * Fires the due wall-clock punctuators of every running task that has read
-   * its sources to their end once. A punctuator may be asynchronous: no
-   * interactive read of the task starts until they are done.
+   * its sources to their end once, and those a call before left unfinished
+   * (stopped by their slice of event-loop time). A punctuator may be
+   * asynchronous: no interactive read of the task starts until they are
+   * done. True when one is left unfinished: call again at the next turn.
    */
-  async punctuate(nowMs: number): Promise<void> {
-    for (const task of this.all) if (task.caughtUp && task.state === 'running') await task.reads.exclusive(() => task.stream.punctuateWallClock(nowMs));
+  async punctuate(nowMs: number): Promise<boolean> {
+    let unfinished = false;
+    for (const task of this.all) {
+      // A task its slice stopped held the loop for one: the next task starts after a turn.
+      if (unfinished) await yieldToEventLoop();
+      if (!task.caughtUp || task.state !== 'running') continue;
+      if (await task.reads.exclusive(() => task.stream.punctuateWallClock(nowMs))) unfinished = true;
+    }
+    return unfinished;
   }
 
   // --- assignment ---
