@@ -180,7 +180,7 @@ describe('meter aggregate: emission', () => {
       return finals;
     };
     const inOneGo = await finalsWith(undefined);
-    // A slice of 0 ms: one step per firing, three firings (and one that finds nothing left).
+    // A slice of 0 ms: every firing stops after one step and is fired again until all are closed.
     const inSlices = await finalsWith(0);
     expect(inOneGo).toHaveLength(3 * finalsPerWallClockStep);
     expect(inSlices).toEqual(inOneGo);
