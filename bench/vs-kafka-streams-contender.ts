@@ -27,6 +27,13 @@ export interface ContenderSpec {
 export interface ContenderFigures {
   readonly eventsPerSecond: number;
   readonly seconds: number;
+  /**
+   * Seconds from the commit that reached 90 % of the input to the one that
+   * reached all of it: a slow end (partitions finishing unevenly, work that
+   * holds up the last commits) shows here; at an even rate it is about a
+   * ninth of `seconds`.
+   */
+  readonly lastTenthSeconds: number;
   /** User + system CPU of the contender's process over the timed span, per input record. */
   readonly appCpuUsPerEvent: number;
   readonly brokerCpuUsPerEvent: number | undefined;
@@ -88,6 +95,7 @@ export async function runContender(spec: ContenderSpec, context: ContenderContex
   try {
     // 1. Time from the first commit to the last: start-up (JVM, state stores, group join) is not the contender's throughput.
     let first: { ms: number; done: number; app: number; broker: number | undefined } | undefined;
+    let ninetyPercentAtMs: number | undefined;
     let movedAtMs = Date.now();
     let lastDone = -1;
     for (;;) {
@@ -105,6 +113,7 @@ export async function runContender(spec: ContenderSpec, context: ContenderContex
       if (done > 0 && first === undefined) {
         first = { ms: nowMs, done, app: (await processCpuSeconds(pid)) ?? NaN, broker: await processCpuSeconds(brokerPid) };
       }
+      if (done >= 0.9 * total) ninetyPercentAtMs ??= nowMs;
       if (done >= total) break;
       if (exit !== undefined) throw new Error(exit);
       if (done > lastDone) movedAtMs = nowMs;
@@ -132,6 +141,7 @@ export async function runContender(spec: ContenderSpec, context: ContenderContex
     const figures: ContenderFigures = {
       eventsPerSecond: events / seconds,
       seconds,
+      lastTenthSeconds: (endMs - (ninetyPercentAtMs ?? endMs)) / 1000,
       appCpuUsPerEvent: ((app - start.app) * 1e6) / events,
       brokerCpuUsPerEvent: broker === undefined || start.broker === undefined ? undefined : ((broker - start.broker) * 1e6) / events,
       peakRssMb: await peakRssMb(pid),

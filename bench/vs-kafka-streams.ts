@@ -24,12 +24,13 @@
  * its largest resident set is printed after the table (where the memory goes).
  *
  * Per contender and run: events/s from its consumer group's first commit
- * to the commit of the whole input; its process's CPU (user + system, from
- * /proc) and the broker's over the same span, per event; its peak RSS
- * (VmHWM). Then the ratio Tally / Kafka Streams and the load average. After
- * each run both meters topics are read back: the final records must name
- * every (meter, subject, group, window) of the input once, with the COUNT
- * and SUM totals of the input.
+ * to the commit of the whole input, and the seconds the last 10 % of the
+ * input took to commit (a slow end counts as much as a slow middle); its
+ * process's CPU (user + system, from /proc) and the broker's over the same
+ * span, per event; its peak RSS (VmHWM). Then the ratio Tally / Kafka
+ * Streams and the load average. After each run both meters topics are read
+ * back: the final records must name every (meter, subject, group, window)
+ * of the input once, with the COUNT and SUM totals of the input.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -128,6 +129,7 @@ const row = (name: string, run: number, { figures: f, totals: t }: ContenderResu
   String(run),
   fmt(f.eventsPerSecond),
   f.seconds.toFixed(1),
+  f.lastTenthSeconds.toFixed(1),
   f.appCpuUsPerEvent.toFixed(1),
   f.brokerCpuUsPerEvent?.toFixed(1) ?? 'n/a',
   fmt(f.peakRssMb),
@@ -206,7 +208,7 @@ async function main(): Promise<void> {
 
     console.log('');
     printTable(
-      ['contender', 'run', 'events/s', 'seconds', 'app µs CPU/event', 'broker µs CPU/event', 'peak RSS MB', 'updates', 'finals'],
+      ['contender', 'run', 'events/s', 'seconds', 'last 10 % s', 'app µs CPU/event', 'broker µs CPU/event', 'peak RSS MB', 'updates', 'finals'],
       results.flatMap((r, i) => [...r.byName].map(([name, result]) => row(name, i + 1, result))),
     );
     console.log('');
