@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { StreamRecord, TopologyBuilder, TopologyTestDriver, type ProcessorContext } from '../../topology/index.js';
+import { StreamRecord, TopologyBuilder, TopologyTestDriver, type Cancellable, type ProcessorContext } from '../../topology/index.js';
 
 let driver: TopologyTestDriver | undefined;
 afterEach(async () => {
@@ -7,25 +7,36 @@ afterEach(async () => {
   driver = undefined;
 });
 
-function scheduling(type: 'stream-time' | 'wall-clock', intervalMs: number, fired: number[], cancelAfter?: number) {
+/** What a punctuator does when it fires: it may forward, and cancel its own schedule. */
+type Punctuation = (context: ProcessorContext, timestampMs: number, schedule: Cancellable) => void;
+
+/**
+ * A topology whose one processor schedules a punctuator of `type` every
+ * `intervalMs`, made by `punctuation` for each processor instance; what it
+ * forwards goes to `topic`.
+ */
+function punctuating(type: 'stream-time' | 'wall-clock', intervalMs: number, topic: string, punctuation: () => Punctuation) {
   return new TopologyBuilder()
     .addSource('in', ['in'])
-    .addProcessor('ticker', () => {
-      let context: ProcessorContext;
+    .addProcessor('punctuating', () => {
+      const punctuate = punctuation();
       return {
-        init(ctx) {
-          context = ctx;
-          const schedule = ctx.schedule(intervalMs, type, (timestampMs) => {
-            fired.push(timestampMs);
-            if (cancelAfter !== undefined && fired.length >= cancelAfter) schedule.cancel();
-            context.forward(new StreamRecord({ key: null, value: Buffer.from(String(timestampMs)), timestampMs }));
-          });
+        init(context) {
+          const schedule: Cancellable = context.schedule(intervalMs, type, (timestampMs) => punctuate(context, timestampMs, schedule));
         },
         process: () => undefined,
       };
     }, ['in'])
-    .addSink('out', 'ticks', ['ticker'])
+    .addSink('out', topic, ['punctuating'])
     .build();
+}
+
+function scheduling(type: 'stream-time' | 'wall-clock', intervalMs: number, fired: number[], cancelAfter?: number) {
+  return punctuating(type, intervalMs, 'ticks', () => (context, timestampMs, schedule) => {
+    fired.push(timestampMs);
+    if (cancelAfter !== undefined && fired.length >= cancelAfter) schedule.cancel();
+    context.forward(new StreamRecord({ key: null, value: Buffer.from(String(timestampMs)), timestampMs }));
+  });
 }
 
 describe('punctuation', () => {
@@ -59,27 +70,16 @@ describe('punctuation', () => {
 
 /** A wall-clock punctuator with `items` to emit, one per step, while the context lets it go on; `firings` counts its firings. */
 function backlog(items: number, firings: number[]) {
-  return new TopologyBuilder()
-    .addSource('in', ['in'])
-    .addProcessor('drainer', () => {
-      let context: ProcessorContext;
-      let left = items;
-      return {
-        init(ctx) {
-          context = ctx;
-          ctx.schedule(1000, 'wall-clock', (timestampMs) => {
-            firings.push(timestampMs);
-            while (left > 0 && context.mayContinue()) {
-              context.forward(new StreamRecord({ key: null, value: Buffer.from(String(left)), timestampMs }));
-              left--;
-            }
-          });
-        },
-        process: () => undefined,
-      };
-    }, ['in'])
-    .addSink('out', 'items', ['drainer'])
-    .build();
+  return punctuating('wall-clock', 1000, 'items', () => {
+    let left = items;
+    return (context, timestampMs) => {
+      firings.push(timestampMs);
+      while (left > 0 && context.mayContinue()) {
+        context.forward(new StreamRecord({ key: null, value: Buffer.from(String(left)), timestampMs }));
+        left--;
+      }
+    };
+  });
 }
 
 describe('wall-clock punctuation in slices', () => {
